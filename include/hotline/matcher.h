@@ -1,0 +1,48 @@
+/*
+ * matcher: what a text means. Text in; intent, language and confidence out.
+ *
+ * Pure: no I/O after matcher_new(), which builds its indexes from loaded replies/.
+ * Short noisy texts are handled by normalisation (Unicode folding, text-speak, repeated
+ * letters, typo correction against the known vocabulary, Snowball stemming), weighted
+ * phrases from replies/, character trigram similarity to the example texts, and cue
+ * words for hypotheticals, past events and negation. Crisis signs are checked first and
+ * win over any question in the same text.
+ *
+ * A matcher is not thread-safe (its stemmers keep state): use one per thread.
+ */
+#ifndef HOTLINE_MATCHER_H
+#define HOTLINE_MATCHER_H
+
+#include <stddef.h>
+
+#include "hotline/intent.h"
+#include "hotline/replies.h"
+
+struct matcher;
+
+struct match_result {
+    enum intent intent;
+    enum lang lang;
+    double confidence; /* 0..1 */
+};
+
+/* Why an intent was chosen, for `hotline chat`. Filled when passed to matcher_classify. */
+struct match_explain {
+    char normalized[512];  /* the tokens the matcher saw, stemmed */
+    char reason[512];      /* the rule or the phrases that decided */
+    double score[INTENT_COUNT];
+};
+
+/*
+ * Builds a matcher from replies (which it does not keep: the caller may free them).
+ * Returns NULL on allocation failure or when a stemmer is unavailable.
+ */
+struct matcher *matcher_new(const struct replies *replies);
+
+void matcher_free(struct matcher *m);
+
+/* Classifies len bytes of UTF-8 text (invalid bytes are skipped). why may be NULL. */
+void matcher_classify(struct matcher *m, const char *text, size_t len, struct match_result *out,
+                      struct match_explain *why);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * replies: the center's answers and the matcher's vocabulary, loaded from the replies/
+ * folder that staff edit without recompiling.
+ *
+ * Layout of the folder (see replies/README.md for the staff-facing guide):
+ *   replies/<intent_id>.json   one file per intent id of ../shared/intents.md
+ *   replies/lexicon.json       shared normalisation data: text-speak and cue words
+ *
+ * An intent file:
+ *   {
+ *     "intent":   "insurance",                  must equal the file name
+ *     "note":     "free text for staff",         optional, ignored
+ *     "answer":   { "en": "...", "es": "..." },  both languages required, <= 3 SMS segments
+ *     "keywords": ["STOP", "OPT OUT"],           optional: whole-message keywords (opt_out,
+ *                                                opt_in, help_keyword only)
+ *     "phrases":  { "en": { "strong": [..], "weak": [..] },
+ *                   "es": { "strong": [..], "weak": [..] } },   words/phrases, optional
+ *     "examples": { "en": [..], "es": [..] }                    example texts, optional
+ *   }
+ * lexicon.json:
+ *   {
+ *     "shorthand": { "u": "you", "pls": "please", ... },   one token -> replacement words
+ *     "cues": { "<cue name>": { "en": [..], "es": [..] }, ... }
+ *   }
+ *   Cue names the matcher knows: "hypothetical", "past", "negation", "third_party".
+ *
+ * Unknown keys are errors (a typo such as "answr" must not silently drop an answer).
+ * The loader reports every problem it finds, not just the first, through a callback, so
+ * that `hotline check-replies` can list them all with file, line and column.
+ */
+#ifndef HOTLINE_REPLIES_H
+#define HOTLINE_REPLIES_H
+
+#include <stddef.h>
+
+#include "hotline/intent.h"
+
+enum phrase_strength { PHRASE_WEAK, PHRASE_STRONG };
+
+struct replies_phrase {
+    char *text; /* as written in the file (UTF-8) */
+    enum lang lang;
+    enum phrase_strength strength;
+};
+
+struct replies_example {
+    char *text;
+    enum lang lang;
+};
+
+struct replies_intent {
+    char *answer[LANG_COUNT]; /* never NULL after a successful load */
+    char **keywords;          /* whole-message keywords, as written */
+    size_t n_keywords;
+    struct replies_phrase *phrases;
+    size_t n_phrases;
+    struct replies_example *examples;
+    size_t n_examples;
+};
+
+struct replies_shorthand {
+    char *from; /* one token, as written */
+    char *to;   /* one or more words */
+};
+
+struct replies_cue {
+    char *name; /* "hypothetical", ... */
+    char *text; /* a word or phrase */
+    enum lang lang;
+};
+
+struct replies {
+    struct replies_intent intents[INTENT_COUNT];
+    struct replies_shorthand *shorthand;
+    size_t n_shorthand;
+    struct replies_cue *cues;
+    size_t n_cues;
+};
+
+/*
+ * Called once per problem. file is the path of the offending file; line and column are
+ * 1-based, or 0 when the problem is not tied to a position (a missing file, say).
+ */
+typedef void (*replies_report_fn)(void *ctx, const char *file, int line, int column,
+                                  const char *message);
+
+/*
+ * Loads and validates dir. Returns the replies, or NULL when anything was wrong (after
+ * reporting each problem through report, which may be NULL). Checks: JSON syntax, the
+ * schema above, every intent id present exactly once, no unknown intent files, both
+ * languages in every answer, every answer non-empty and at most 3 SMS segments.
+ * The caller owns the result and frees it with replies_free().
+ */
+struct replies *replies_load(const char *dir, replies_report_fn report, void *ctx);
+
+/* Frees everything; replies_free(NULL) is a no-op. */
+void replies_free(struct replies *replies);
+
+#endif
