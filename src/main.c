@@ -1,15 +1,325 @@
 /*
- * main: the `hotline` command and its subcommands. Wiring only.
+ * main: the `hotline` command and its subcommands. Wiring only: each subcommand parses
+ * its arguments, loads what it needs and hands over to the modules.
  */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "hotline/intent.h"
+#include "hotline/matcher.h"
+#include "hotline/replies.h"
+#include "hotline/sms.h"
+
+static const char usage_main[] =
+    "usage: hotline COMMAND [OPTIONS]\n"
+    "\n"
+    "The text-line auto-responder of the treatment center.\n"
+    "\n"
+    "commands:\n"
+    "  match          classify JSON lines from stdin (the evaluation contract)\n"
+    "  chat           type as a texter, see the reply and why it was chosen\n"
+    "  check-replies  validate a replies/ folder and show each answer's SMS size\n"
+    "\n"
+    "Run 'hotline COMMAND --help' for a command's options.\n";
+
+static const char usage_match[] =
+    "usage: hotline match [--replies DIR]\n"
+    "\n"
+    "Reads one JSON object per line on stdin, {\"id\": ..., \"body\": \"...\"}, and writes one\n"
+    "per line on stdout, in the same order: id, intent, escalate, lang, confidence, reply.\n"
+    "A line that is not such an object gets {\"id\": null, \"error\": \"...\"} in its place.\n"
+    "\n"
+    "  --replies DIR  the replies folder (default: $HOTLINE_REPLIES or ./replies)\n";
+
+static const char usage_chat[] =
+    "usage: hotline chat [--replies DIR]\n"
+    "\n"
+    "Type a text as a texter would; see the reply, the intent, the confidence, the\n"
+    "escalation level, the SMS size and why the matcher chose it. Ctrl-D ends.\n"
+    "\n"
+    "  --replies DIR  the replies folder (default: $HOTLINE_REPLIES or ./replies)\n";
+
+static const char usage_check[] =
+    "usage: hotline check-replies [DIR]\n"
+    "\n"
+    "Validates a replies folder (default: $HOTLINE_REPLIES or ./replies): JSON syntax,\n"
+    "the file format, every intent present, both languages, at most 3 SMS segments per\n"
+    "answer. Prints each answer's encoding and segment count. Exits 1 on any error.\n";
+
+static const char *default_replies_dir(void)
+{
+    const char *env = getenv("HOTLINE_REPLIES");
+    return env && *env ? env : "replies";
+}
+
+static void print_problem(void *ctx, const char *file, int line, int column, const char *message)
+{
+    int *count = ctx;
+    if (count)
+        (*count)++;
+    if (line > 0)
+        fprintf(stderr, "%s:%d:%d: error: %s\n", file, line, column, message);
+    else
+        fprintf(stderr, "%s: error: %s\n", file, message);
+}
+
+/* Parses "--replies DIR" (and --help) for match and chat. Returns 0, 1 after --help, or 2. */
+static int parse_replies_option(int argc, char **argv, const char *usage, const char **dir)
+{
+    static const struct option options[] = {
+        {"replies", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *dir = default_replies_dir();
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "r:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            *dir = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 1;
+        default:
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "hotline: unexpected argument '%s'\n", argv[optind]);
+        fputs(usage, stderr);
+        return 2;
+    }
+    return 0;
+}
+
+static int load_all(const char *dir, struct replies **replies, struct matcher **matcher)
+{
+    *replies = replies_load(dir, print_problem, NULL);
+    if (!*replies) {
+        fprintf(stderr, "hotline: could not load the replies in %s (see above)\n", dir);
+        return -1;
+    }
+    *matcher = matcher_new(*replies);
+    if (!*matcher) {
+        fprintf(stderr, "hotline: could not build the matcher (Snowball stemmers missing?)\n");
+        replies_free(*replies);
+        return -1;
+    }
+    return 0;
+}
+
+/* A JSON value as compact text; the caller frees it. */
+static char *json_text(const json_t *value)
+{
+    char *s = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    return s ? s : strdup("null");
+}
+
+static int cmd_match(int argc, char **argv)
+{
+    const char *dir;
+    int rc = parse_replies_option(argc, argv, usage_match, &dir);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    struct replies *replies;
+    struct matcher *matcher;
+    if (load_all(dir, &replies, &matcher) < 0)
+        return 1;
+
+    /* The output's fixed parts are encoded once: the reply texts are long, and encoding
+     * them for every line would cost more than classifying the text. */
+    char *reply_json[INTENT_COUNT][LANG_COUNT];
+    for (int k = 0; k < INTENT_COUNT; k++)
+        for (int l = 0; l < LANG_COUNT; l++) {
+            json_t *str = json_string(replies->intents[k].answer[l]);
+            reply_json[k][l] = json_text(str);
+            json_decref(str);
+        }
+
+    static char outbuf[1 << 16];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, stdin)) != -1) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n == 0)
+            continue;
+        json_error_t jerr;
+        json_t *in = json_loadb(line, (size_t)n, 0, &jerr);
+        json_t *body = in ? json_object_get(in, "body") : NULL;
+        json_t *id = in ? json_object_get(in, "id") : NULL;
+        char *id_json = id ? json_text(id) : strdup("null");
+        if (!json_is_object(in) || !json_is_string(body)) {
+            json_t *err = json_string(in ? "expected an object with a string \"body\"" : jerr.text);
+            char *err_json = json_text(err);
+            printf("{\"id\":%s,\"error\":%s}\n", id_json, err_json);
+            free(err_json);
+            json_decref(err);
+        } else {
+            struct match_result r;
+            matcher_classify(matcher, json_string_value(body), json_string_length(body), &r, NULL);
+            int permille = (int)(r.confidence * 1000 + 0.5);
+            printf("{\"id\":%s,\"intent\":\"%s\",\"escalate\":\"%s\",\"lang\":\"%s\","
+                   "\"confidence\":%d.%03d,\"reply\":%s}\n",
+                   id_json, intent_name(r.intent), escalation_name(intent_escalation(r.intent)),
+                   lang_name(r.lang), permille / 1000, permille % 1000,
+                   reply_json[r.intent][r.lang]);
+        }
+        free(id_json);
+        json_decref(in);
+    }
+    free(line);
+    for (int k = 0; k < INTENT_COUNT; k++)
+        for (int l = 0; l < LANG_COUNT; l++)
+            free(reply_json[k][l]);
+    matcher_free(matcher);
+    replies_free(replies);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "hotline: writing the output: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+static void print_sms_size(FILE *f, const char *text)
+{
+    struct sms_measure sm;
+    if (sms_measure(text, strlen(text), &sm) < 0) {
+        fprintf(f, "invalid UTF-8");
+        return;
+    }
+    fprintf(f, "%s, %zu %s, %d segment%s", sms_encoding_name(sm.encoding), sm.units,
+            sm.encoding == SMS_GSM7 ? "septets" : "UTF-16 units", sm.segments,
+            sm.segments == 1 ? "" : "s");
+}
+
+static int cmd_chat(int argc, char **argv)
+{
+    const char *dir;
+    int rc = parse_replies_option(argc, argv, usage_chat, &dir);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    struct replies *replies;
+    struct matcher *matcher;
+    if (load_all(dir, &replies, &matcher) < 0)
+        return 1;
+
+    int tty = isatty(STDIN_FILENO);
+    if (tty)
+        printf("hotline chat: type as a texter would (English or Spanish). Ctrl-D ends.\n\n");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    for (;;) {
+        if (tty) {
+            printf("you> ");
+            fflush(stdout);
+        }
+        if ((n = getline(&line, &cap, stdin)) == -1)
+            break;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        struct match_result r;
+        struct match_explain why;
+        matcher_classify(matcher, line, (size_t)n, &r, &why);
+        const char *reply = replies->intents[r.intent].answer[r.lang];
+        printf("hotline> %s\n", reply);
+        printf("  [intent=%s lang=%s confidence=%.2f escalate=%s sms=", intent_name(r.intent),
+               lang_name(r.lang), r.confidence, escalation_name(intent_escalation(r.intent)));
+        print_sms_size(stdout, reply);
+        printf("]\n  [words: %s]\n", why.normalized);
+        if (why.reason[0])
+            printf("  [why: %s]\n", why.reason);
+        /* The three best scores, for tuning. */
+        printf("  [scores:");
+        int shown[3] = {-1, -1, -1};
+        for (int s = 0; s < 3; s++) {
+            int best = -1;
+            for (int k = 0; k < INTENT_COUNT; k++) {
+                if (k == shown[0] || k == shown[1])
+                    continue;
+                if (best < 0 || why.score[k] > why.score[best])
+                    best = k;
+            }
+            shown[s] = best;
+            if (best >= 0 && why.score[best] > 0)
+                printf(" %s=%.2f", intent_name((enum intent)best), why.score[best]);
+        }
+        printf("]\n\n");
+        fflush(stdout);
+    }
+    free(line);
+    matcher_free(matcher);
+    replies_free(replies);
+    return 0;
+}
+
+static int cmd_check_replies(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage_check, stdout);
+        return 0;
+    }
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+        fputs(usage_check, stderr);
+        return 2;
+    }
+    const char *dir = argc == 2 ? argv[1] : default_replies_dir();
+    int problems = 0;
+    struct replies *replies = replies_load(dir, print_problem, &problems);
+    if (!replies) {
+        fprintf(stderr, "%s: %d problem%s found\n", dir, problems, problems == 1 ? "" : "s");
+        return 1;
+    }
+    printf("%-22s %-4s %s\n", "intent", "lang", "size");
+    for (int k = 0; k < INTENT_COUNT; k++) {
+        for (int l = 0; l < LANG_COUNT; l++) {
+            printf("%-22s %-4s ", intent_name((enum intent)k), lang_name((enum lang)l));
+            print_sms_size(stdout, replies->intents[k].answer[l]);
+            putchar('\n');
+        }
+    }
+    printf("%s: all %d intents present, every answer fits in 3 segments\n", dir, INTENT_COUNT);
+    replies_free(replies);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        printf("usage: hotline COMMAND [ARGS]\n");
-        return argc < 2 ? 2 : 0;
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } commands[] = {
+        {"match", cmd_match},
+        {"chat", cmd_chat},
+        {"check-replies", cmd_check_replies},
+    };
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return 2;
     }
-    fprintf(stderr, "hotline: unknown command '%s'\n", argv[1]);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("hotline %s\n", HOTLINE_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "hotline: unknown command '%s'\n\n%s", argv[1], usage_main);
     return 2;
 }

@@ -24,12 +24,13 @@ struct match_result {
     enum intent intent;
     enum lang lang;
     double confidence; /* 0..1 */
+    int keyword;       /* 1 when the whole text was a compliance keyword (STOP, HELP...) */
 };
 
 /* Why an intent was chosen, for `hotline chat`. Filled when passed to matcher_classify. */
 struct match_explain {
-    char normalized[512];  /* the tokens the matcher saw, stemmed */
-    char reason[512];      /* the rule or the phrases that decided */
+    char normalized[512]; /* the tokens the matcher saw, stemmed */
+    char reason[512];     /* the rule or the phrases that decided */
     double score[INTENT_COUNT];
 };
 

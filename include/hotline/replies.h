@@ -22,11 +22,22 @@
  *     "shorthand": { "u": "you", "pls": "please", ... },   one token -> replacement words
  *     "cues": { "<cue name>": { "en": [..], "es": [..] }, ... }
  *   }
- *   Cue names the matcher knows: "hypothetical", "past", "negation", "third_party".
+ *   Cue names the matcher knows: "hypothetical", "past", "negation", "third_party"; any
+ *   other cue name is an error. lexicon.json may also have an optional "note" string.
  *
  * Unknown keys are errors (a typo such as "answr" must not silently drop an answer).
  * The loader reports every problem it finds, not just the first, through a callback, so
  * that `hotline check-replies` can list them all with file, line and column.
+ *
+ * Further rules the loader enforces:
+ *   - files are UTF-8 (a leading byte order mark is tolerated), at most 1 MiB each;
+ *   - only *.json names count: README.md and the like, and dot-files (editor locks such
+ *     as ".#insurance.json"), are ignored; any other *.json name is an error;
+ *   - every answer is non-blank and at most 3 SMS segments as sms_measure counts them
+ *     (one á, í, ó, ú or curly quote makes the whole answer UCS-2: 67 characters a part);
+ *   - every keyword, phrase, example, shorthand and cue text is a non-blank string of at
+ *     most 300 bytes; a shorthand key is one token (no spaces);
+ *   - "phrases", "examples" and cue lists may give one language or both.
  */
 #ifndef HOTLINE_REPLIES_H
 #define HOTLINE_REPLIES_H
@@ -78,8 +89,13 @@ struct replies {
 };
 
 /*
- * Called once per problem. file is the path of the offending file; line and column are
- * 1-based, or 0 when the problem is not tied to a position (a missing file, say).
+ * Called once per problem. file is the path of the offending file (dir + "/" + name; the
+ * folder itself when it cannot be opened); line and column are 1-based, columns counting
+ * characters (as jansson's do), or 0 when the problem is not tied to a position (a
+ * missing file, say). A schema problem's message starts with the JSON path of the value,
+ * "answer.es: empty answer", and points at that value (at the key, for an unknown key),
+ * or at the nearest enclosing value when the thing is missing. All strings are only
+ * valid during the call. Problems come file by file in name order, missing files last.
  */
 typedef void (*replies_report_fn)(void *ctx, const char *file, int line, int column,
                                   const char *message);
@@ -89,7 +105,9 @@ typedef void (*replies_report_fn)(void *ctx, const char *file, int line, int col
  * reporting each problem through report, which may be NULL). Checks: JSON syntax, the
  * schema above, every intent id present exactly once, no unknown intent files, both
  * languages in every answer, every answer non-empty and at most 3 SMS segments.
- * The caller owns the result and frees it with replies_free().
+ * The caller owns the result and frees it with replies_free(). Lists keep file order;
+ * an intent's phrases come en strong, en weak, es strong, es weak; cues come by cue name
+ * in file order, en before es. Aborts on allocation failure.
  */
 struct replies *replies_load(const char *dir, replies_report_fn report, void *ctx);
 

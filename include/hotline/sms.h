@@ -12,8 +12,8 @@ enum sms_encoding { SMS_GSM7, SMS_UCS2 };
 
 struct sms_measure {
     enum sms_encoding encoding;
-    size_t units;   /* septets for GSM-7 (extension characters count 2), UTF-16 units for UCS-2 */
-    int segments;   /* 0 for the empty text */
+    size_t units; /* septets for GSM-7 (extension characters count 2), UTF-16 units for UCS-2 */
+    int segments; /* 0 for the empty text */
     /* First character that forced UCS-2 (a code point), or 0 when the text is GSM-7. */
     unsigned int first_non_gsm;
 };

@@ -1,0 +1,1431 @@
+/*
+ * matcher: what a text means.
+ *
+ * A text goes through four stages, each cheap enough that the whole costs a few
+ * microseconds:
+ *
+ *  1. Folding (utf8proc): compatibility normalisation, case folding, accents stripped
+ *     ("Adicción" and "adiccion" meet), curly quotes lumped to ASCII, then split into
+ *     words and sentences. Emoji become one-character words so that replies/ may give
+ *     them meaning in the shorthand table.
+ *  2. Words: text-speak expansion from lexicon.json ("u" -> "you"), runs of a repeated
+ *     letter collapsed ("helppp"), unknown words corrected to a known word at edit
+ *     distance 1 (2 for long words) with the same first letter ("insurence", "trak"),
+ *     then stemmed with Snowball's English and Spanish stemmers. The result of this
+ *     per-word work is memoised: texters reuse a small vocabulary.
+ *  3. Evidence: weighted phrases from replies/ matched in order with small gaps
+ *     ("want to die" finds "want to fucking die"), each phrase's weight shared among the
+ *     intents that list it; and a cosine similarity between the text and each intent's
+ *     example texts over character trigrams and word stems (TF-IDF centroids), which
+ *     carries texts that use none of the listed phrases.
+ *  4. Decision, in order of what matters most: a whole-message compliance keyword
+ *     (STOP, HELP, START...); then crisis signs, which win over any question in the same
+ *     text unless a hypothetical or past-event cue in the same sentence shows that the
+ *     text asks about, rather than reports, a crisis (weak signs only for past events:
+ *     "overdosed last year"); then the best scoring intent, with greetings and thanks
+ *     only when nothing else is asked; fallback when the evidence is thin.
+ *
+ * Language is decided from per-word Spanish/English log-odds learnt from the example
+ * texts, plus accents and inverted punctuation.
+ */
+#include "hotline/matcher.h"
+
+#include <ctype.h>
+#include <libstemmer.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#define MAX_TEXT_BYTES 4096 /* Twilio bodies are at most 1600 characters */
+#define MAX_TOKENS 256
+#define MAX_WORD 48
+#define MAX_PHRASE_TOKENS 8
+#define MAX_GAP 2          /* extra words allowed between two words of a phrase */
+#define CACHE_LIMIT 200000 /* memoised words; past this, words are recomputed */
+
+#define WEIGHT_STRONG 3.0
+#define WEIGHT_WEAK 1.0
+#define SIM_WEIGHT 4.0        /* a perfect example match is worth a strong phrase and a bit */
+#define FALLBACK_BELOW 1.2    /* total evidence below this: fallback */
+#define SIM_CRISIS 0.55       /* similarity to a crisis intent that alone raises it */
+#define WEAK_CRISIS_SHARE 0.4 /* weak crisis signs must reach this share of the best other */
+
+enum cue { CUE_HYPOTHETICAL, CUE_PAST, CUE_NEGATION, CUE_THIRD_PARTY, CUE_COUNT };
+static const char *const cue_names[CUE_COUNT] = {"hypothetical", "past", "negation", "third_party"};
+
+/* ---------------------------------------------------------------------------------- */
+/* A string -> uint32 hash map with open addressing; keys are copied into the map.     */
+
+struct strmap {
+    char **keys;
+    uint32_t *vals;
+    size_t cap, n;
+};
+
+static uint32_t hash_bytes(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        fputs("hotline: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static void *xrealloc(void *p, size_t size)
+{
+    p = realloc(p, size ? size : 1);
+    if (!p) {
+        fputs("hotline: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = xcalloc(n, 1);
+    memcpy(d, s, n);
+    return d;
+}
+
+/* Copies a word, truncated to MAX_WORD - 1 bytes. */
+static void set_word(char *dst, const char *src)
+{
+    size_t n = strnlen(src, MAX_WORD - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static int strmap_find(const struct strmap *m, const char *key, uint32_t *val)
+{
+    if (!m->cap)
+        return 0;
+    size_t mask = m->cap - 1;
+    for (size_t i = hash_bytes(key, strlen(key)) & mask;; i = (i + 1) & mask) {
+        if (!m->keys[i])
+            return 0;
+        if (strcmp(m->keys[i], key) == 0) {
+            if (val)
+                *val = m->vals[i];
+            return 1;
+        }
+    }
+}
+
+static void strmap_put(struct strmap *m, const char *key, uint32_t val);
+
+static void strmap_grow(struct strmap *m)
+{
+    struct strmap old = *m;
+    m->cap = old.cap ? old.cap * 2 : 64;
+    m->n = 0;
+    m->keys = xcalloc(m->cap, sizeof *m->keys);
+    m->vals = xcalloc(m->cap, sizeof *m->vals);
+    for (size_t i = 0; i < old.cap; i++) {
+        if (old.keys[i]) {
+            size_t mask = m->cap - 1;
+            size_t j = hash_bytes(old.keys[i], strlen(old.keys[i])) & mask;
+            while (m->keys[j])
+                j = (j + 1) & mask;
+            m->keys[j] = old.keys[i];
+            m->vals[j] = old.vals[i];
+            m->n++;
+        }
+    }
+    free(old.keys);
+    free(old.vals);
+}
+
+/* Inserts or replaces. */
+static void strmap_put(struct strmap *m, const char *key, uint32_t val)
+{
+    if ((m->n + 1) * 2 > m->cap)
+        strmap_grow(m);
+    size_t mask = m->cap - 1;
+    size_t i = hash_bytes(key, strlen(key)) & mask;
+    while (m->keys[i]) {
+        if (strcmp(m->keys[i], key) == 0) {
+            m->vals[i] = val;
+            return;
+        }
+        i = (i + 1) & mask;
+    }
+    m->keys[i] = xstrdup(key);
+    m->vals[i] = val;
+    m->n++;
+}
+
+static void strmap_free(struct strmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->keys[i]);
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* The model built from replies/.                                                      */
+
+/* A phrase of an intent or a cue, as stem ids of its language. */
+struct phrase {
+    uint32_t toks[MAX_PHRASE_TOKENS];
+    int ntoks;
+    uint64_t mask[4]; /* a 256-bit signature of its stems, to reject candidates quickly */
+    int intent;       /* an enum intent, or -1 for a cue */
+    int cue;          /* an enum cue when intent is -1 */
+    enum lang lang;
+    int strong;
+    double weight; /* after sharing among intents that list the same phrase */
+    const char *text;
+};
+
+/* What stage 2 made of one surface word; memoised in matcher.word_cache. */
+struct word_info {
+    char word[MAX_WORD];       /* corrected, collapsed form */
+    uint32_t stem[LANG_COUNT]; /* stem ids, 0 when no phrase uses that stem */
+    uint32_t sim_off;          /* its similarity contribution: sim_pool[sim_off...+INTENT_COUNT] */
+    float sq_norm;             /* its squared TF-IDF length, unseen features included */
+    float lang_odds;           /* > 0 leans Spanish */
+    int corrected;             /* 1 when a typo was corrected */
+};
+
+/* One list of ints per key id (phrase indexes by first token). */
+struct intlist {
+    int *v;
+    int n, cap;
+};
+
+struct matcher {
+    struct sb_stemmer *stemmer[LANG_COUNT];
+
+    struct strmap shorthand; /* word -> index into shorthand_to */
+    char **shorthand_to;
+    size_t n_shorthand;
+
+    struct strmap keywords; /* whole-message keyword (folded) -> intent */
+
+    struct strmap stems[LANG_COUNT]; /* stem -> id (1-based) */
+    uint32_t n_stems[LANG_COUNT];
+
+    struct phrase *phrases;
+    size_t n_phrases;
+    char **phrase_texts;
+    struct intlist *first[LANG_COUNT]; /* by stem id: phrases starting with it */
+
+    /* Known words: for typo correction and language odds. */
+    struct strmap vocab; /* word -> index into vocab_info */
+    struct vocab_entry {
+        char *word;
+        uint32_t count;
+        float lang_odds;
+    } * vocab_info;
+    size_t n_vocab;
+    struct strmap deletes; /* a word with one letter deleted -> first vocab index + 1 */
+    uint32_t *delete_next; /* chains of vocab indexes that share a deletion */
+    size_t n_delete_links, cap_delete_links;
+    uint32_t *delete_vocab;
+
+    /* Similarity model: features are character trigrams and word stems. */
+    struct strmap features; /* feature key -> id (1-based) */
+    uint32_t n_features;
+    float *idf;      /* by feature id */
+    float *centroid; /* [feature id][intent], L2-normalised per intent */
+
+    /* Memoised stage 2. */
+    struct strmap word_cache;
+    struct word_info *cache;
+    size_t n_cache, cap_cache;
+    float *sim_pool;
+    size_t n_sim_pool, cap_sim_pool;
+
+    /* Scratch for one text: phrases already found, stamped with the text's number. */
+    uint32_t *phrase_seen;
+    uint32_t text_stamp;
+};
+
+/* ---------------------------------------------------------------------------------- */
+/* Stage 1: folding and splitting.                                                     */
+
+struct token {
+    char raw[MAX_WORD];
+    int sentence;
+};
+
+/*
+ * Folds text: compatibility decomposition, case folding, accents and other marks
+ * stripped, look-alike punctuation lumped to ASCII ("don’t" -> "don't"), invalid bytes and
+ * NUL dropped. One code point at a time, because stripping every mark makes the
+ * canonical reordering and recomposition of a full utf8proc_map pointless work.
+ * Returns a new NUL-terminated string.
+ */
+static char *fold(const char *s, size_t len)
+{
+    /* A code point folds to at most a few (U+FDFA to 18): 4 bytes each, with room. */
+    char *out = xcalloc(len * 4 + 32, 1);
+    size_t n = 0;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            if (c)
+                out[n++] = (char)tolower(c);
+            i++;
+            continue;
+        }
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+        if (k <= 0) {
+            i++;
+            continue;
+        }
+        i += (size_t)k;
+        utf8proc_int32_t dec[24];
+        int boundclass = 0;
+        utf8proc_ssize_t nd =
+            utf8proc_decompose_char(cp, dec, 24,
+                                    UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+                                        UTF8PROC_STRIPMARK | UTF8PROC_IGNORE | UTF8PROC_LUMP,
+                                    &boundclass);
+        if (nd < 0 || nd > 24)
+            continue;
+        for (utf8proc_ssize_t d = 0; d < nd && n + 4 < len * 4 + 32; d++)
+            n += (size_t)utf8proc_encode_char(dec[d], (utf8proc_uint8_t *)out + n);
+    }
+    out[n] = '\0';
+    return out;
+}
+
+static int is_sentence_end(utf8proc_int32_t cp)
+{
+    return cp == '.' || cp == '?' || cp == '!' || cp == ';' || cp == '\n' || cp == 0xBF ||
+           cp == 0xA1;
+}
+
+/*
+ * Splits folded text into words. Letters and digits make words; apostrophes join
+ * ("don't" -> "dont"); an emoji or other symbol is a word of its own; everything
+ * else separates. Returns the number of tokens.
+ */
+static int split_words(const char *folded, struct token *toks, int max)
+{
+    int n = 0, sentence = 0;
+    char cur[MAX_WORD];
+    size_t curlen = 0;
+    int overlong = 0;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)folded;
+    size_t len = strlen(folded), i = 0;
+
+#define FLUSH()                                                                                    \
+    do {                                                                                           \
+        if (curlen && !overlong && n < max) {                                                      \
+            memcpy(toks[n].raw, cur, curlen);                                                      \
+            toks[n].raw[curlen] = '\0';                                                            \
+            toks[n].sentence = sentence;                                                           \
+            n++;                                                                                   \
+        }                                                                                          \
+        curlen = 0;                                                                                \
+        overlong = 0;                                                                              \
+    } while (0)
+
+    while (i < len) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+        if (k <= 0) {
+            i++;
+            continue;
+        }
+        utf8proc_category_t cat = utf8proc_category(cp);
+        int letter = cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO;
+        int digit = cat == UTF8PROC_CATEGORY_ND;
+        if (letter || digit) {
+            if (curlen + (size_t)k < MAX_WORD) {
+                memcpy(cur + curlen, p + i, (size_t)k);
+                curlen += (size_t)k;
+            } else {
+                overlong = 1;
+            }
+        } else if (cp == '\'') {
+            /* joins: "don't" -> "dont" */
+        } else if (cat == UTF8PROC_CATEGORY_SO || cat == UTF8PROC_CATEGORY_SK) {
+            FLUSH();
+            if (n < max && (size_t)k < MAX_WORD) {
+                memcpy(toks[n].raw, p + i, (size_t)k);
+                toks[n].raw[k] = '\0';
+                toks[n].sentence = sentence;
+                n++;
+            }
+        } else {
+            FLUSH();
+            if (is_sentence_end(cp))
+                sentence++;
+        }
+        i += (size_t)k;
+    }
+    FLUSH();
+#undef FLUSH
+    return n;
+}
+
+/* Collapses runs of three or more of one letter to `keep` letters. */
+static void collapse_runs(const char *in, char *out, int keep)
+{
+    size_t o = 0;
+    for (size_t i = 0; in[i];) {
+        size_t j = i;
+        while (in[j] == in[i])
+            j++;
+        size_t run = j - i;
+        size_t emit = (run >= 3 && isalpha((unsigned char)in[i])) ? (size_t)keep : run;
+        for (size_t k = 0; k < emit && o + 1 < MAX_WORD; k++)
+            out[o++] = in[i];
+        i = j;
+    }
+    out[o] = '\0';
+}
+
+static int has_run(const char *s)
+{
+    for (size_t i = 0; s[i] && s[i + 1] && s[i + 2]; i++)
+        if (s[i] == s[i + 1] && s[i] == s[i + 2] && isalpha((unsigned char)s[i]))
+            return 1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Stage 2: words.                                                                     */
+
+static void stem_word(struct matcher *m, enum lang lang, const char *word, char *out)
+{
+    const sb_symbol *s =
+        sb_stemmer_stem(m->stemmer[lang], (const sb_symbol *)word, (int)strlen(word));
+    int n = s ? sb_stemmer_length(m->stemmer[lang]) : 0;
+    if (!s || n <= 0 || n >= MAX_WORD) {
+        set_word(out, word);
+        return;
+    }
+    memcpy(out, s, (size_t)n);
+    out[n] = '\0';
+}
+
+/* Optimal string alignment distance, bounded: returns max+1 when above max. */
+static int edit_distance(const char *a, const char *b, int max)
+{
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (abs(la - lb) > max)
+        return max + 1;
+    int d[MAX_WORD + 1][MAX_WORD + 1];
+    for (int i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (int j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (int i = 1; i <= la; i++) {
+        int rowmin = max + 1;
+        for (int j = 1; j <= lb; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < v)
+                v = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+            if (v < rowmin)
+                rowmin = v;
+        }
+        if (rowmin > max)
+            return max + 1;
+    }
+    return d[la][lb];
+}
+
+/* Words with one byte deleted at each position, and the word itself. */
+static int deletions(const char *w, char out[][MAX_WORD], int max)
+{
+    int n = 0;
+    size_t len = strlen(w);
+    set_word(out[n++], w);
+    for (size_t i = 0; i < len && n < max; i++) {
+        memcpy(out[n], w, i);
+        memcpy(out[n] + i, w + i + 1, len - i);
+        n++;
+    }
+    return n;
+}
+
+static void deletes_add(struct matcher *m, const char *del, uint32_t vocab_index)
+{
+    if (m->n_delete_links == m->cap_delete_links) {
+        m->cap_delete_links = m->cap_delete_links ? m->cap_delete_links * 2 : 1024;
+        m->delete_next = xrealloc(m->delete_next, m->cap_delete_links * sizeof(uint32_t));
+        m->delete_vocab = xrealloc(m->delete_vocab, m->cap_delete_links * sizeof(uint32_t));
+    }
+    uint32_t head = 0;
+    strmap_find(&m->deletes, del, &head);
+    uint32_t link = (uint32_t)m->n_delete_links++;
+    m->delete_vocab[link] = vocab_index;
+    m->delete_next[link] = head; /* 0 ends the chain: links are stored 1-based */
+    strmap_put(&m->deletes, del, link + 1);
+}
+
+static int is_ascii_word(const char *w)
+{
+    for (; *w; w++)
+        if ((unsigned char)*w >= 0x80 || !isalnum((unsigned char)*w))
+            return 0;
+    return 1;
+}
+
+/*
+ * The known word closest to an unknown one: same first letter, distance 1 (2 for words
+ * of 8 letters or more), most frequent in replies/ on ties. Returns a vocab index or -1.
+ */
+static long correct_typo(struct matcher *m, const char *w)
+{
+    size_t len = strlen(w);
+    if (len < 4 || !is_ascii_word(w) || isdigit((unsigned char)w[0]))
+        return -1;
+    int maxd = len >= 8 ? 2 : 1;
+    char dels[MAX_WORD + 1][MAX_WORD];
+    int nd = deletions(w, dels, MAX_WORD + 1);
+    long best = -1;
+    int best_d = maxd + 1;
+    uint32_t best_count = 0;
+    for (int i = 0; i < nd; i++) {
+        uint32_t link;
+        if (!strmap_find(&m->deletes, dels[i], &link))
+            continue;
+        for (; link; link = m->delete_next[link - 1]) {
+            uint32_t vi = m->delete_vocab[link - 1];
+            const struct vocab_entry *v = &m->vocab_info[vi];
+            if (v->word[0] != w[0])
+                continue;
+            int d = edit_distance(w, v->word, maxd);
+            if (d > maxd)
+                continue;
+            if (d < best_d || (d == best_d && v->count > best_count)) {
+                best = vi;
+                best_d = d;
+                best_count = v->count;
+            }
+        }
+    }
+    return best;
+}
+
+static uint32_t feature_id(const struct matcher *m, const char *key)
+{
+    uint32_t id = 0;
+    strmap_find(&m->features, key, &id);
+    return id;
+}
+
+/* Emits the feature keys of a word: "w:<english stem>" and its padded trigrams. */
+typedef void (*feature_fn)(void *ctx, const char *key);
+
+static void word_features(const char *word, const char *en_stem, feature_fn fn, void *ctx)
+{
+    char key[MAX_WORD + 4];
+    if (en_stem) {
+        snprintf(key, sizeof key, "w:%s", en_stem);
+        fn(ctx, key);
+    }
+    char padded[MAX_WORD + 3];
+    int n = snprintf(padded, sizeof padded, " %s ", word);
+    if (n < 3)
+        return;
+    for (int i = 0; i + 3 <= n; i++) {
+        key[0] = 't';
+        key[1] = ':';
+        memcpy(key + 2, padded + i, 3);
+        key[5] = '\0';
+        fn(ctx, key);
+    }
+}
+
+/* The features of one word being memoised, with their counts. */
+struct word_feature_ctx {
+    struct matcher *m;
+    uint32_t id[MAX_WORD + 4];
+    float tf[MAX_WORD + 4];
+    int n, unknown;
+};
+
+static void on_word_feature(void *ctx, const char *key)
+{
+    struct word_feature_ctx *c = ctx;
+    uint32_t id = feature_id(c->m, key);
+    if (!id) {
+        c->unknown++;
+        return;
+    }
+    for (int i = 0; i < c->n; i++) {
+        if (c->id[i] == id) {
+            c->tf[i] += 1;
+            return;
+        }
+    }
+    if (c->n < (int)(sizeof c->id / sizeof c->id[0])) {
+        c->id[c->n] = id;
+        c->tf[c->n++] = 1;
+    }
+}
+
+/*
+ * A word's share of the text's similarity to each intent: its TF-IDF features dotted
+ * with every centroid, and its squared length. Summing these over the words of a text
+ * gives the cosine numerator exactly, and its length with features repeated across
+ * words counted once per word; memoising them makes similarity a few additions a word.
+ */
+static void word_similarity(struct matcher *m, const char *word, const char *en_stem,
+                            struct word_info *wi)
+{
+    struct word_feature_ctx c = {.m = m};
+    word_features(word, en_stem, on_word_feature, &c);
+    if (m->n_sim_pool + INTENT_COUNT > m->cap_sim_pool) {
+        m->cap_sim_pool = m->cap_sim_pool ? m->cap_sim_pool * 2 : 64 * 1024;
+        m->sim_pool = xrealloc(m->sim_pool, m->cap_sim_pool * sizeof *m->sim_pool);
+    }
+    wi->sim_off = (uint32_t)m->n_sim_pool;
+    float *v = &m->sim_pool[m->n_sim_pool];
+    m->n_sim_pool += INTENT_COUNT;
+    for (int k = 0; k < INTENT_COUNT; k++)
+        v[k] = 0;
+    double sq = 0;
+    for (int i = 0; i < c.n; i++) {
+        float w = c.tf[i] * m->idf[c.id[i]];
+        sq += (double)w * w;
+        const float *row = &m->centroid[(size_t)c.id[i] * INTENT_COUNT];
+        for (int k = 0; k < INTENT_COUNT; k++)
+            v[k] += w * row[k];
+    }
+    /* Unseen features count towards the length: a text that is mostly about something
+     * else (a pizza order) is less similar to everything. */
+    double max_idf = m->n_features ? log(1.0 + (double)m->n_features) : 1.0;
+    sq += c.unknown * max_idf * max_idf * 0.25;
+    wi->sq_norm = (float)sq;
+}
+
+/* Forgets every memoised word, to bound memory; called between texts only. */
+static void word_cache_reset(struct matcher *m)
+{
+    strmap_free(&m->word_cache);
+    m->n_cache = 0;
+    m->n_sim_pool = 0;
+}
+
+/* Stage 2 for one word (after shorthand), memoised. */
+static const struct word_info *word_lookup(struct matcher *m, const char *raw)
+{
+    uint32_t idx;
+    if (strmap_find(&m->word_cache, raw, &idx))
+        return &m->cache[idx];
+
+    struct word_info wi;
+    memset(&wi, 0, sizeof wi);
+    uint32_t vi;
+    const char *word = raw;
+    char collapsed[MAX_WORD];
+    if (!strmap_find(&m->vocab, raw, &vi) && has_run(raw)) {
+        char two[MAX_WORD];
+        collapse_runs(raw, two, 2);
+        collapse_runs(raw, collapsed, 1);
+        if (strmap_find(&m->vocab, two, &vi))
+            set_word(collapsed, two);
+        word = collapsed;
+    }
+    if (strmap_find(&m->vocab, word, &vi)) {
+        wi.lang_odds = m->vocab_info[vi].lang_odds;
+    } else {
+        long c = correct_typo(m, word);
+        if (c >= 0) {
+            word = m->vocab_info[c].word;
+            wi.lang_odds = m->vocab_info[c].lang_odds;
+            wi.corrected = 1;
+        }
+    }
+    set_word(wi.word, word);
+    char en_stem[MAX_WORD];
+    for (int l = 0; l < LANG_COUNT; l++) {
+        char stem[MAX_WORD];
+        stem_word(m, (enum lang)l, wi.word, stem);
+        strmap_find(&m->stems[l], stem, &wi.stem[l]);
+        if (l == LANG_EN)
+            set_word(en_stem, stem);
+    }
+    word_similarity(m, wi.word, en_stem, &wi);
+
+    if (m->n_cache == m->cap_cache) {
+        m->cap_cache = m->cap_cache ? m->cap_cache * 2 : 1024;
+        m->cache = xrealloc(m->cache, m->cap_cache * sizeof *m->cache);
+    }
+    m->cache[m->n_cache] = wi;
+    strmap_put(&m->word_cache, raw, (uint32_t)m->n_cache);
+    return &m->cache[m->n_cache++];
+}
+
+/* A word as the analysis sees it. */
+struct word {
+    struct word_info info; /* a copy: the memo table may move while a text is analysed */
+    int sentence;
+};
+
+struct analysis {
+    struct token toks[MAX_TOKENS];
+    int ntoks;
+    struct word words[MAX_TOKENS];
+    int nwords;
+    int nsentences;
+    double lang_odds;
+};
+
+/* Folds, splits, expands shorthand and looks every word up. */
+static void analyse(struct matcher *m, const char *text, size_t len, struct analysis *a)
+{
+    if (len > MAX_TEXT_BYTES)
+        len = MAX_TEXT_BYTES;
+    if (m->n_cache >= CACHE_LIMIT)
+        word_cache_reset(m);
+    char *folded = fold(text, len);
+    a->ntoks = split_words(folded, a->toks, MAX_TOKENS);
+    a->nwords = 0;
+    a->nsentences = 0;
+    a->lang_odds = 0;
+    /* Accents and inverted marks are strong Spanish evidence; they are gone after folding,
+     * so look at the original bytes. */
+    for (size_t i = 0; i + 1 < len; i++) {
+        unsigned char c0 = (unsigned char)text[i], c1 = (unsigned char)text[i + 1];
+        if (c0 == 0xC3 && (c1 == 0xA1 || c1 == 0xAD || c1 == 0xB3 || c1 == 0xBA || c1 == 0xB1))
+            a->lang_odds += 1.5; /* á í ó ú ñ */
+        if (c0 == 0xC2 && (c1 == 0xBF || c1 == 0xA1))
+            a->lang_odds += 2.0; /* ¿ ¡ */
+    }
+    free(folded);
+
+    for (int t = 0; t < a->ntoks && a->nwords < MAX_TOKENS; t++) {
+        const char *raw = a->toks[t].raw;
+        uint32_t si;
+        char collapsed[MAX_WORD];
+        int found = strmap_find(&m->shorthand, raw, &si);
+        if (!found && has_run(raw)) {
+            collapse_runs(raw, collapsed, 1);
+            found = strmap_find(&m->shorthand, collapsed, &si);
+        }
+        if (found) {
+            /* The expansion is stored folded and space-separated. */
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", m->shorthand_to[si]);
+            for (char *save = NULL, *w = strtok_r(buf, " ", &save); w && a->nwords < MAX_TOKENS;
+                 w = strtok_r(NULL, " ", &save)) {
+                a->words[a->nwords].info = *word_lookup(m, w);
+                a->words[a->nwords].sentence = a->toks[t].sentence;
+                a->nwords++;
+            }
+            continue;
+        }
+        a->words[a->nwords].info = *word_lookup(m, raw);
+        a->words[a->nwords].sentence = a->toks[t].sentence;
+        a->nwords++;
+    }
+    for (int w = 0; w < a->nwords; w++) {
+        a->lang_odds += a->words[w].info.lang_odds;
+        if (a->words[w].sentence + 1 > a->nsentences)
+            a->nsentences = a->words[w].sentence + 1;
+    }
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Stage 3: evidence.                                                                  */
+
+struct phrase_hit {
+    int phrase;
+    int start, end; /* word positions, end inclusive */
+};
+
+/* Finds phrase p starting at word i; fills the span. */
+static int phrase_at(const struct matcher *m, const struct phrase *p, const struct analysis *a,
+                     int i, struct phrase_hit *hit)
+{
+    (void)m;
+    int pos = i, gaps = 0;
+    for (int k = 1; k < p->ntoks; k++) {
+        int next = -1;
+        for (int j = pos + 1; j < a->nwords && j <= pos + 1 + MAX_GAP; j++) {
+            if (a->words[j].info.stem[p->lang] == p->toks[k]) {
+                next = j;
+                break;
+            }
+        }
+        if (next < 0)
+            return 0;
+        gaps += next - pos - 1;
+        if (gaps > MAX_GAP + 1)
+            return 0;
+        pos = next;
+    }
+    hit->start = i;
+    hit->end = pos;
+    return 1;
+}
+
+#define MAX_HITS 128
+
+static void mask_set(uint64_t *mask, uint32_t stem)
+{
+    uint32_t bit = (stem * 2654435761u) >> 24;
+    mask[bit >> 6] |= (uint64_t)1 << (bit & 63);
+}
+
+static int find_phrases(struct matcher *m, const struct analysis *a, struct phrase_hit *hits)
+{
+    int nhits = 0;
+    uint32_t stamp = ++m->text_stamp;
+    /* Most candidates lack one of their words entirely: the stems' signature rejects
+     * them before any walk through the text. */
+    uint64_t text_mask[LANG_COUNT][4] = {{0}};
+    for (int i = 0; i < a->nwords; i++)
+        for (int l = 0; l < LANG_COUNT; l++)
+            if (a->words[i].info.stem[l])
+                mask_set(text_mask[l], a->words[i].info.stem[l]);
+    for (int i = 0; i < a->nwords; i++) {
+        for (int l = 0; l < LANG_COUNT; l++) {
+            uint32_t id = a->words[i].info.stem[l];
+            if (!id)
+                continue;
+            const struct intlist *cands = &m->first[l][id];
+            for (int c = 0; c < cands->n && nhits < MAX_HITS; c++) {
+                int pi = cands->v[c];
+                const struct phrase *p = &m->phrases[pi];
+                if (m->phrase_seen[pi] == stamp ||
+                    (p->mask[0] & ~text_mask[l][0]) | (p->mask[1] & ~text_mask[l][1]) |
+                        (p->mask[2] & ~text_mask[l][2]) | (p->mask[3] & ~text_mask[l][3]))
+                    continue;
+                struct phrase_hit h;
+                if (phrase_at(m, p, a, i, &h)) {
+                    h.phrase = pi;
+                    hits[nhits++] = h;
+                    m->phrase_seen[pi] = stamp;
+                }
+            }
+        }
+    }
+    return nhits;
+}
+
+/* Cosine similarity of the text to every intent's centroid, from the memoised shares
+ * of its words. */
+static void similarity(const struct matcher *m, const struct analysis *a, double *sim)
+{
+    float acc[INTENT_COUNT] = {0};
+    double sq = 0;
+    for (int i = 0; i < a->nwords; i++) {
+        const struct word_info *wi = &a->words[i].info;
+        const float *v = &m->sim_pool[wi->sim_off];
+        for (int k = 0; k < INTENT_COUNT; k++)
+            acc[k] += v[k];
+        sq += wi->sq_norm;
+    }
+    double norm = sq > 0 ? sqrt(sq) : 1;
+    for (int k = 0; k < INTENT_COUNT; k++)
+        sim[k] = acc[k] / norm;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Stage 4: decision.                                                                  */
+
+static int is_urgent(int intent)
+{
+    return intent_escalation((enum intent)intent) == ESCALATE_URGENT;
+}
+
+/* Appends the strings to the explanation, truncating at its end. */
+static void append_reason(struct match_explain *why, const char *a, const char *b, const char *c)
+{
+    if (!why)
+        return;
+    size_t used = strlen(why->reason);
+    if (used + 1 >= sizeof why->reason)
+        return;
+    snprintf(why->reason + used, sizeof why->reason - used, "%s%s%s", a, b ? b : "", c ? c : "");
+}
+
+/* Whole-message keyword: the folded words joined by one space, nothing else. */
+static int keyword_intent(const struct matcher *m, const struct analysis *a)
+{
+    if (a->ntoks == 0 || a->ntoks > 3)
+        return -1;
+    char joined[3 * MAX_WORD + 3] = "";
+    for (int i = 0; i < a->ntoks; i++) {
+        if (i)
+            strcat(joined, " ");
+        strcat(joined, a->toks[i].raw);
+    }
+    uint32_t intent;
+    if (strmap_find(&m->keywords, joined, &intent))
+        return (int)intent;
+    return -1;
+}
+
+void matcher_classify(struct matcher *m, const char *text, size_t len, struct match_result *out,
+                      struct match_explain *why)
+{
+    static _Thread_local struct analysis a;
+    analyse(m, text, len, &a);
+    if (why) {
+        memset(why, 0, sizeof *why);
+        size_t used = 0;
+        for (int i = 0; i < a.nwords && used + 2 < sizeof why->normalized; i++) {
+            const struct word_info *wi = &a.words[i].info;
+            int n = snprintf(why->normalized + used, sizeof why->normalized - used, "%s%s%s",
+                             i ? " " : "", wi->word, wi->corrected ? "*" : "");
+            if (n < 0)
+                break;
+            used += (size_t)n;
+        }
+        if (used >= sizeof why->normalized)
+            why->normalized[sizeof why->normalized - 1] = '\0';
+    }
+    out->lang = a.lang_odds > 0.5 ? LANG_ES : LANG_EN;
+    out->keyword = 0;
+
+    int kw = keyword_intent(m, &a);
+    if (kw >= 0) {
+        out->intent = (enum intent)kw;
+        out->confidence = 1.0;
+        out->keyword = 1;
+        if (out->lang == LANG_ES && a.lang_odds < 2.0)
+            out->lang = LANG_EN; /* a bare keyword is English unless clearly Spanish */
+        append_reason(why, "whole-message keyword", NULL, NULL);
+        return;
+    }
+
+    struct phrase_hit hits[MAX_HITS];
+    int nhits = find_phrases(m, &a, hits);
+
+    /* Cues, by sentence. */
+    unsigned cue_in_sentence[CUE_COUNT][8];
+    memset(cue_in_sentence, 0, sizeof cue_in_sentence);
+    int cue_pos[CUE_COUNT][8];
+    for (int c = 0; c < CUE_COUNT; c++)
+        for (int s = 0; s < 8; s++)
+            cue_pos[c][s] = MAX_TOKENS;
+    for (int h = 0; h < nhits; h++) {
+        const struct phrase *p = &m->phrases[hits[h].phrase];
+        if (p->intent >= 0)
+            continue; /* cues only */
+        int s = a.words[hits[h].start].sentence;
+        if (s > 7)
+            s = 7;
+        cue_in_sentence[p->cue][s] = 1;
+        if (hits[h].start < cue_pos[p->cue][s])
+            cue_pos[p->cue][s] = hits[h].start;
+    }
+
+    /* A phrase inside a longer phrase of another intent is part of that one: "blue" in
+     * "blue cross" is not a crisis sign. */
+    for (int h = 0; h < nhits; h++) {
+        const struct phrase *p = &m->phrases[hits[h].phrase];
+        for (int g = 0; g < nhits && p->intent >= 0; g++) {
+            if (hits[g].phrase < 0)
+                continue;
+            const struct phrase *q = &m->phrases[hits[g].phrase];
+            if (q->intent >= 0 && q->intent != p->intent && q->ntoks > p->ntoks &&
+                hits[g].start <= hits[h].start && hits[g].end >= hits[h].end) {
+                hits[h].phrase = -1;
+                break;
+            }
+        }
+    }
+
+    double score[INTENT_COUNT] = {0};
+    double crisis[INTENT_COUNT] = {0};
+    int strong_crisis = 0;
+    for (int h = 0; h < nhits; h++) {
+        if (hits[h].phrase < 0)
+            continue;
+        const struct phrase *p = &m->phrases[hits[h].phrase];
+        if (p->intent < 0)
+            continue;
+        int s = a.words[hits[h].start].sentence;
+        if (s > 7)
+            s = 7;
+        if (is_urgent(p->intent)) {
+            /* A hypothetical before the sign in its sentence makes it a question; a
+             * past-event cue anywhere in the sentence does so for weak signs only. */
+            int hypothetical = cue_pos[CUE_HYPOTHETICAL][s] < hits[h].start;
+            int past = cue_in_sentence[CUE_PAST][s];
+            if (hypothetical || past) {
+                score[INTENT_HEALTH_RISKS] += p->weight * 0.5;
+                append_reason(why, "crisis words as a question or past event: '", p->text, "'; ");
+                continue;
+            }
+            crisis[p->intent] += p->weight;
+            strong_crisis |= p->strong;
+        }
+        score[p->intent] += p->weight;
+        append_reason(why, "'", p->text, "' ");
+    }
+
+    double sim[INTENT_COUNT];
+    similarity(m, &a, sim);
+    for (int k = 0; k < INTENT_COUNT; k++) {
+        if (k == INTENT_HELP_KEYWORD || k == INTENT_OPT_IN)
+            continue; /* keywords only */
+        score[k] += SIM_WEIGHT * sim[k];
+    }
+
+    double best_calm = 0;
+    for (int k = 0; k < INTENT_COUNT; k++)
+        if (!is_urgent(k) && score[k] > best_calm)
+            best_calm = score[k];
+
+    /* Safety first: a strong crisis sign wins over anything else in the text. Weak signs
+     * alone ("blue", "pills") win unless the text is plainly about something else. */
+    int best_crisis = -1;
+    for (int k = 0; k < INTENT_COUNT; k++) {
+        if (!is_urgent(k))
+            continue;
+        int raised = (crisis[k] >= WEIGHT_WEAK &&
+                      (strong_crisis || score[k] >= WEAK_CRISIS_SHARE * best_calm)) ||
+                     sim[k] >= SIM_CRISIS;
+        if (raised && (best_crisis < 0 || score[k] > score[best_crisis]))
+            best_crisis = k;
+    }
+    if (why)
+        memcpy(why->score, score, sizeof score);
+    if (best_crisis >= 0) {
+        out->intent = (enum intent)best_crisis;
+        out->confidence = fmin(1.0, score[best_crisis] / (2 * WEIGHT_STRONG));
+        append_reason(why, "-> a crisis sign wins", NULL, NULL);
+        return;
+    }
+
+    int best = -1;
+    double total = 0;
+    for (int k = 0; k < INTENT_COUNT; k++) {
+        if (is_urgent(k) || k == INTENT_GREETING || k == INTENT_THANKS)
+            continue;
+        total += score[k];
+        if (best < 0 || score[k] > score[best])
+            best = k;
+    }
+    /* Greetings and thanks only when nothing else is asked. */
+    if (best < 0 || score[best] < FALLBACK_BELOW) {
+        int small =
+            score[INTENT_GREETING] >= score[INTENT_THANKS] ? INTENT_GREETING : INTENT_THANKS;
+        if (score[small] >= FALLBACK_BELOW)
+            best = small;
+        else
+            best = INTENT_FALLBACK;
+    }
+    out->intent = (enum intent)best;
+    out->confidence = best == INTENT_FALLBACK ? 0.0 : fmin(1.0, score[best] / (total + 1.0));
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Building the model.                                                                 */
+
+static void intlist_push(struct intlist *l, int v)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4;
+        l->v = xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
+    }
+    l->v[l->n++] = v;
+}
+
+/* Folded, split, shorthand-expanded words of a vocabulary string. Returns the count. */
+static int vocab_words(struct matcher *m, const char *text, char words[][MAX_WORD], int max)
+{
+    char *folded = fold(text, strlen(text));
+    struct token toks[64];
+    int nt = split_words(folded, toks, 64);
+    free(folded);
+    int n = 0;
+    for (int i = 0; i < nt && n < max; i++) {
+        uint32_t si;
+        if (strmap_find(&m->shorthand, toks[i].raw, &si)) {
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", m->shorthand_to[si]);
+            for (char *save = NULL, *w = strtok_r(buf, " ", &save); w && n < max;
+                 w = strtok_r(NULL, " ", &save))
+                set_word(words[n++], w);
+        } else {
+            set_word(words[n++], toks[i].raw);
+        }
+    }
+    return n;
+}
+
+static void vocab_add(struct matcher *m, const char *word, enum lang lang, int count_lang)
+{
+    uint32_t vi;
+    if (!strmap_find(&m->vocab, word, &vi)) {
+        vi = (uint32_t)m->n_vocab++;
+        m->vocab_info = xrealloc(m->vocab_info, m->n_vocab * sizeof *m->vocab_info);
+        m->vocab_info[vi].word = xstrdup(word);
+        m->vocab_info[vi].count = 0;
+        m->vocab_info[vi].lang_odds = 0;
+        strmap_put(&m->vocab, word, vi);
+    }
+    m->vocab_info[vi].count++;
+    if (count_lang)
+        m->vocab_info[vi].lang_odds += lang == LANG_ES ? 1.0f : -1.0f;
+}
+
+static uint32_t stem_id_for(struct matcher *m, enum lang lang, const char *word)
+{
+    char stem[MAX_WORD];
+    stem_word(m, lang, word, stem);
+    uint32_t id;
+    if (!strmap_find(&m->stems[lang], stem, &id)) {
+        id = ++m->n_stems[lang];
+        strmap_put(&m->stems[lang], stem, id);
+    }
+    return id;
+}
+
+static void add_phrase(struct matcher *m, const char *text, enum lang lang, int intent, int cue,
+                       int strong)
+{
+    char words[MAX_PHRASE_TOKENS][MAX_WORD];
+    int n = vocab_words(m, text, words, MAX_PHRASE_TOKENS);
+    if (n == 0)
+        return;
+    m->phrases = xrealloc(m->phrases, (m->n_phrases + 1) * sizeof *m->phrases);
+    struct phrase *p = &m->phrases[m->n_phrases];
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < n; i++) {
+        vocab_add(m, words[i], lang, 0);
+        p->toks[i] = stem_id_for(m, lang, words[i]);
+        mask_set(p->mask, p->toks[i]);
+    }
+    p->ntoks = n;
+    p->intent = intent;
+    p->cue = cue;
+    p->lang = lang;
+    p->strong = strong;
+    /* Longer phrases are more specific. */
+    p->weight = (strong ? WEIGHT_STRONG : WEIGHT_WEAK) * (1.0 + 0.15 * (n - 1));
+    m->phrase_texts = xrealloc(m->phrase_texts, (m->n_phrases + 1) * sizeof(char *));
+    m->phrase_texts[m->n_phrases] = xstrdup(text);
+    m->n_phrases++;
+}
+
+/* Phrases listed by several intents share their weight. */
+static void share_phrase_weights(struct matcher *m)
+{
+    for (size_t i = 0; i < m->n_phrases; i++) {
+        struct phrase *p = &m->phrases[i];
+        p->text = m->phrase_texts[i];
+        if (p->intent < 0)
+            continue;
+        int owners = 0;
+        for (size_t j = 0; j < m->n_phrases; j++) {
+            const struct phrase *q = &m->phrases[j];
+            if (q->intent >= 0 && q->intent != p->intent && q->lang == p->lang &&
+                q->ntoks == p->ntoks && memcmp(q->toks, p->toks, sizeof(uint32_t) * p->ntoks) == 0)
+                owners++;
+        }
+        p->weight /= 1 + owners;
+    }
+}
+
+struct build_ctx {
+    struct matcher *m;
+    double *vec; /* dense scratch, by feature id, grows with n_features */
+    size_t cap;
+    uint32_t *touched;
+    size_t ntouched, cap_touched;
+    int learn; /* assign ids to new features */
+};
+
+static void on_build_feature(void *ctx, const char *key)
+{
+    struct build_ctx *b = ctx;
+    uint32_t id = feature_id(b->m, key);
+    if (!id) {
+        if (!b->learn)
+            return;
+        id = ++b->m->n_features;
+        strmap_put(&b->m->features, key, id);
+    }
+    if (id >= b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap <= id)
+            cap *= 2;
+        b->vec = xrealloc(b->vec, cap * sizeof *b->vec);
+        memset(b->vec + b->cap, 0, (cap - b->cap) * sizeof *b->vec);
+        b->cap = cap;
+    }
+    if (b->vec[id] == 0) {
+        if (b->ntouched == b->cap_touched) {
+            b->cap_touched = b->cap_touched ? b->cap_touched * 2 : 256;
+            b->touched = xrealloc(b->touched, b->cap_touched * sizeof *b->touched);
+        }
+        b->touched[b->ntouched++] = id;
+    }
+    b->vec[id] += 1;
+}
+
+/* The features of an example text, as the query side would see them. */
+static void example_features(struct matcher *m, struct build_ctx *b, const char *text)
+{
+    char words[MAX_TOKENS][MAX_WORD];
+    int n = vocab_words(m, text, words, MAX_TOKENS);
+    for (int i = 0; i < n; i++) {
+        char stem[MAX_WORD];
+        stem_word(m, LANG_EN, words[i], stem);
+        word_features(words[i], stem, on_build_feature, b);
+    }
+}
+
+static void build_similarity(struct matcher *m, const struct replies *r)
+{
+    struct build_ctx b = {.m = m, .learn = 1};
+    /* Pass 1: feature ids and document frequencies. Documents are the examples and
+     * the phrases of each intent. */
+    size_t ndocs = 0;
+    uint32_t *df = NULL;
+    size_t df_cap = 0;
+    for (int k = 0; k < INTENT_COUNT; k++) {
+        const struct replies_intent *ri = &r->intents[k];
+        for (size_t e = 0; e < ri->n_examples + ri->n_phrases; e++) {
+            const char *text =
+                e < ri->n_examples ? ri->examples[e].text : ri->phrases[e - ri->n_examples].text;
+            b.ntouched = 0;
+            example_features(m, &b, text);
+            if (m->n_features + 1 > df_cap) {
+                size_t cap = df_cap ? df_cap : 1024;
+                while (cap < m->n_features + 1)
+                    cap *= 2;
+                df = xrealloc(df, cap * sizeof *df);
+                memset(df + df_cap, 0, (cap - df_cap) * sizeof *df);
+                df_cap = cap;
+            }
+            for (size_t t = 0; t < b.ntouched; t++) {
+                df[b.touched[t]]++;
+                b.vec[b.touched[t]] = 0;
+            }
+            ndocs++;
+        }
+    }
+    m->idf = xcalloc(m->n_features + 1, sizeof *m->idf);
+    for (uint32_t f = 1; f <= m->n_features; f++)
+        m->idf[f] = (float)log(1.0 + (double)ndocs / (double)df[f]);
+    free(df);
+
+    /* Pass 2: centroids of the L2-normalised TF-IDF vectors of each intent's documents. */
+    m->centroid = xcalloc((size_t)(m->n_features + 1) * INTENT_COUNT, sizeof *m->centroid);
+    b.learn = 0;
+    for (int k = 0; k < INTENT_COUNT; k++) {
+        const struct replies_intent *ri = &r->intents[k];
+        for (size_t e = 0; e < ri->n_examples + ri->n_phrases; e++) {
+            const char *text =
+                e < ri->n_examples ? ri->examples[e].text : ri->phrases[e - ri->n_examples].text;
+            b.ntouched = 0;
+            example_features(m, &b, text);
+            double norm = 0;
+            for (size_t t = 0; t < b.ntouched; t++) {
+                double w = b.vec[b.touched[t]] * m->idf[b.touched[t]];
+                norm += w * w;
+            }
+            norm = norm > 0 ? sqrt(norm) : 1;
+            for (size_t t = 0; t < b.ntouched; t++) {
+                uint32_t f = b.touched[t];
+                m->centroid[(size_t)f * INTENT_COUNT + k] += (float)(b.vec[f] * m->idf[f] / norm);
+                b.vec[f] = 0;
+            }
+        }
+    }
+    for (int k = 0; k < INTENT_COUNT; k++) {
+        double norm = 0;
+        for (uint32_t f = 1; f <= m->n_features; f++) {
+            double c = m->centroid[(size_t)f * INTENT_COUNT + k];
+            norm += c * c;
+        }
+        if (norm <= 0)
+            continue;
+        norm = sqrt(norm);
+        for (uint32_t f = 1; f <= m->n_features; f++)
+            m->centroid[(size_t)f * INTENT_COUNT + k] /= (float)norm;
+    }
+    free(b.vec);
+    free(b.touched);
+}
+
+/* Spanish/English log-odds per known word, from the example texts. */
+static void build_language_odds(struct matcher *m, const struct replies *r)
+{
+    for (int k = 0; k < INTENT_COUNT; k++) {
+        const struct replies_intent *ri = &r->intents[k];
+        for (size_t e = 0; e < ri->n_examples; e++) {
+            char words[MAX_TOKENS][MAX_WORD];
+            int n = vocab_words(m, ri->examples[e].text, words, MAX_TOKENS);
+            for (int i = 0; i < n; i++)
+                vocab_add(m, words[i], ri->examples[e].lang, 1);
+        }
+        for (size_t p = 0; p < ri->n_phrases; p++) {
+            char words[MAX_PHRASE_TOKENS][MAX_WORD];
+            int n = vocab_words(m, ri->phrases[p].text, words, MAX_PHRASE_TOKENS);
+            for (int i = 0; i < n; i++)
+                vocab_add(m, words[i], ri->phrases[p].lang, 1);
+        }
+    }
+    /* lang_odds holds (es - en) occurrence counts; turn it into a bounded log-odds with
+     * smoothing, so a word seen 20 times in Spanish only weighs more than one seen once. */
+    for (size_t i = 0; i < m->n_vocab; i++) {
+        struct vocab_entry *v = &m->vocab_info[i];
+        double diff = v->lang_odds;
+        double total = v->count;
+        double es = (total + diff) / 2, en = (total - diff) / 2;
+        v->lang_odds = (float)log((es + 0.5) / (en + 0.5) * 0.6);
+    }
+}
+
+struct matcher *matcher_new(const struct replies *r)
+{
+    struct matcher *m = xcalloc(1, sizeof *m);
+    m->stemmer[LANG_EN] = sb_stemmer_new("english", NULL);
+    m->stemmer[LANG_ES] = sb_stemmer_new("spanish", NULL);
+    if (!m->stemmer[LANG_EN] || !m->stemmer[LANG_ES]) {
+        matcher_free(m);
+        return NULL;
+    }
+
+    /* Shorthand first: phrases and examples are expanded the same way as texts. */
+    m->shorthand_to = xcalloc(r->n_shorthand, sizeof(char *));
+    for (size_t i = 0; i < r->n_shorthand; i++) {
+        char *from = fold(r->shorthand[i].from, strlen(r->shorthand[i].from));
+        char *to = fold(r->shorthand[i].to, strlen(r->shorthand[i].to));
+        struct token toks[16];
+        int nt = split_words(to, toks, 16);
+        char joined[256] = "";
+        for (int t = 0; t < nt; t++) {
+            if (strlen(joined) + strlen(toks[t].raw) + 2 > sizeof joined)
+                break;
+            if (t)
+                strcat(joined, " ");
+            strcat(joined, toks[t].raw);
+        }
+        struct token key[2];
+        if (split_words(from, key, 2) == 1 && nt > 0) {
+            m->shorthand_to[m->n_shorthand] = xstrdup(joined);
+            strmap_put(&m->shorthand, key[0].raw, (uint32_t)m->n_shorthand);
+            m->n_shorthand++;
+        }
+        free(from);
+        free(to);
+    }
+
+    for (int k = 0; k < INTENT_COUNT; k++) {
+        const struct replies_intent *ri = &r->intents[k];
+        for (size_t i = 0; i < ri->n_keywords; i++) {
+            char *folded = fold(ri->keywords[i], strlen(ri->keywords[i]));
+            struct token toks[4];
+            int nt = split_words(folded, toks, 4);
+            char joined[4 * MAX_WORD] = "";
+            for (int t = 0; t < nt; t++) {
+                if (t)
+                    strcat(joined, " ");
+                strcat(joined, toks[t].raw);
+            }
+            if (nt > 0 && nt <= 3)
+                strmap_put(&m->keywords, joined, (uint32_t)k);
+            free(folded);
+        }
+        if (k == INTENT_HELP_KEYWORD || k == INTENT_OPT_IN)
+            continue; /* only ever whole-message keywords */
+        for (size_t i = 0; i < ri->n_phrases; i++)
+            add_phrase(m, ri->phrases[i].text, ri->phrases[i].lang, k, 0,
+                       ri->phrases[i].strength == PHRASE_STRONG);
+    }
+    for (size_t i = 0; i < r->n_cues; i++) {
+        for (int c = 0; c < CUE_COUNT; c++)
+            if (strcmp(r->cues[i].name, cue_names[c]) == 0)
+                add_phrase(m, r->cues[i].text, r->cues[i].lang, -1, c, 0);
+    }
+    share_phrase_weights(m);
+
+    build_language_odds(m, r);
+    /* Every known word can be a typo-correction target. */
+    for (size_t i = 0; i < m->n_vocab; i++) {
+        const char *w = m->vocab_info[i].word;
+        if (strlen(w) < 3 || !is_ascii_word(w))
+            continue;
+        char dels[MAX_WORD + 1][MAX_WORD];
+        int nd = deletions(w, dels, MAX_WORD + 1);
+        for (int d = 0; d < nd; d++)
+            deletes_add(m, dels[d], (uint32_t)i);
+    }
+
+    for (int l = 0; l < LANG_COUNT; l++) {
+        m->first[l] = xcalloc(m->n_stems[l] + 1, sizeof(struct intlist));
+    }
+    for (size_t i = 0; i < m->n_phrases; i++) {
+        const struct phrase *p = &m->phrases[i];
+        intlist_push(&m->first[p->lang][p->toks[0]], (int)i);
+    }
+
+    build_similarity(m, r);
+    m->phrase_seen = xcalloc(m->n_phrases, sizeof *m->phrase_seen);
+    return m;
+}
+
+void matcher_free(struct matcher *m)
+{
+    if (!m)
+        return;
+    for (int l = 0; l < LANG_COUNT; l++) {
+        if (m->stemmer[l])
+            sb_stemmer_delete(m->stemmer[l]);
+        if (m->first[l]) {
+            for (uint32_t i = 0; i <= m->n_stems[l]; i++)
+                free(m->first[l][i].v);
+            free(m->first[l]);
+        }
+        strmap_free(&m->stems[l]);
+    }
+    for (size_t i = 0; i < m->n_shorthand; i++)
+        free(m->shorthand_to[i]);
+    free(m->shorthand_to);
+    strmap_free(&m->shorthand);
+    strmap_free(&m->keywords);
+    for (size_t i = 0; i < m->n_phrases; i++)
+        free(m->phrase_texts[i]);
+    free(m->phrase_texts);
+    free(m->phrases);
+    for (size_t i = 0; i < m->n_vocab; i++)
+        free(m->vocab_info[i].word);
+    free(m->vocab_info);
+    strmap_free(&m->vocab);
+    strmap_free(&m->deletes);
+    free(m->delete_next);
+    free(m->delete_vocab);
+    strmap_free(&m->features);
+    free(m->idf);
+    free(m->centroid);
+    strmap_free(&m->word_cache);
+    free(m->cache);
+    free(m->sim_pool);
+    free(m->phrase_seen);
+    free(m);
+}

@@ -1,0 +1,1028 @@
+/*
+ * replies: loads and validates the replies/ folder (format in replies.h).
+ *
+ * Staff edit these files by hand, so the loader is a checker first: it never stops at
+ * the first problem, and it says where each one is. Each file goes through four gates,
+ * each reported with a file, line and column: readable regular file of at most 1 MiB,
+ * valid UTF-8 (checked here, to name the byte and its place rather than trust a
+ * generic parser message), JSON syntax (jansson, duplicate keys rejected), then the
+ * schema. jansson keeps no positions for values, so for schema problems a small
+ * scanner walks the already-validated text once and indexes every value (and object
+ * key) by its JSON path ("answer.es", "phrases.en.strong[2]"); a problem is reported at
+ * the position of its path, or of the nearest ancestor that exists (a missing
+ * "answer.es" points at the "answer" object), with the path at the start of the message.
+ *
+ * Results are built while validating and thrown away if anything failed, so a caller
+ * gets either a complete, checked set of replies or NULL. Allocation failure aborts
+ * (a half-loaded set of crisis answers is worse than no process).
+ */
+#include "hotline/replies.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <utf8proc.h>
+
+#include "hotline/sms.h"
+
+#define MAX_FILE_BYTES (1024 * 1024)
+#define MAX_TEXT_BYTES 300
+#define MAX_ANSWER_SEGMENTS 3
+#define INDEX_DEPTH 8 /* deeper values are never schema-valid; their parent is enough */
+#define PATH_MAX_LEN 256
+#define LEXICON_FILE "lexicon.json"
+
+/* ---- allocation: one policy, abort ---- */
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fputs("hotline: out of memory loading replies\n", stderr);
+        abort();
+    }
+    return q;
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(xrealloc(NULL, n), s, n);
+}
+
+/* Appends one zeroed element to arr (of *n) and returns it. */
+#define APPEND(arr, n)                                                                             \
+    ((arr) = xrealloc((arr), ((n) + 1) * sizeof *(arr)), memset(&(arr)[(n)], 0, sizeof *(arr)),    \
+     &(arr)[(n)++])
+
+/* ---- positions: JSON path -> line and column ---- */
+
+struct pos {
+    char *path;
+    int key_line, key_col; /* of the member's key; the value's own position otherwise */
+    int line, col;
+};
+
+struct pos_index {
+    struct pos *v;
+    size_t n;
+};
+
+struct scanner {
+    const char *s;
+    size_t len, i;
+    int line, col; /* of s[i]; columns count characters, as jansson's do */
+    struct pos_index *idx;
+    char *path;
+    size_t plen, pcap;
+};
+
+static void sc_adv(struct scanner *sc)
+{
+    unsigned char b = (unsigned char)sc->s[sc->i++];
+    if (b == '\n') {
+        sc->line++;
+        sc->col = 1;
+    } else if ((b & 0xC0) != 0x80) {
+        sc->col++;
+    }
+}
+
+static int sc_peek(const struct scanner *sc)
+{
+    return sc->i < sc->len ? (unsigned char)sc->s[sc->i] : -1;
+}
+
+static void sc_ws(struct scanner *sc)
+{
+    int c;
+    while ((c = sc_peek(sc)) == ' ' || c == '\t' || c == '\r' || c == '\n')
+        sc_adv(sc);
+}
+
+static void path_append(struct scanner *sc, const char *piece, size_t n)
+{
+    if (sc->plen + n + 1 > sc->pcap) {
+        sc->pcap = (sc->plen + n + 1) * 2;
+        sc->path = xrealloc(sc->path, sc->pcap);
+    }
+    memcpy(sc->path + sc->plen, piece, n);
+    sc->plen += n;
+    sc->path[sc->plen] = '\0';
+}
+
+static int hex4(struct scanner *sc)
+{
+    int v = 0;
+    for (int k = 0; k < 4; k++) {
+        int c = sc_peek(sc);
+        if (c < 0 || !isxdigit(c))
+            return -1;
+        v = v * 16 + (isdigit(c) ? c - '0' : (tolower(c) - 'a' + 10));
+        sc_adv(sc);
+    }
+    return v;
+}
+
+/* Reads the string at s[i] ('"'); appends its decoded form to the path when decode. */
+static void sc_string(struct scanner *sc, int decode)
+{
+    sc_adv(sc); /* opening quote */
+    int c;
+    while ((c = sc_peek(sc)) >= 0 && c != '"') {
+        if (c != '\\') {
+            if (decode) {
+                char ch = (char)c;
+                path_append(sc, &ch, 1);
+            }
+            sc_adv(sc);
+            continue;
+        }
+        sc_adv(sc);
+        int e = sc_peek(sc);
+        if (e < 0)
+            break;
+        sc_adv(sc);
+        long cp = e;
+        switch (e) {
+        case 'b':
+            cp = '\b';
+            break;
+        case 'f':
+            cp = '\f';
+            break;
+        case 'n':
+            cp = '\n';
+            break;
+        case 'r':
+            cp = '\r';
+            break;
+        case 't':
+            cp = '\t';
+            break;
+        case 'u':
+            cp = hex4(sc);
+            if (cp >= 0xD800 && cp <= 0xDBFF && sc_peek(sc) == '\\' && sc->i + 1 < sc->len &&
+                sc->s[sc->i + 1] == 'u') {
+                sc_adv(sc);
+                sc_adv(sc);
+                long lo = hex4(sc);
+                if (lo >= 0xDC00 && lo <= 0xDFFF)
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            break;
+        default:
+            break; /* '"', '\\', '/' stand for themselves */
+        }
+        if (decode && cp > 0) {
+            utf8proc_uint8_t buf[4];
+            utf8proc_ssize_t n = utf8proc_encode_char((utf8proc_int32_t)cp, buf);
+            path_append(sc, (const char *)buf, (size_t)n);
+        }
+    }
+    if (c == '"')
+        sc_adv(sc);
+}
+
+/* Skips one value without indexing it (strings may hold brackets). */
+static void sc_skip(struct scanner *sc)
+{
+    int depth = 0;
+    int c;
+    while ((c = sc_peek(sc)) >= 0) {
+        if (c == '"') {
+            sc_string(sc, 0);
+        } else if (c == '{' || c == '[') {
+            depth++;
+            sc_adv(sc);
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return;
+            depth--;
+            sc_adv(sc);
+        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
+            return;
+        } else {
+            sc_adv(sc);
+        }
+        if (depth == 0 && (c == '"' || c == '}' || c == ']'))
+            return;
+    }
+}
+
+static void sc_record(struct scanner *sc, int key_line, int key_col)
+{
+    struct pos *p = APPEND(sc->idx->v, sc->idx->n);
+    p->path = xstrdup(sc->path);
+    p->key_line = key_line ? key_line : sc->line;
+    p->key_col = key_line ? key_col : sc->col;
+    p->line = sc->line;
+    p->col = sc->col;
+}
+
+static void sc_value(struct scanner *sc, int depth, int key_line, int key_col)
+{
+    sc_ws(sc);
+    if (depth > INDEX_DEPTH) {
+        sc_skip(sc);
+        return;
+    }
+    sc_record(sc, key_line, key_col);
+    int c = sc_peek(sc);
+    size_t base = sc->plen;
+    if (c == '{') {
+        sc_adv(sc);
+        while ((c = (sc_ws(sc), sc_peek(sc))) >= 0 && c != '}') {
+            if (c != '"') {
+                sc_adv(sc); /* ',' */
+                continue;
+            }
+            int kl = sc->line, kc = sc->col;
+            if (base > 0)
+                path_append(sc, ".", 1);
+            sc_string(sc, 1);
+            sc_ws(sc);
+            if (sc_peek(sc) == ':')
+                sc_adv(sc);
+            sc_value(sc, depth + 1, kl, kc);
+            sc->plen = base;
+            sc->path[base] = '\0';
+        }
+        if (c == '}')
+            sc_adv(sc);
+    } else if (c == '[') {
+        sc_adv(sc);
+        for (size_t k = 0; (c = (sc_ws(sc), sc_peek(sc))) >= 0 && c != ']';) {
+            if (c == ',') {
+                sc_adv(sc);
+                continue;
+            }
+            char piece[32];
+            int n = snprintf(piece, sizeof piece, "[%zu]", k++);
+            path_append(sc, piece, (size_t)n);
+            size_t before = sc->i;
+            sc_value(sc, depth + 1, 0, 0);
+            if (sc->i == before)
+                sc_adv(sc); /* never stall on bad input */
+            sc->plen = base;
+            sc->path[base] = '\0';
+        }
+        if (c == ']')
+            sc_adv(sc);
+    } else if (c == '"') {
+        sc_string(sc, 0);
+    } else {
+        while ((c = sc_peek(sc)) >= 0 && !strchr(",]} \t\r\n", c))
+            sc_adv(sc);
+    }
+}
+
+static void pos_index_build(struct pos_index *idx, const char *text, size_t len)
+{
+    struct scanner sc = {.s = text, .len = len, .line = 1, .col = 1, .idx = idx};
+    path_append(&sc, "", 0);
+    sc_value(&sc, 0, 0, 0);
+    free(sc.path);
+}
+
+static void pos_index_free(struct pos_index *idx)
+{
+    for (size_t i = 0; i < idx->n; i++)
+        free(idx->v[i].path);
+    free(idx->v);
+    idx->v = NULL;
+    idx->n = 0;
+}
+
+/* Position of path (its key when at_key), else of its nearest indexed ancestor. */
+static void pos_lookup(const struct pos_index *idx, const char *path, int at_key, int *line,
+                       int *col)
+{
+    char buf[PATH_MAX_LEN];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (;;) {
+        for (size_t i = 0; i < idx->n; i++) {
+            if (strcmp(idx->v[i].path, buf) == 0) {
+                *line = at_key ? idx->v[i].key_line : idx->v[i].line;
+                *col = at_key ? idx->v[i].key_col : idx->v[i].col;
+                return;
+            }
+        }
+        if (!*buf)
+            break;
+        size_t cut = strlen(buf);
+        while (cut > 0 && buf[cut] != '.' && buf[cut] != '[')
+            cut--;
+        buf[cut] = '\0'; /* "a.b[2]" -> "a.b" -> "a" -> "" */
+        at_key = 0;
+    }
+    *line = 1;
+    *col = 1;
+}
+
+/* ---- reporting ---- */
+
+struct loader {
+    const char *dir;
+    replies_report_fn report;
+    void *ctx;
+    int errors;
+    struct replies *r;
+    int seen[INTENT_COUNT];
+};
+
+struct jfile {
+    struct loader *ld;
+    char *path;
+    char *text;
+    size_t len;
+    size_t bom; /* 3 when the file starts with a UTF-8 byte order mark: skipped, not a column */
+    struct pos_index idx;
+    enum intent intent;
+};
+
+__attribute__((format(printf, 5, 6))) static void report_at(struct loader *ld, const char *file,
+                                                            int line, int col, const char *fmt, ...)
+{
+    ld->errors++;
+    if (!ld->report)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ld->report(ld->ctx, file, line, col, msg);
+}
+
+/* A schema problem at jpath (the key of the member when at_key). */
+__attribute__((format(printf, 4, 5))) static void problem(struct jfile *f, const char *jpath,
+                                                          int at_key, const char *fmt, ...)
+{
+    int line, col;
+    pos_lookup(&f->idx, jpath, at_key, &line, &col);
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (*jpath)
+        report_at(f->ld, f->path, line, col, "%s: %s", jpath, msg);
+    else
+        report_at(f->ld, f->path, line, col, "%s", msg);
+}
+
+/*
+ * out (PATH_MAX_LEN bytes) = parent + sep + piece, cut to fit: a cut path only makes
+ * pos_lookup fall back to an ancestor's position.
+ */
+static void path_join(char *out, const char *parent, const char *sep, const char *piece)
+{
+    size_t n = 0;
+    const char *parts[3] = {parent, sep, piece};
+    for (int k = 0; k < 3; k++)
+        for (const char *c = parts[k]; *c && n + 1 < PATH_MAX_LEN; c++)
+            out[n++] = *c;
+    out[n] = '\0';
+}
+
+static void path_key(char *out, const char *parent, const char *key)
+{
+    path_join(out, parent, *parent ? "." : "", key);
+}
+
+static void path_item(char *out, const char *parent, size_t i)
+{
+    char piece[32];
+    snprintf(piece, sizeof piece, "[%zu]", i);
+    path_join(out, parent, "", piece);
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "true/false";
+    default:
+        return "null";
+    }
+}
+
+static int expect(struct jfile *f, const char *jpath, const json_t *v, json_type type,
+                  const char *what)
+{
+    if (json_typeof(v) == type)
+        return 1;
+    problem(f, jpath, 0, "must be %s, not %s", what, type_name(v));
+    return 0;
+}
+
+/* Edit distance, for "did you mean". Strings here are short. */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40)
+        return 99;
+    size_t row[41];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The closest of names (NULL-terminated) within 2 edits of word (1 if short), or NULL. */
+static const char *suggest(const char *word, const char *const *names)
+{
+    const char *best = NULL;
+    size_t best_d = strlen(word) <= 3 ? 2 : 3; /* "fr" is not a typo of "en" */
+    for (size_t i = 0; names[i]; i++) {
+        size_t d = distance(word, names[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = names[i];
+        }
+    }
+    return best;
+}
+
+static int in_list(const char *word, const char *const *names)
+{
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(word, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Reports every key of obj (at jpath) that is not in allowed. */
+static void check_keys(struct jfile *f, const char *jpath, json_t *obj, const char *const *allowed,
+                       const char *what)
+{
+    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+        const char *key = json_object_iter_key(it);
+        if (in_list(key, allowed))
+            continue;
+        char p[PATH_MAX_LEN];
+        path_key(p, jpath, key);
+        const char *s = suggest(key, allowed);
+        char list[200] = "";
+        for (size_t i = 0; allowed[i]; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     allowed[i]);
+        if (s)
+            problem(f, p, 1, "unknown %s \"%s\" (did you mean \"%s\"?)", what, key, s);
+        else
+            problem(f, p, 1, "unknown %s \"%s\" (allowed: %s)", what, key, list);
+    }
+}
+
+/* A phrase, example, keyword or shorthand string: non-empty and bounded. */
+static const char *check_text(struct jfile *f, const char *jpath, const json_t *v)
+{
+    if (!expect(f, jpath, v, JSON_STRING, "a string"))
+        return NULL;
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    size_t blank = 0;
+    while (blank < n && isspace((unsigned char)s[blank]))
+        blank++;
+    if (blank == n) {
+        problem(f, jpath, 0, "empty text");
+        return NULL;
+    }
+    if (n > MAX_TEXT_BYTES) {
+        problem(f, jpath, 0, "too long: %zu bytes, at most %d", n, MAX_TEXT_BYTES);
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- building the result ---- */
+
+enum list_kind { LIST_KEYWORD, LIST_PHRASE, LIST_EXAMPLE, LIST_CUE };
+
+struct list_target {
+    enum list_kind kind;
+    struct replies *r;
+    struct replies_intent *in;
+    enum lang lang;
+    enum phrase_strength strength;
+    const char *cue;
+};
+
+static void list_add(const struct list_target *t, const char *text)
+{
+    switch (t->kind) {
+    case LIST_KEYWORD:
+        *APPEND(t->in->keywords, t->in->n_keywords) = xstrdup(text);
+        break;
+    case LIST_PHRASE: {
+        struct replies_phrase *p = APPEND(t->in->phrases, t->in->n_phrases);
+        p->text = xstrdup(text);
+        p->lang = t->lang;
+        p->strength = t->strength;
+        break;
+    }
+    case LIST_EXAMPLE: {
+        struct replies_example *e = APPEND(t->in->examples, t->in->n_examples);
+        e->text = xstrdup(text);
+        e->lang = t->lang;
+        break;
+    }
+    case LIST_CUE: {
+        struct replies_cue *c = APPEND(t->r->cues, t->r->n_cues);
+        c->name = xstrdup(t->cue);
+        c->text = xstrdup(text);
+        c->lang = t->lang;
+        break;
+    }
+    }
+}
+
+/* An array of texts at jpath, each added to t. */
+static void load_list(struct jfile *f, const char *jpath, json_t *arr, const struct list_target *t)
+{
+    if (!expect(f, jpath, arr, JSON_ARRAY, "an array of texts"))
+        return;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        char p[PATH_MAX_LEN];
+        path_item(p, jpath, i);
+        const char *s = check_text(f, p, json_array_get(arr, i));
+        if (s)
+            list_add(t, s);
+    }
+}
+
+static const char *const lang_keys[] = {"en", "es", NULL};
+
+/* An object keyed by language at jpath; calls fn for each language present. */
+static void for_each_lang(struct jfile *f, const char *jpath, json_t *obj,
+                          void (*fn)(struct jfile *f, const char *jpath, json_t *v,
+                                     struct list_target *t),
+                          struct list_target *t)
+{
+    if (!expect(f, jpath, obj, JSON_OBJECT, "an object with \"en\" and/or \"es\""))
+        return;
+    check_keys(f, jpath, obj, lang_keys, "language");
+    for (int l = 0; l < LANG_COUNT; l++) {
+        json_t *v = json_object_get(obj, lang_name((enum lang)l));
+        if (!v)
+            continue;
+        char p[PATH_MAX_LEN];
+        path_key(p, jpath, lang_name((enum lang)l));
+        t->lang = (enum lang)l;
+        fn(f, p, v, t);
+    }
+}
+
+static void lang_list(struct jfile *f, const char *jpath, json_t *v, struct list_target *t)
+{
+    load_list(f, jpath, v, t);
+}
+
+static void lang_phrases(struct jfile *f, const char *jpath, json_t *v, struct list_target *t)
+{
+    static const char *const strengths[] = {"strong", "weak", NULL};
+    if (!expect(f, jpath, v, JSON_OBJECT, "an object with \"strong\" and/or \"weak\""))
+        return;
+    check_keys(f, jpath, v, strengths, "key");
+    for (int s = 0; strengths[s]; s++) {
+        json_t *arr = json_object_get(v, strengths[s]);
+        if (!arr)
+            continue;
+        char p[PATH_MAX_LEN];
+        path_key(p, jpath, strengths[s]);
+        t->strength = s == 0 ? PHRASE_STRONG : PHRASE_WEAK;
+        load_list(f, p, arr, t);
+    }
+}
+
+/* ---- intent files ---- */
+
+static void check_answer(struct jfile *f, struct replies_intent *in, json_t *answer)
+{
+    if (!expect(f, "answer", answer, JSON_OBJECT, "an object with \"en\" and \"es\""))
+        return;
+    check_keys(f, "answer", answer, lang_keys, "language");
+    for (int l = 0; l < LANG_COUNT; l++) {
+        const char *lang = lang_name((enum lang)l);
+        char p[PATH_MAX_LEN];
+        path_key(p, "answer", lang);
+        json_t *v = json_object_get(answer, lang);
+        if (!v) {
+            problem(f, p, 0, "missing (every answer needs both \"en\" and \"es\")");
+            continue;
+        }
+        if (!expect(f, p, v, JSON_STRING, "a string"))
+            continue;
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v), blank = 0;
+        while (blank < n && isspace((unsigned char)s[blank]))
+            blank++;
+        if (blank == n) {
+            problem(f, p, 0, "empty answer");
+            continue;
+        }
+        struct sms_measure m;
+        if (sms_measure(s, n, &m) != 0) {
+            problem(f, p, 0, "not valid UTF-8");
+            continue;
+        }
+        if (m.segments > MAX_ANSWER_SEGMENTS) {
+            char why[96] = "";
+            if (m.encoding == SMS_UCS2) {
+                /* Name the character, and show it unless it is a control character. */
+                utf8proc_uint8_t ch[5] = {0};
+                if (m.first_non_gsm >= 0x20 && m.first_non_gsm != 0x7F)
+                    utf8proc_encode_char((utf8proc_int32_t)m.first_non_gsm, ch);
+                snprintf(why, sizeof why, ", forced by %s%s%sU+%04X, which GSM-7 lacks",
+                         ch[0] ? "'" : "", (const char *)ch, ch[0] ? "' " : "", m.first_non_gsm);
+            }
+            problem(f, p, 0, "%d SMS segments (%s, %zu %s%s); at most %d are allowed", m.segments,
+                    sms_encoding_name(m.encoding), m.units,
+                    m.encoding == SMS_GSM7 ? "septets" : "UTF-16 units", why, MAX_ANSWER_SEGMENTS);
+            continue;
+        }
+        in->answer[l] = xstrdup(s);
+    }
+}
+
+static void load_intent(struct jfile *f, json_t *root)
+{
+    static const char *const keys[] = {"intent",  "note",     "answer", "keywords",
+                                       "phrases", "examples", NULL};
+    struct replies_intent *in = &f->ld->r->intents[f->intent];
+    const char *want = intent_name(f->intent);
+    check_keys(f, "", root, keys, "key");
+
+    json_t *v = json_object_get(root, "intent");
+    if (!v)
+        problem(f, "", 0, "missing \"intent\": \"%s\"", want);
+    else if (expect(f, "intent", v, JSON_STRING, "a string") &&
+             strcmp(json_string_value(v), want) != 0)
+        problem(f, "intent", 0, "is \"%s\" but the file is %s.json", json_string_value(v), want);
+
+    v = json_object_get(root, "note");
+    if (v)
+        expect(f, "note", v, JSON_STRING, "a string");
+
+    v = json_object_get(root, "answer");
+    if (!v)
+        problem(f, "", 0, "missing \"answer\": { \"en\": \"...\", \"es\": \"...\" }");
+    else
+        check_answer(f, in, v);
+
+    struct list_target t = {.r = f->ld->r, .in = in};
+    v = json_object_get(root, "keywords");
+    if (v) {
+        if (f->intent != INTENT_OPT_OUT && f->intent != INTENT_OPT_IN &&
+            f->intent != INTENT_HELP_KEYWORD) {
+            problem(f, "keywords", 1,
+                    "only opt_out, opt_in and help_keyword may have keywords; use \"phrases\"");
+        } else {
+            t.kind = LIST_KEYWORD;
+            load_list(f, "keywords", v, &t);
+        }
+    }
+    v = json_object_get(root, "phrases");
+    if (v) {
+        t.kind = LIST_PHRASE;
+        for_each_lang(f, "phrases", v, lang_phrases, &t);
+    }
+    v = json_object_get(root, "examples");
+    if (v) {
+        t.kind = LIST_EXAMPLE;
+        for_each_lang(f, "examples", v, lang_list, &t);
+    }
+}
+
+/* ---- lexicon.json ---- */
+
+static void load_lexicon(struct jfile *f, json_t *root)
+{
+    static const char *const keys[] = {"note", "shorthand", "cues", NULL};
+    static const char *const cue_names[] = {"hypothetical", "past", "negation", "third_party",
+                                            NULL};
+    struct replies *r = f->ld->r;
+    check_keys(f, "", root, keys, "key");
+
+    json_t *v = json_object_get(root, "note");
+    if (v)
+        expect(f, "note", v, JSON_STRING, "a string");
+
+    v = json_object_get(root, "shorthand");
+    if (v && expect(f, "shorthand", v, JSON_OBJECT, "an object of token -> words")) {
+        for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
+            const char *from = json_object_iter_key(it);
+            json_t *to = json_object_iter_value(it);
+            char p[PATH_MAX_LEN];
+            path_key(p, "shorthand", from);
+            size_t n = strlen(from);
+            int ok = 1;
+            if (n == 0 || n > MAX_TEXT_BYTES) {
+                problem(f, p, 1, "the token must be 1 to %d bytes", MAX_TEXT_BYTES);
+                ok = 0;
+            } else {
+                for (size_t i = 0; i < n; i++) {
+                    if (isspace((unsigned char)from[i])) {
+                        problem(f, p, 1, "must be one token, without spaces");
+                        ok = 0;
+                        break;
+                    }
+                }
+            }
+            const char *s = check_text(f, p, to);
+            if (ok && s) {
+                struct replies_shorthand *sh = APPEND(r->shorthand, r->n_shorthand);
+                sh->from = xstrdup(from);
+                sh->to = xstrdup(s);
+            }
+        }
+    }
+
+    v = json_object_get(root, "cues");
+    if (v && expect(f, "cues", v, JSON_OBJECT, "an object of cue name -> languages")) {
+        check_keys(f, "cues", v, cue_names, "cue");
+        for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
+            const char *name = json_object_iter_key(it);
+            json_t *langs = json_object_iter_value(it);
+            if (!in_list(name, cue_names))
+                continue;
+            char p[PATH_MAX_LEN];
+            path_key(p, "cues", name);
+            struct list_target t = {.kind = LIST_CUE, .r = r, .cue = name};
+            for_each_lang(f, p, langs, lang_list, &t);
+        }
+    }
+}
+
+/* ---- files ---- */
+
+/* Reads a regular file of at most MAX_FILE_BYTES into f->text. */
+static int read_whole(struct jfile *f)
+{
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        report_at(f->ld, f->path, 0, 0, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        report_at(f->ld, f->path, 0, 0, "not a regular file");
+        close(fd);
+        return -1;
+    }
+    if (st.st_size > MAX_FILE_BYTES) {
+        report_at(f->ld, f->path, 0, 0, "too large: %lld bytes, at most 1 MiB (%d)",
+                  (long long)st.st_size, MAX_FILE_BYTES);
+        close(fd);
+        return -1;
+    }
+    f->text = xrealloc(NULL, MAX_FILE_BYTES + 2);
+    f->len = 0;
+    for (;;) {
+        ssize_t got = read(fd, f->text + f->len, MAX_FILE_BYTES + 1 - f->len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            report_at(f->ld, f->path, 0, 0, "cannot read: %s", strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (got == 0)
+            break;
+        f->len += (size_t)got;
+        if (f->len > MAX_FILE_BYTES) {
+            report_at(f->ld, f->path, 0, 0, "too large: more than 1 MiB (%d bytes)",
+                      MAX_FILE_BYTES);
+            close(fd);
+            return -1;
+        }
+    }
+    close(fd);
+    f->text[f->len] = '\0';
+    if (f->len >= 3 && memcmp(f->text, "\xEF\xBB\xBF", 3) == 0)
+        f->bom = 3;
+    return 0;
+}
+
+/* Reports the first byte that is not UTF-8, with its line and column. */
+static int check_utf8(struct jfile *f)
+{
+    int line = 1, col = 1;
+    size_t i = f->bom;
+    while (i < f->len) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)f->text + i,
+                                              (utf8proc_ssize_t)(f->len - i), &cp);
+        if (n <= 0 || cp < 0) {
+            report_at(f->ld, f->path, line, col,
+                      "invalid UTF-8 (byte 0x%02X): save the file as UTF-8",
+                      (unsigned char)f->text[i]);
+            return -1;
+        }
+        if (cp == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+        i += (size_t)n;
+    }
+    return 0;
+}
+
+/* Reads, checks and parses one file; NULL (reported) when it is not a JSON object. */
+static json_t *parse_file(struct jfile *f)
+{
+    if (read_whole(f) != 0 || check_utf8(f) != 0)
+        return NULL;
+    json_error_t err;
+    json_t *root = json_loadb(f->text + f->bom, f->len - f->bom, JSON_REJECT_DUPLICATES, &err);
+    if (!root) {
+        int line = err.line, col = err.column;
+        if (line < 1) {
+            line = col = 0;
+        } else {
+            if (col < 1)
+                col = 1;
+        }
+        report_at(f->ld, f->path, line, col, "invalid JSON: %s", err.text);
+        return NULL;
+    }
+    pos_index_build(&f->idx, f->text + f->bom, f->len - f->bom);
+    if (!json_is_object(root)) {
+        problem(f, "", 0, "must be one JSON object { ... }, not %s", type_name(root));
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+static void load_file(struct loader *ld, const char *name)
+{
+    size_t stem_len = strlen(name) - strlen(".json");
+    char stem[NAME_MAX + 1];
+    snprintf(stem, sizeof stem, "%.*s", (int)stem_len, name);
+    struct jfile f = {.ld = ld};
+    size_t plen = strlen(ld->dir) + strlen(name) + 2;
+    f.path = xrealloc(NULL, plen);
+    snprintf(f.path, plen, "%s/%s", ld->dir, name);
+
+    int lexicon = strcmp(name, LEXICON_FILE) == 0;
+    int id = lexicon ? -1 : intent_from_name(stem);
+    if (!lexicon && id < 0) {
+        const char *names[INTENT_COUNT + 2];
+        for (int i = 0; i < INTENT_COUNT; i++)
+            names[i] = intent_name((enum intent)i);
+        names[INTENT_COUNT] = "lexicon";
+        names[INTENT_COUNT + 1] = NULL;
+        const char *s = suggest(stem, names);
+        if (s)
+            report_at(ld, f.path, 0, 0, "no intent \"%s\" in intents.md (did you mean %s.json?)",
+                      stem, s);
+        else
+            report_at(ld, f.path, 0, 0,
+                      "no intent \"%s\" in intents.md: rename the file or remove it", stem);
+        free(f.path);
+        return;
+    }
+    if (!lexicon) {
+        f.intent = (enum intent)id;
+        ld->seen[id] = 1;
+    }
+    json_t *root = parse_file(&f);
+    if (root) {
+        if (lexicon)
+            load_lexicon(&f, root);
+        else
+            load_intent(&f, root);
+        json_decref(root);
+    }
+    pos_index_free(&f.idx);
+    free(f.text);
+    free(f.path);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_json_name(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0;
+}
+
+struct replies *replies_load(const char *dir, replies_report_fn report, void *ctx)
+{
+    struct loader ld = {.dir = dir, .report = report, .ctx = ctx};
+    DIR *d = opendir(dir);
+    if (!d) {
+        report_at(&ld, dir, 0, 0, "cannot open the replies folder: %s", strerror(errno));
+        return NULL;
+    }
+    char **names = NULL;
+    size_t n_names = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (is_json_name(e->d_name))
+            *APPEND(names, n_names) = xstrdup(e->d_name);
+    closedir(d);
+    if (n_names)
+        qsort(names, n_names, sizeof *names, cmp_names);
+
+    ld.r = xrealloc(NULL, sizeof *ld.r);
+    memset(ld.r, 0, sizeof *ld.r);
+    int lexicon_seen = 0;
+    for (size_t i = 0; i < n_names; i++) {
+        lexicon_seen |= strcmp(names[i], LEXICON_FILE) == 0;
+        load_file(&ld, names[i]);
+        free(names[i]);
+    }
+    free(names);
+
+    size_t plen = strlen(dir) + NAME_MAX + 2;
+    char *path = xrealloc(NULL, plen);
+    for (int i = 0; i < INTENT_COUNT; i++) {
+        if (ld.seen[i])
+            continue;
+        snprintf(path, plen, "%s/%s.json", dir, intent_name((enum intent)i));
+        report_at(&ld, path, 0, 0, "missing: every intent of intents.md needs a file");
+    }
+    if (!lexicon_seen) {
+        snprintf(path, plen, "%s/%s", dir, LEXICON_FILE);
+        report_at(&ld, path, 0, 0, "missing: the shared lexicon is required");
+    }
+    free(path);
+
+    if (ld.errors) {
+        replies_free(ld.r);
+        return NULL;
+    }
+    return ld.r;
+}
+
+void replies_free(struct replies *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < INTENT_COUNT; i++) {
+        struct replies_intent *in = &r->intents[i];
+        for (int l = 0; l < LANG_COUNT; l++)
+            free(in->answer[l]);
+        for (size_t k = 0; k < in->n_keywords; k++)
+            free(in->keywords[k]);
+        free(in->keywords);
+        for (size_t k = 0; k < in->n_phrases; k++)
+            free(in->phrases[k].text);
+        free(in->phrases);
+        for (size_t k = 0; k < in->n_examples; k++)
+            free(in->examples[k].text);
+        free(in->examples);
+    }
+    for (size_t k = 0; k < r->n_shorthand; k++) {
+        free(r->shorthand[k].from);
+        free(r->shorthand[k].to);
+    }
+    free(r->shorthand);
+    for (size_t k = 0; k < r->n_cues; k++) {
+        free(r->cues[k].name);
+        free(r->cues[k].text);
+    }
+    free(r->cues);
+    free(r);
+}

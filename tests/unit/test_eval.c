@@ -1,0 +1,172 @@
+/*
+ * The dev-set guard: runs the matcher over the labelled dev set (a copy of
+ * ../shared/eval/dev.jsonl in tests/data) and fails when accuracy drops below the
+ * figures reached so far, so that no change silently loses accuracy. Also runs the
+ * built `hotline match` over the same file and checks the output contract.
+ */
+#include "testutil.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hotline/matcher.h"
+#include "hotline/replies.h"
+
+/* Floors: the figures measured when the matcher last changed, rounded down. */
+#define MIN_INTENT_ACC 0.90
+#define MIN_URGENT_RECALL 1.0
+#define MAX_FALSE_URGENT 0.02
+#define MIN_SPANISH_ACC 0.88
+#define MIN_LANG_ACC 0.97
+
+#define DEV_SET HOTLINE_SOURCE_DIR "/tests/data/eval-dev.jsonl"
+
+static void test_dev_set_figures(void **state)
+{
+    (void)state;
+    struct replies *replies = replies_load(HOTLINE_SOURCE_DIR "/replies", NULL, NULL);
+    assert_non_null(replies);
+    struct matcher *m = matcher_new(replies);
+    assert_non_null(m);
+
+    FILE *f = fopen(DEV_SET, "r");
+    assert_non_null(f);
+    char line[4096];
+    int n = 0, right = 0, urgent = 0, urgent_hit = 0, calm = 0, false_urgent = 0, es = 0,
+        es_right = 0, lang_right = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_error_t err;
+        json_t *item = json_loads(line, 0, &err);
+        assert_non_null(item);
+        const char *body = json_string_value(json_object_get(item, "body"));
+        const char *want = json_string_value(json_object_get(item, "intent"));
+        const char *lang = json_string_value(json_object_get(item, "lang"));
+        const char *level = json_string_value(json_object_get(item, "escalate"));
+        assert_non_null(body);
+        struct match_result r;
+        matcher_classify(m, body, strlen(body), &r, NULL);
+        int ok = strcmp(intent_name(r.intent), want) == 0;
+        int got_urgent = intent_escalation(r.intent) == ESCALATE_URGENT;
+        n++;
+        right += ok;
+        if (strcmp(level, "urgent") == 0) {
+            urgent++;
+            urgent_hit += got_urgent;
+            if (!got_urgent)
+                print_message("missed urgent: %s\n", body);
+        } else {
+            calm++;
+            false_urgent += got_urgent;
+        }
+        if (strcmp(lang, "es") == 0) {
+            es++;
+            es_right += ok;
+        }
+        lang_right += strcmp(lang_name(r.lang), lang) == 0;
+        json_decref(item);
+    }
+    fclose(f);
+    matcher_free(m);
+    replies_free(replies);
+
+    double acc = (double)right / n, recall = (double)urgent_hit / urgent;
+    double fu = (double)false_urgent / calm, es_acc = (double)es_right / es;
+    double lang_acc = (double)lang_right / n;
+    print_message("dev set: n=%d intent_acc=%.3f urgent_recall=%.3f false_urgent=%.3f "
+                  "es_acc=%.3f lang_acc=%.3f\n",
+                  n, acc, recall, fu, es_acc, lang_acc);
+    assert_true(n > 100);
+    assert_true(acc >= MIN_INTENT_ACC);
+    assert_true(recall >= MIN_URGENT_RECALL);
+    assert_true(fu <= MAX_FALSE_URGENT);
+    assert_true(es_acc >= MIN_SPANISH_ACC);
+    assert_true(lang_acc >= MIN_LANG_ACC);
+}
+
+/* `hotline match` keeps the evaluation contract: one object per line, same ids, every
+ * field present with a known value, a non-empty reply. */
+static void test_match_command_contract(void **state)
+{
+    (void)state;
+    char *input = tu_read_file(DEV_SET, NULL);
+    assert_non_null(input);
+    char *output = NULL;
+    int status =
+        tu_run(HOTLINE_BINARY " match --replies " HOTLINE_SOURCE_DIR "/replies", input, &output);
+    assert_int_equal(status, 0);
+    assert_non_null(output);
+
+    char *in_save = NULL, *out_save = NULL;
+    char *in_line = strtok_r(input, "\n", &in_save);
+    char *out_line = strtok_r(output, "\n", &out_save);
+    int lines = 0;
+    while (in_line) {
+        assert_non_null(out_line);
+        json_t *in = json_loads(in_line, 0, NULL), *out = json_loads(out_line, 0, NULL);
+        assert_non_null(in);
+        assert_non_null(out);
+        assert_string_equal(json_string_value(json_object_get(in, "id")),
+                            json_string_value(json_object_get(out, "id")));
+        const char *intent = json_string_value(json_object_get(out, "intent"));
+        const char *level = json_string_value(json_object_get(out, "escalate"));
+        const char *lang = json_string_value(json_object_get(out, "lang"));
+        const char *reply = json_string_value(json_object_get(out, "reply"));
+        assert_non_null(intent);
+        assert_true(intent_from_name(intent) >= 0);
+        assert_non_null(level);
+        assert_string_equal(level, escalation_name(intent_escalation(intent_from_name(intent))));
+        assert_non_null(lang);
+        assert_true(lang_from_name(lang) >= 0);
+        assert_non_null(reply);
+        assert_true(strlen(reply) > 0);
+        json_decref(in);
+        json_decref(out);
+        lines++;
+        in_line = strtok_r(NULL, "\n", &in_save);
+        out_line = strtok_r(NULL, "\n", &out_save);
+    }
+    assert_null(out_line);
+    assert_true(lines > 100);
+    free(input);
+    free(output);
+}
+
+/* A broken line gets an error object in its place; the lines around it still answer. */
+static void test_match_command_bad_line(void **state)
+{
+    (void)state;
+    char *output = NULL;
+    int status = tu_run(HOTLINE_BINARY " match --replies " HOTLINE_SOURCE_DIR "/replies",
+                        "{\"id\":\"a\",\"body\":\"hi\"}\nnot json\n{\"id\":\"c\"}\n"
+                        "{\"id\":\"d\",\"body\":\"STOP\"}\n",
+                        &output);
+    assert_int_equal(status, 0);
+    char *save = NULL;
+    const char *expect_error[] = {NULL, "x", "x", NULL};
+    const char *expect_intent[] = {"greeting", NULL, NULL, "opt_out"};
+    char *line = strtok_r(output, "\n", &save);
+    for (int i = 0; i < 4; i++) {
+        assert_non_null(line);
+        json_t *o = json_loads(line, 0, NULL);
+        assert_non_null(o);
+        if (expect_error[i])
+            assert_non_null(json_object_get(o, "error"));
+        else
+            assert_string_equal(json_string_value(json_object_get(o, "intent")), expect_intent[i]);
+        json_decref(o);
+        line = strtok_r(NULL, "\n", &save);
+    }
+    assert_null(line);
+    free(output);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dev_set_figures),
+        cmocka_unit_test(test_match_command_contract),
+        cmocka_unit_test(test_match_command_bad_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,192 @@
+/*
+ * Matcher tests against the real replies/ folder: normalisation, and every trap that
+ * ../shared/intents.md names (crisis beats questions, keywords only when bare,
+ * hypotheticals and past events are not crises, Spanish with or without accents).
+ */
+#include "testutil.h"
+
+#include <string.h>
+
+#include "hotline/matcher.h"
+#include "hotline/replies.h"
+
+static struct replies *replies;
+static struct matcher *matcher;
+
+static int setup(void **state)
+{
+    (void)state;
+    replies = replies_load(HOTLINE_SOURCE_DIR "/replies", NULL, NULL);
+    if (!replies)
+        return -1;
+    matcher = matcher_new(replies);
+    return matcher ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    matcher_free(matcher);
+    replies_free(replies);
+    return 0;
+}
+
+static struct match_result classify(const char *text, struct match_explain *why)
+{
+    struct match_result r;
+    matcher_classify(matcher, text, strlen(text), &r, why);
+    return r;
+}
+
+#define assert_intent(text, want)                                                                  \
+    do {                                                                                           \
+        struct match_explain why_;                                                                 \
+        struct match_result r_ = classify(text, &why_);                                            \
+        if (r_.intent != (want))                                                                   \
+            fail_msg("'%s': got %s, want %s (words: %s; why: %s)", text, intent_name(r_.intent),   \
+                     intent_name(want), why_.normalized, why_.reason);                             \
+    } while (0)
+
+#define assert_lang(text, want)                                                                    \
+    do {                                                                                           \
+        struct match_result r_ = classify(text, NULL);                                             \
+        if (r_.lang != (want))                                                                     \
+            fail_msg("'%s': got lang %s, want %s", text, lang_name(r_.lang), lang_name(want));     \
+    } while (0)
+
+static void test_normalisation(void **state)
+{
+    (void)state;
+    struct match_explain why;
+    classify("HELPPP me plsss", &why);
+    assert_non_null(strstr(why.normalized, "help"));
+    assert_null(strstr(why.normalized, "helpp"));
+    assert_non_null(strstr(why.normalized, "please"));
+
+    classify("do u take my insurence", &why);
+    assert_non_null(strstr(why.normalized, "you"));
+    assert_non_null(strstr(why.normalized, "insurance*")); /* corrected, marked */
+
+    classify("¿Tienen tratamiento para la ADICCIÓN?", &why);
+    assert_non_null(strstr(why.normalized, "adiccion"));
+
+    /* Curly apostrophes fold like straight ones; emoji alone carry no words. */
+    struct match_explain a, b;
+    classify("I don\xe2\x80\x99t know", &a);
+    classify("I don't know", &b);
+    assert_string_equal(a.normalized, b.normalized);
+
+    /* Invalid UTF-8 and NUL bytes are skipped, never fatal. */
+    struct match_result r;
+    matcher_classify(matcher, "in\xff\xfesurance\0 x", 15, &r, &why);
+    assert_true(r.intent < INTENT_COUNT);
+}
+
+static void test_accents_do_not_matter(void **state)
+{
+    (void)state;
+    struct match_result with = classify("necesito ayuda con mi adicción", NULL);
+    struct match_result without = classify("necesito ayuda con mi adiccion", NULL);
+    assert_int_equal(with.intent, without.intent);
+    assert_int_equal(with.intent, INTENT_GET_HELP);
+    assert_int_equal(with.lang, LANG_ES);
+    assert_int_equal(without.lang, LANG_ES);
+}
+
+static void test_compliance_keywords_only_when_bare(void **state)
+{
+    (void)state;
+    assert_intent("STOP", INTENT_OPT_OUT);
+    assert_intent("  stop.  ", INTENT_OPT_OUT);
+    assert_intent("Unsubscribe", INTENT_OPT_OUT);
+    assert_intent("opt out", INTENT_OPT_OUT);
+    assert_intent("HELP", INTENT_HELP_KEYWORD);
+    assert_intent("help!", INTENT_HELP_KEYWORD);
+    assert_intent("info", INTENT_HELP_KEYWORD);
+    assert_intent("START", INTENT_OPT_IN);
+    assert_intent("yes", INTENT_OPT_IN);
+
+    /* Inside a sentence they are not keywords. */
+    assert_intent("i need help", INTENT_GET_HELP);
+    assert_intent("can you help my brother, he is shooting up", INTENT_GET_HELP);
+    assert_intent("how do i stop using heroin", INTENT_GET_HELP);
+    assert_intent("yes i want to know about insurance", INTENT_INSURANCE);
+    assert_true(classify("i cant stop", NULL).intent != INTENT_OPT_OUT);
+    assert_true(classify("helppp", NULL).intent != INTENT_HELP_KEYWORD);
+
+    /* A plain request to stop texting is an opt-out, in either language. */
+    assert_intent("please stop texting me", INTENT_OPT_OUT);
+    assert_intent("remove me from this list", INTENT_OPT_OUT);
+    assert_intent("ya no me manden mensajes", INTENT_OPT_OUT);
+}
+
+static void test_crisis_wins_over_questions(void **state)
+{
+    (void)state;
+    assert_intent("do you take cigna? i really just want to die", INTENT_CRISIS_SUICIDE);
+    assert_intent("how much does detox cost. my boyfriend isnt breathing", INTENT_CRISIS_OVERDOSE);
+    assert_intent("where are your offices, my leg has red streaks and i have a fever",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("i want to kill myself", INTENT_CRISIS_SUICIDE);
+    assert_intent("my sister took too many pills and wont wake up", INTENT_CRISIS_OVERDOSE);
+    assert_intent("quiero matarme", INTENT_CRISIS_SUICIDE);
+    assert_intent("mi amigo no respira", INTENT_CRISIS_OVERDOSE);
+}
+
+static void test_hypotheticals_and_past_are_not_crises(void **state)
+{
+    (void)state;
+    enum intent got = classify("what happens when someone ODs?", NULL).intent;
+    assert_int_not_equal(intent_escalation(got), ESCALATE_URGENT);
+    got = classify("my cousin overdosed two years ago and survived", NULL).intent;
+    assert_int_not_equal(intent_escalation(got), ESCALATE_URGENT);
+    got = classify("que pasa si alguien tiene una sobredosis", NULL).intent;
+    assert_int_not_equal(intent_escalation(got), ESCALATE_URGENT);
+}
+
+static void test_typos_and_text_speak(void **state)
+{
+    (void)state;
+    assert_intent("do u guys tak blu cross insurence", INTENT_INSURANCE);
+    assert_intent("wat do trak marks look like", INTENT_TRACK_MARKS_WHAT);
+    assert_intent("HOW LONG TIL MY TRACK MARKS HEAL", INTENT_HEALING_TIME);
+    assert_intent("thx 🙏", INTENT_THANKS);
+}
+
+static void test_small_talk_only_when_nothing_asked(void **state)
+{
+    (void)state;
+    assert_intent("hi", INTENT_GREETING);
+    assert_intent("hola", INTENT_GREETING);
+    assert_intent("thank you so much", INTENT_THANKS);
+    assert_intent("hi, do you take aetna?", INTENT_INSURANCE);
+    assert_intent("thanks. can i talk to a counselor", INTENT_HUMAN);
+    assert_intent("sorry wrong number", INTENT_FALLBACK);
+    assert_intent("", INTENT_FALLBACK);
+    assert_intent("🍕🍕", INTENT_FALLBACK);
+}
+
+static void test_language(void **state)
+{
+    (void)state;
+    assert_lang("how do i get the free book", LANG_EN);
+    assert_lang("quiero el libro gratis por favor", LANG_ES);
+    assert_lang("cuanto cuesta el tratamiento", LANG_ES);
+    assert_lang("STOP", LANG_EN);
+    assert_lang("😂", LANG_EN);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_normalisation),
+        cmocka_unit_test(test_accents_do_not_matter),
+        cmocka_unit_test(test_compliance_keywords_only_when_bare),
+        cmocka_unit_test(test_crisis_wins_over_questions),
+        cmocka_unit_test(test_hypotheticals_and_past_are_not_crises),
+        cmocka_unit_test(test_typos_and_text_speak),
+        cmocka_unit_test(test_small_talk_only_when_nothing_asked),
+        cmocka_unit_test(test_language),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
