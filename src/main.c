@@ -113,6 +113,7 @@ static int load_all(const char *dir, struct replies **replies, struct matcher **
         replies_free(*replies);
         return -1;
     }
+    matcher_load_dictionaries(*matcher, NULL);
     return 0;
 }
 

@@ -53,8 +53,20 @@
 #define SIM_CRISIS 0.55       /* similarity to a crisis intent that alone raises it */
 #define WEAK_CRISIS_SHARE 0.4 /* weak crisis signs must reach this share of the best other */
 
-enum cue { CUE_HYPOTHETICAL, CUE_PAST, CUE_NEGATION, CUE_THIRD_PARTY, CUE_COUNT };
-static const char *const cue_names[CUE_COUNT] = {"hypothetical", "past", "negation", "third_party"};
+enum cue {
+    CUE_HYPOTHETICAL,
+    CUE_PAST,
+    CUE_NEGATION,
+    CUE_THIRD_PARTY,
+    CUE_PERSONAL,
+    CUE_QUESTION,
+    CUE_COUNT
+};
+static const char *const cue_names[CUE_COUNT] = {"hypothetical", "past",     "negation",
+                                                 "third_party",  "personal", "question"};
+#define KNOWN_EN 1u /* bits of a known word: which dictionaries have it */
+#define KNOWN_ES 2u
+#define MAX_SENTENCES 16 /* cues are tracked per sentence; later ones share the last slot */
 
 /* ---------------------------------------------------------------------------------- */
 /* A string -> uint32 hash map with open addressing; keys are copied into the map.     */
@@ -233,9 +245,11 @@ struct matcher {
     struct vocab_entry {
         char *word;
         uint32_t count;
+        uint32_t in_lang[LANG_COUNT]; /* occurrences in example texts and phrases */
         float lang_odds;
     } * vocab_info;
     size_t n_vocab;
+    struct strmap known;   /* correctly spelled words from the dictionaries: never corrected */
     struct strmap deletes; /* a word with one letter deleted -> first vocab index + 1 */
     uint32_t *delete_next; /* chains of vocab indexes that share a deletion */
     size_t n_delete_links, cap_delete_links;
@@ -654,6 +668,10 @@ static const struct word_info *word_lookup(struct matcher *m, const char *raw)
     }
     if (strmap_find(&m->vocab, word, &vi)) {
         wi.lang_odds = m->vocab_info[vi].lang_odds;
+    } else if (strmap_find(&m->known, word, &vi)) {
+        /* A real word that replies/ does not use ("selling", "doing"): keep it, and let
+         * the dictionaries it is in say which language it leans to. */
+        wi.lang_odds = vi == KNOWN_ES ? 0.7f : vi == KNOWN_EN ? -0.7f : 0.0f;
     } else {
         long c = correct_typo(m, word);
         if (c >= 0) {
@@ -736,6 +754,8 @@ static void analyse(struct matcher *m, const char *text, size_t len, struct anal
             for (char *save = NULL, *w = strtok_r(buf, " ", &save); w && a->nwords < MAX_TOKENS;
                  w = strtok_r(NULL, " ", &save)) {
                 a->words[a->nwords].info = *word_lookup(m, w);
+                /* "asap" in a Spanish text is not four English words. */
+                a->words[a->nwords].info.lang_odds = 0;
                 a->words[a->nwords].sentence = a->toks[t].sentence;
                 a->nwords++;
             }
@@ -851,6 +871,11 @@ static void similarity(const struct matcher *m, const struct analysis *a, double
 /* ---------------------------------------------------------------------------------- */
 /* Stage 4: decision.                                                                  */
 
+static int sentence_slot(int sentence)
+{
+    return sentence < MAX_SENTENCES ? sentence : MAX_SENTENCES - 1;
+}
+
 static int is_urgent(int intent)
 {
     return intent_escalation((enum intent)intent) == ESCALATE_URGENT;
@@ -920,23 +945,40 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     struct phrase_hit hits[MAX_HITS];
     int nhits = find_phrases(m, &a, hits);
 
-    /* Cues, by sentence. */
-    unsigned cue_in_sentence[CUE_COUNT][8];
-    memset(cue_in_sentence, 0, sizeof cue_in_sentence);
-    int cue_pos[CUE_COUNT][8];
-    for (int c = 0; c < CUE_COUNT; c++)
-        for (int s = 0; s < 8; s++)
-            cue_pos[c][s] = MAX_TOKENS;
+    /* Cues, by sentence: where each first appears, and whether the sentence opens
+     * with a question word. */
+    int cue_pos[CUE_COUNT][MAX_SENTENCES];
+    int first_word[MAX_SENTENCES];
+    for (int sn = 0; sn < MAX_SENTENCES; sn++) {
+        first_word[sn] = -1;
+        for (int c = 0; c < CUE_COUNT; c++)
+            cue_pos[c][sn] = MAX_TOKENS;
+    }
+    for (int w = a.nwords - 1; w >= 0; w--)
+        first_word[sentence_slot(a.words[w].sentence)] = w;
+    int opens_question[MAX_SENTENCES] = {0};
     for (int h = 0; h < nhits; h++) {
         const struct phrase *p = &m->phrases[hits[h].phrase];
         if (p->intent >= 0)
             continue; /* cues only */
-        int s = a.words[hits[h].start].sentence;
-        if (s > 7)
-            s = 7;
-        cue_in_sentence[p->cue][s] = 1;
-        if (hits[h].start < cue_pos[p->cue][s])
-            cue_pos[p->cue][s] = hits[h].start;
+        int sn = sentence_slot(a.words[hits[h].start].sentence);
+        if (hits[h].start < cue_pos[p->cue][sn])
+            cue_pos[p->cue][sn] = hits[h].start;
+        if (p->cue == CUE_QUESTION && hits[h].start == first_word[sn])
+            opens_question[sn] = 1;
+    }
+    /* "in 2019", "since 2021": a year makes a past event. */
+    for (int w = 1; w < a.nwords; w++) {
+        const char *word = a.words[w].info.word;
+        const char *prev = a.words[w - 1].info.word;
+        if (strlen(word) == 4 && (strncmp(word, "19", 2) == 0 || strncmp(word, "20", 2) == 0) &&
+            isdigit((unsigned char)word[2]) && isdigit((unsigned char)word[3]) &&
+            (strcmp(prev, "in") == 0 || strcmp(prev, "since") == 0 || strcmp(prev, "en") == 0 ||
+             strcmp(prev, "desde") == 0)) {
+            int sn = sentence_slot(a.words[w].sentence);
+            if (w - 1 < cue_pos[CUE_PAST][sn])
+                cue_pos[CUE_PAST][sn] = w - 1;
+        }
     }
 
     /* A phrase inside a longer phrase of another intent is part of that one: "blue" in
@@ -956,29 +998,37 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     }
 
     double score[INTENT_COUNT] = {0};
-    double crisis[INTENT_COUNT] = {0};
-    int strong_crisis = 0;
+    double strong[INTENT_COUNT] = {0}, weak[INTENT_COUNT] = {0};
     for (int h = 0; h < nhits; h++) {
         if (hits[h].phrase < 0)
             continue;
         const struct phrase *p = &m->phrases[hits[h].phrase];
         if (p->intent < 0)
             continue;
-        int s = a.words[hits[h].start].sentence;
-        if (s > 7)
-            s = 7;
+        int sn = sentence_slot(a.words[hits[h].start].sentence);
         if (is_urgent(p->intent)) {
-            /* A hypothetical before the sign in its sentence makes it a question; a
-             * past-event cue anywhere in the sentence does so for weak signs only. */
-            int hypothetical = cue_pos[CUE_HYPOTHETICAL][s] < hits[h].start;
-            int past = cue_in_sentence[CUE_PAST][s];
-            if (hypothetical || past) {
+            /*
+             * Is the sentence reporting a crisis, or asking about one? A past event
+             * ("overdosed last year") is not a crisis now. A sentence about nobody in
+             * particular that asks ("what does an overdose look like?") or supposes
+             * ("what happens if someone ODs") is information. Thoughts of suicide are
+             * never explained away by the question form: "how many pills would it take
+             * to not wake up" is a crisis.
+             */
+            int past = cue_pos[CUE_PAST][sn] < MAX_TOKENS;
+            int personal =
+                cue_pos[CUE_PERSONAL][sn] < MAX_TOKENS || cue_pos[CUE_THIRD_PARTY][sn] < MAX_TOKENS;
+            int asking = opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < hits[h].start;
+            if (past || (p->intent != INTENT_CRISIS_SUICIDE && asking && !personal)) {
                 score[INTENT_HEALTH_RISKS] += p->weight * 0.5;
-                append_reason(why, "crisis words as a question or past event: '", p->text, "'; ");
+                append_reason(why, past ? "a past event: '" : "a question about: '", p->text,
+                              "'; ");
                 continue;
             }
-            crisis[p->intent] += p->weight;
-            strong_crisis |= p->strong;
+            if (p->strong)
+                strong[p->intent] += p->weight;
+            else
+                weak[p->intent] += p->weight;
         }
         score[p->intent] += p->weight;
         append_reason(why, "'", p->text, "' ");
@@ -998,13 +1048,15 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             best_calm = score[k];
 
     /* Safety first: a strong crisis sign wins over anything else in the text. Weak signs
-     * alone ("blue", "pills") win unless the text is plainly about something else. */
+     * ("blue", "pills", "fever") need company: two of them, or one and a text that reads
+     * like the crisis examples, and not a text plainly about something else. */
     int best_crisis = -1;
     for (int k = 0; k < INTENT_COUNT; k++) {
         if (!is_urgent(k))
             continue;
-        int raised = (crisis[k] >= WEIGHT_WEAK &&
-                      (strong_crisis || score[k] >= WEAK_CRISIS_SHARE * best_calm)) ||
+        int weak_enough = weak[k] >= 2 * WEIGHT_WEAK || (weak[k] > 0 && sim[k] >= SIM_CRISIS / 2);
+        int raised = strong[k] > 0 || (weak[k] > 0 && score[k] >= best_calm) ||
+                     (weak_enough && score[k] >= WEAK_CRISIS_SHARE * best_calm) ||
                      sim[k] >= SIM_CRISIS;
         if (raised && (best_crisis < 0 || score[k] > score[best_crisis]))
             best_crisis = k;
@@ -1083,12 +1135,13 @@ static void vocab_add(struct matcher *m, const char *word, enum lang lang, int c
         m->vocab_info = xrealloc(m->vocab_info, m->n_vocab * sizeof *m->vocab_info);
         m->vocab_info[vi].word = xstrdup(word);
         m->vocab_info[vi].count = 0;
+        m->vocab_info[vi].in_lang[LANG_EN] = m->vocab_info[vi].in_lang[LANG_ES] = 0;
         m->vocab_info[vi].lang_odds = 0;
         strmap_put(&m->vocab, word, vi);
     }
     m->vocab_info[vi].count++;
     if (count_lang)
-        m->vocab_info[vi].lang_odds += lang == LANG_ES ? 1.0f : -1.0f;
+        m->vocab_info[vi].in_lang[lang]++;
 }
 
 static uint32_t stem_id_for(struct matcher *m, enum lang lang, const char *word)
@@ -1290,14 +1343,19 @@ static void build_language_odds(struct matcher *m, const struct replies *r)
                 vocab_add(m, words[i], ri->phrases[p].lang, 1);
         }
     }
-    /* lang_odds holds (es - en) occurrence counts; turn it into a bounded log-odds with
-     * smoothing, so a word seen 20 times in Spanish only weighs more than one seen once. */
+    /* Naive Bayes: the log of how much likelier the word is in Spanish text than in
+     * English text, smoothed and bounded, so that a word seen 20 times in Spanish only
+     * weighs more than one seen once, and the larger English side does not dominate. */
+    double total[LANG_COUNT] = {0};
+    for (size_t i = 0; i < m->n_vocab; i++)
+        for (int l = 0; l < LANG_COUNT; l++)
+            total[l] += m->vocab_info[i].in_lang[l];
+    double v_size = (double)m->n_vocab + 1;
     for (size_t i = 0; i < m->n_vocab; i++) {
         struct vocab_entry *v = &m->vocab_info[i];
-        double diff = v->lang_odds;
-        double total = v->count;
-        double es = (total + diff) / 2, en = (total - diff) / 2;
-        v->lang_odds = (float)log((es + 0.5) / (en + 0.5) * 0.6);
+        double p_es = (v->in_lang[LANG_ES] + 0.5) / (total[LANG_ES] + 0.5 * v_size);
+        double p_en = (v->in_lang[LANG_EN] + 0.5) / (total[LANG_EN] + 0.5 * v_size);
+        v->lang_odds = (float)fmax(-3.0, fmin(3.0, log(p_es / p_en)));
     }
 }
 
@@ -1390,6 +1448,56 @@ struct matcher *matcher_new(const struct replies *r)
     return m;
 }
 
+int matcher_load_known_words(struct matcher *m, const char *path, enum lang lang)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strcspn(line, "\r\n");
+        line[n] = '\0';
+        /* Proper nouns and possessives are not words a texter misspells. */
+        if (n < 4 || isupper((unsigned char)line[0]) || strchr(line, '\''))
+            continue;
+        char *folded = fold(line, n);
+        uint32_t langs = 0;
+        strmap_find(&m->known, folded, &langs);
+        if (strlen(folded) < MAX_WORD)
+            strmap_put(&m->known, folded, langs | (lang == LANG_ES ? KNOWN_ES : KNOWN_EN));
+        free(folded);
+    }
+    int failed = ferror(f);
+    fclose(f);
+    /* Words already memoised were corrected without this list. */
+    word_cache_reset(m);
+    return failed ? -1 : 0;
+}
+
+int matcher_load_dictionaries(struct matcher *m, const char *list)
+{
+    if (!list)
+        list = getenv("HOTLINE_DICTIONARIES");
+    if (!list || !*list)
+        list = MATCHER_DEFAULT_DICTIONARIES;
+    char *copy = xstrdup(list);
+    int failed = 0;
+    for (char *save = NULL, *path = strtok_r(copy, ":", &save); path;
+         path = strtok_r(NULL, ":", &save)) {
+        /* Debian names its lists by language: .../spanish, .../american-english. */
+        enum lang lang = strstr(path, "spanish") || strstr(path, "espanol") ? LANG_ES : LANG_EN;
+        if (matcher_load_known_words(m, path, lang) < 0) {
+            fprintf(stderr,
+                    "hotline: warning: cannot read the word list %s; typo correction "
+                    "will be less careful (apt-get install wamerican wspanish)\n",
+                    path);
+            failed++;
+        }
+    }
+    free(copy);
+    return failed;
+}
+
 void matcher_free(struct matcher *m)
 {
     if (!m)
@@ -1418,6 +1526,7 @@ void matcher_free(struct matcher *m)
     free(m->vocab_info);
     strmap_free(&m->vocab);
     strmap_free(&m->deletes);
+    strmap_free(&m->known);
     free(m->delete_next);
     free(m->delete_vocab);
     strmap_free(&m->features);

@@ -42,6 +42,26 @@ struct matcher *matcher_new(const struct replies *replies);
 
 void matcher_free(struct matcher *m);
 
+/*
+ * The matcher's one piece of I/O, for start-up: reads a word list (one word per line,
+ * UTF-8, such as Debian's /usr/share/dict/american-english and .../spanish) of correctly
+ * spelled words, which typo correction then leaves alone ("selling" is not "swelling").
+ * Words only one language's list has also count as evidence of that language.
+ * Returns 0, or -1 when the file cannot be read (the matcher still works, correcting
+ * more eagerly).
+ */
+int matcher_load_known_words(struct matcher *m, const char *path, enum lang lang);
+
+/* Where Debian's word lists are (packages wamerican, wspanish). */
+#define MATCHER_DEFAULT_DICTIONARIES "/usr/share/dict/american-english:/usr/share/dict/spanish"
+
+/*
+ * Loads every word list of a colon-separated list (NULL: $HOTLINE_DICTIONARIES, else
+ * MATCHER_DEFAULT_DICTIONARIES). Returns how many could not be read, naming each on
+ * stderr: the matcher works without them, but corrects typos more eagerly.
+ */
+int matcher_load_dictionaries(struct matcher *m, const char *list);
+
 /* Classifies len bytes of UTF-8 text (invalid bytes are skipped). why may be NULL. */
 void matcher_classify(struct matcher *m, const char *text, size_t len, struct match_result *out,
                       struct match_explain *why);

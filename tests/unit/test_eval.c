@@ -29,6 +29,7 @@ static void test_dev_set_figures(void **state)
     assert_non_null(replies);
     struct matcher *m = matcher_new(replies);
     assert_non_null(m);
+    assert_int_equal(matcher_load_dictionaries(m, NULL), 0);
 
     FILE *f = fopen(DEV_SET, "r");
     assert_non_null(f);

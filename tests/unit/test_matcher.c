@@ -20,7 +20,9 @@ static int setup(void **state)
     if (!replies)
         return -1;
     matcher = matcher_new(replies);
-    return matcher ? 0 : -1;
+    if (!matcher || matcher_load_dictionaries(matcher, NULL) != 0)
+        return -1;
+    return 0;
 }
 
 static int teardown(void **state)
