@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hotline/batch.h"
 #include "hotline/intent.h"
 #include "hotline/matcher.h"
 #include "hotline/replies.h"
@@ -117,79 +118,22 @@ static int load_all(const char *dir, struct replies **replies, struct matcher **
     return 0;
 }
 
-/* A JSON value as compact text; the caller frees it. */
-static char *json_text(const json_t *value)
-{
-    char *s = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-    return s ? s : strdup("null");
-}
-
 static int cmd_match(int argc, char **argv)
 {
     const char *dir;
     int rc = parse_replies_option(argc, argv, usage_match, &dir);
     if (rc)
         return rc == 1 ? 0 : 2;
-    struct replies *replies;
-    struct matcher *matcher;
-    if (load_all(dir, &replies, &matcher) < 0)
+    struct replies *replies = replies_load(dir, print_problem, NULL);
+    if (!replies) {
+        fprintf(stderr, "hotline: could not load the replies in %s (see above)\n", dir);
         return 1;
-
-    /* The output's fixed parts are encoded once: the reply texts are long, and encoding
-     * them for every line would cost more than classifying the text. */
-    char *reply_json[INTENT_COUNT][LANG_COUNT];
-    for (int k = 0; k < INTENT_COUNT; k++)
-        for (int l = 0; l < LANG_COUNT; l++) {
-            json_t *str = json_string(replies->intents[k].answer[l]);
-            reply_json[k][l] = json_text(str);
-            json_decref(str);
-        }
-
+    }
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &cap, stdin)) != -1) {
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (n == 0)
-            continue;
-        json_error_t jerr;
-        json_t *in = json_loadb(line, (size_t)n, 0, &jerr);
-        json_t *body = in ? json_object_get(in, "body") : NULL;
-        json_t *id = in ? json_object_get(in, "id") : NULL;
-        char *id_json = id ? json_text(id) : strdup("null");
-        if (!json_is_object(in) || !json_is_string(body)) {
-            json_t *err = json_string(in ? "expected an object with a string \"body\"" : jerr.text);
-            char *err_json = json_text(err);
-            printf("{\"id\":%s,\"error\":%s}\n", id_json, err_json);
-            free(err_json);
-            json_decref(err);
-        } else {
-            struct match_result r;
-            matcher_classify(matcher, json_string_value(body), json_string_length(body), &r, NULL);
-            int permille = (int)(r.confidence * 1000 + 0.5);
-            printf("{\"id\":%s,\"intent\":\"%s\",\"escalate\":\"%s\",\"lang\":\"%s\","
-                   "\"confidence\":%d.%03d,\"reply\":%s}\n",
-                   id_json, intent_name(r.intent), escalation_name(intent_escalation(r.intent)),
-                   lang_name(r.lang), permille / 1000, permille % 1000,
-                   reply_json[r.intent][r.lang]);
-        }
-        free(id_json);
-        json_decref(in);
-    }
-    free(line);
-    for (int k = 0; k < INTENT_COUNT; k++)
-        for (int l = 0; l < LANG_COUNT; l++)
-            free(reply_json[k][l]);
-    matcher_free(matcher);
+    rc = batch_match(replies, stdin, stdout, 0);
     replies_free(replies);
-    if (fflush(stdout) != 0) {
-        fprintf(stderr, "hotline: writing the output: %s\n", strerror(errno));
-        return 1;
-    }
-    return 0;
+    return rc == 0 ? 0 : 1;
 }
 
 static void print_sms_size(FILE *f, const char *text)

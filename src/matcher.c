@@ -360,14 +360,26 @@ static int split_words(const char *folded, struct token *toks, int max)
 
     while (i < len) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
-        if (k <= 0) {
-            i++;
-            continue;
+        utf8proc_ssize_t k;
+        utf8proc_category_t cat;
+        int letter, digit;
+        if (p[i] < 0x80) {
+            /* ASCII: no table lookups. Its only symbols (^ and `) just separate. */
+            cp = p[i];
+            k = 1;
+            letter = isalpha(cp);
+            digit = isdigit(cp);
+            cat = UTF8PROC_CATEGORY_PO;
+        } else {
+            k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+            if (k <= 0) {
+                i++;
+                continue;
+            }
+            cat = utf8proc_category(cp);
+            letter = cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO;
+            digit = cat == UTF8PROC_CATEGORY_ND;
         }
-        utf8proc_category_t cat = utf8proc_category(cp);
-        int letter = cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO;
-        int digit = cat == UTF8PROC_CATEGORY_ND;
         if (letter || digit) {
             if (curlen + (size_t)k < MAX_WORD) {
                 memcpy(cur + curlen, p + i, (size_t)k);
@@ -1186,20 +1198,35 @@ static void add_phrase(struct matcher *m, const char *text, enum lang lang, int 
 /* Phrases listed by several intents share their weight. */
 static void share_phrase_weights(struct matcher *m)
 {
-    for (size_t i = 0; i < m->n_phrases; i++) {
-        struct phrase *p = &m->phrases[i];
-        p->text = m->phrase_texts[i];
-        if (p->intent < 0)
-            continue;
-        int owners = 0;
-        for (size_t j = 0; j < m->n_phrases; j++) {
-            const struct phrase *q = &m->phrases[j];
-            if (q->intent >= 0 && q->intent != p->intent && q->lang == p->lang &&
-                q->ntoks == p->ntoks && memcmp(q->toks, p->toks, sizeof(uint32_t) * p->ntoks) == 0)
-                owners++;
+    /* Key: language and stem ids; value: a bit per intent that lists the phrase. */
+    struct strmap owners = {0};
+    uint32_t *bits = xcalloc(m->n_phrases + 1, sizeof *bits);
+    uint32_t nbits = 0;
+    char key[MAX_PHRASE_TOKENS * 11 + 4];
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < m->n_phrases; i++) {
+            struct phrase *p = &m->phrases[i];
+            p->text = m->phrase_texts[i];
+            if (p->intent < 0)
+                continue;
+            int n = snprintf(key, sizeof key, "%d", (int)p->lang);
+            for (int t = 0; t < p->ntoks; t++)
+                n += snprintf(key + n, sizeof key - (size_t)n, ":%u", p->toks[t]);
+            uint32_t slot;
+            if (!strmap_find(&owners, key, &slot)) {
+                slot = nbits++;
+                strmap_put(&owners, key, slot);
+            }
+            if (pass == 0) {
+                bits[slot] |= 1u << p->intent;
+            } else {
+                int others = __builtin_popcount(bits[slot] & ~(1u << p->intent));
+                p->weight /= 1 + others;
+            }
         }
-        p->weight /= 1 + owners;
     }
+    free(bits);
+    strmap_free(&owners);
 }
 
 struct build_ctx {
@@ -1460,11 +1487,20 @@ int matcher_load_known_words(struct matcher *m, const char *path, enum lang lang
         /* Proper nouns and possessives are not words a texter misspells. */
         if (n < 4 || isupper((unsigned char)line[0]) || strchr(line, '\''))
             continue;
-        char *folded = fold(line, n);
+        /* Most lines are plain ASCII words, already folded but for case. */
+        char ascii[MAX_WORD];
+        char *folded = NULL;
+        const char *word = ascii;
+        if (n < MAX_WORD && is_ascii_word(line)) {
+            for (size_t i = 0; i <= n; i++)
+                ascii[i] = (char)tolower((unsigned char)line[i]);
+        } else {
+            word = folded = fold(line, n);
+        }
         uint32_t langs = 0;
-        strmap_find(&m->known, folded, &langs);
-        if (strlen(folded) < MAX_WORD)
-            strmap_put(&m->known, folded, langs | (lang == LANG_ES ? KNOWN_ES : KNOWN_EN));
+        strmap_find(&m->known, word, &langs);
+        if (strlen(word) < MAX_WORD)
+            strmap_put(&m->known, word, langs | (lang == LANG_ES ? KNOWN_ES : KNOWN_EN));
         free(folded);
     }
     int failed = ferror(f);
