@@ -2,7 +2,7 @@
  * batch: `hotline match` (see batch.h). Lines are read in blocks of BATCH_LINES; each
  * worker takes every n-th line of a block, so the work splits evenly without a queue,
  * and writes its answer into that line's slot; the main thread then writes the slots in
- * order. Workers build their matchers in parallel too, so start-up costs one build.
+ * order. The model is built once; the other workers use clones that share it.
  */
 #define _GNU_SOURCE /* asprintf */
 #include "hotline/batch.h"
@@ -197,7 +197,9 @@ int batch_match(const struct replies *replies, FILE *in, FILE *out, int threads)
         workers[i].b = &b;
         workers[i].index = i;
     }
-    run_workers(workers, threads, build_matcher);
+    build_matcher(&workers[0]);
+    for (int i = 1; i < threads && workers[0].matcher; i++)
+        workers[i].matcher = matcher_clone(workers[0].matcher);
     for (int i = 0; i < threads; i++) {
         if (!workers[i].matcher) {
             fprintf(stderr, "hotline: could not build the matcher (Snowball stemmers?)\n");
@@ -235,7 +237,7 @@ int batch_match(const struct replies *replies, FILE *in, FILE *out, int threads)
     }
     rc = 0;
 done:
-    for (int i = 0; i < threads; i++)
+    for (int i = threads - 1; i >= 0; i--) /* clones before their original */
         matcher_free(workers[i].matcher);
     for (int k = 0; k < INTENT_COUNT; k++)
         for (int l = 0; l < LANG_COUNT; l++)

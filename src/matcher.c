@@ -223,7 +223,12 @@ struct intlist {
     int n, cap;
 };
 
+/*
+ * Everything from `shorthand` to `centroid` is the model: built once, then only read.
+ * A clone shares its original's model and owns the rest (stemmers, memo, scratch).
+ */
 struct matcher {
+    int is_clone;
     struct sb_stemmer *stemmer[LANG_COUNT];
 
     struct strmap shorthand; /* word -> index into shorthand_to */
@@ -1477,6 +1482,8 @@ struct matcher *matcher_new(const struct replies *r)
 
 int matcher_load_known_words(struct matcher *m, const char *path, enum lang lang)
 {
+    if (m->is_clone)
+        return -1; /* the word list is part of the shared model */
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -1534,13 +1541,43 @@ int matcher_load_dictionaries(struct matcher *m, const char *list)
     return failed;
 }
 
+struct matcher *matcher_clone(const struct matcher *orig)
+{
+    struct matcher *m = xcalloc(1, sizeof *m);
+    *m = *orig;
+    m->is_clone = 1;
+    m->stemmer[LANG_EN] = sb_stemmer_new("english", NULL);
+    m->stemmer[LANG_ES] = sb_stemmer_new("spanish", NULL);
+    memset(&m->word_cache, 0, sizeof m->word_cache);
+    m->cache = NULL;
+    m->n_cache = m->cap_cache = 0;
+    m->sim_pool = NULL;
+    m->n_sim_pool = m->cap_sim_pool = 0;
+    m->phrase_seen = xcalloc(m->n_phrases + 1, sizeof *m->phrase_seen);
+    m->text_stamp = 0;
+    if (!m->stemmer[LANG_EN] || !m->stemmer[LANG_ES]) {
+        matcher_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 void matcher_free(struct matcher *m)
 {
     if (!m)
         return;
-    for (int l = 0; l < LANG_COUNT; l++) {
+    for (int l = 0; l < LANG_COUNT; l++)
         if (m->stemmer[l])
             sb_stemmer_delete(m->stemmer[l]);
+    strmap_free(&m->word_cache);
+    free(m->cache);
+    free(m->sim_pool);
+    free(m->phrase_seen);
+    if (m->is_clone) {
+        free(m);
+        return;
+    }
+    for (int l = 0; l < LANG_COUNT; l++) {
         if (m->first[l]) {
             for (uint32_t i = 0; i <= m->n_stems[l]; i++)
                 free(m->first[l][i].v);
@@ -1568,9 +1605,5 @@ void matcher_free(struct matcher *m)
     strmap_free(&m->features);
     free(m->idf);
     free(m->centroid);
-    strmap_free(&m->word_cache);
-    free(m->cache);
-    free(m->sim_pool);
-    free(m->phrase_seen);
     free(m);
 }

@@ -8,7 +8,8 @@
  * words for hypotheticals, past events and negation. Crisis signs are checked first and
  * win over any question in the same text.
  *
- * A matcher is not thread-safe (its stemmers keep state): use one per thread.
+ * A matcher is not thread-safe (its stemmers and memo keep state): use one per thread,
+ * made with matcher_clone() so that the model is built once.
  */
 #ifndef HOTLINE_MATCHER_H
 #define HOTLINE_MATCHER_H
@@ -40,6 +41,14 @@ struct match_explain {
  */
 struct matcher *matcher_new(const struct replies *replies);
 
+/*
+ * A matcher for another thread that shares m's model (read-only once built) and has its
+ * own stemmers and memo. Load the word lists into m first. Free every clone before m.
+ * Returns NULL on allocation failure.
+ */
+struct matcher *matcher_clone(const struct matcher *m);
+
+/* Frees a matcher or a clone; matcher_free(NULL) is a no-op. */
 void matcher_free(struct matcher *m);
 
 /*
