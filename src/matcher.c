@@ -393,7 +393,10 @@ static int split_words(const char *folded, struct token *toks, int max)
                 overlong = 1;
             }
         } else if (cp == '\'') {
-            /* joins: "don't" -> "dont" */
+            /* Kept inside a word so that lexicon.json may name "od'd"; words are looked up
+             * without it otherwise ("don't" -> "dont"). */
+            if (curlen && curlen + 1 < MAX_WORD)
+                cur[curlen++] = '\'';
         } else if (cat == UTF8PROC_CATEGORY_SO || cat == UTF8PROC_CATEGORY_SK) {
             FLUSH();
             if (n < max && (size_t)k < MAX_WORD) {
@@ -412,6 +415,21 @@ static int split_words(const char *folded, struct token *toks, int max)
     FLUSH();
 #undef FLUSH
     return n;
+}
+
+/* Removes apostrophes from a word in place: "don't" -> "dont". Returns 1 if it had any. */
+static int strip_apostrophes(char *w)
+{
+    char *out = w;
+    int had = 0;
+    for (const char *in = w; *in; in++) {
+        if (*in == '\'')
+            had = 1;
+        else
+            *out++ = *in;
+    }
+    *out = '\0';
+    return had;
 }
 
 /* Collapses runs of three or more of one letter to `keep` letters. */
@@ -756,10 +774,14 @@ static void analyse(struct matcher *m, const char *text, size_t len, struct anal
     free(folded);
 
     for (int t = 0; t < a->ntoks && a->nwords < MAX_TOKENS; t++) {
-        const char *raw = a->toks[t].raw;
+        char *raw = a->toks[t].raw;
         uint32_t si;
         char collapsed[MAX_WORD];
         int found = strmap_find(&m->shorthand, raw, &si);
+        if (!found && strip_apostrophes(raw))
+            found = strmap_find(&m->shorthand, raw, &si);
+        if (!raw[0])
+            continue;
         if (!found && has_run(raw)) {
             collapse_runs(raw, collapsed, 1);
             found = strmap_find(&m->shorthand, collapsed, &si);
@@ -981,7 +1003,11 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         int sn = sentence_slot(a.words[hits[h].start].sentence);
         if (hits[h].start < cue_pos[p->cue][sn])
             cue_pos[p->cue][sn] = hits[h].start;
-        if (p->cue == CUE_QUESTION && hits[h].start == first_word[sn])
+        /* "can't breathe" opens with "can" but asks nothing. */
+        if (p->cue == CUE_QUESTION && hits[h].start == first_word[sn] &&
+            !(hits[h].end + 1 < a.nwords &&
+              (strcmp(a.words[hits[h].end + 1].info.word, "not") == 0 ||
+               strcmp(a.words[hits[h].end + 1].info.word, "no") == 0)))
             opens_question[sn] = 1;
     }
     /* "in 2019", "since 2021": a year makes a past event. */
@@ -1131,7 +1157,12 @@ static int vocab_words(struct matcher *m, const char *text, char words[][MAX_WOR
     int n = 0;
     for (int i = 0; i < nt && n < max; i++) {
         uint32_t si;
-        if (strmap_find(&m->shorthand, toks[i].raw, &si)) {
+        int found = strmap_find(&m->shorthand, toks[i].raw, &si);
+        if (!found && strip_apostrophes(toks[i].raw))
+            found = strmap_find(&m->shorthand, toks[i].raw, &si);
+        if (!toks[i].raw[0])
+            continue;
+        if (found) {
             char buf[256];
             snprintf(buf, sizeof buf, "%s", m->shorthand_to[si]);
             for (char *save = NULL, *w = strtok_r(buf, " ", &save); w && n < max;
