@@ -48,7 +48,7 @@
 
 #define WEIGHT_STRONG 3.0
 #define WEIGHT_WEAK 1.0
-#define SIM_WEIGHT 4.0        /* a perfect example match is worth a strong phrase and a bit */
+#define SIM_WEIGHT 3.0        /* a perfect example match is worth a strong phrase and a bit */
 #define FALLBACK_BELOW 1.2    /* total evidence below this: fallback */
 #define SIM_CRISIS 0.55       /* similarity to a crisis intent that alone raises it */
 #define WEAK_CRISIS_SHARE 0.4 /* weak crisis signs must reach this share of the best other */
@@ -1024,16 +1024,16 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         }
     }
 
-    /* A phrase inside a longer phrase of another intent is part of that one: "blue" in
-     * "blue cross" is not a crisis sign. */
+    /* A phrase inside a longer phrase is part of that one: "blue" in "blue cross" is not
+     * a crisis sign, and "tracks" in "track marks" is not said twice. */
     for (int h = 0; h < nhits; h++) {
         const struct phrase *p = &m->phrases[hits[h].phrase];
         for (int g = 0; g < nhits && p->intent >= 0; g++) {
             if (hits[g].phrase < 0)
                 continue;
             const struct phrase *q = &m->phrases[hits[g].phrase];
-            if (q->intent >= 0 && q->intent != p->intent && q->ntoks > p->ntoks &&
-                hits[g].start <= hits[h].start && hits[g].end >= hits[h].end) {
+            if (q->intent >= 0 && q->ntoks > p->ntoks && hits[g].start <= hits[h].start &&
+                hits[g].end >= hits[h].end) {
                 hits[h].phrase = -1;
                 break;
             }
