@@ -681,6 +681,18 @@ static void word_cache_reset(struct matcher *m)
     m->n_sim_pool = 0;
 }
 
+/* Whether a word's stem, in either language, is one that phrases use. */
+static int stem_is_known(struct matcher *m, const char *word)
+{
+    for (int l = 0; l < LANG_COUNT; l++) {
+        char stem[MAX_WORD];
+        stem_word(m, (enum lang)l, word, stem);
+        if (strlen(stem) >= 4 && strmap_find(&m->stems[l], stem, NULL))
+            return 1;
+    }
+    return 0;
+}
+
 /* Stage 2 for one word (after shorthand), memoised. */
 static const struct word_info *word_lookup(struct matcher *m, const char *raw)
 {
@@ -707,6 +719,8 @@ static const struct word_info *word_lookup(struct matcher *m, const char *raw)
         /* A real word that replies/ does not use ("selling", "doing"): keep it, and let
          * the dictionaries it is in say which language it leans to. */
         wi.lang_odds = vi == KNOWN_ES ? 0.7f : vi == KNOWN_EN ? -0.7f : 0.0f;
+    } else if (stem_is_known(m, word)) {
+        /* Another form of a word replies/ uses ("sanen" of "sanar"): not a typo. */
     } else {
         long c = correct_typo(m, word);
         if (c >= 0) {
@@ -1209,6 +1223,24 @@ static void add_phrase(struct matcher *m, const char *text, enum lang lang, int 
 {
     char words[MAX_PHRASE_TOKENS][MAX_WORD];
     int n = vocab_words(m, text, words, MAX_PHRASE_TOKENS);
+    /* Articles inside a phrase are left to the gaps: "bought a rope" also finds "bought
+     * rope", and "took the whole bottle" finds "took my whole bottle". */
+    static const char *const articles[] = {"a", "an", "the", "un", "una", "el", "la", "los", "las"};
+    int is_article[MAX_PHRASE_TOKENS] = {0}, others = 0;
+    for (int i = 0; i < n; i++) {
+        for (size_t k = 0; k < sizeof articles / sizeof articles[0]; k++)
+            is_article[i] |= strcmp(words[i], articles[k]) == 0;
+        others += !is_article[i];
+    }
+    /* ...unless that leaves one word: "el láser" is written so because "láser" alone
+     * stems like the article "las". */
+    if (others >= 2) {
+        int kept = 0;
+        for (int i = 0; i < n; i++)
+            if (!is_article[i])
+                memmove(words[kept++], words[i], MAX_WORD);
+        n = kept;
+    }
     if (n == 0)
         return;
     m->phrases = xrealloc(m->phrases, (m->n_phrases + 1) * sizeof *m->phrases);

@@ -65,7 +65,7 @@ static void test_normalisation(void **state)
     assert_null(strstr(why.normalized, "helpp"));
     assert_non_null(strstr(why.normalized, "please"));
 
-    classify("do u take my insurence", &why);
+    classify("do u take my insurnace", &why);
     assert_non_null(strstr(why.normalized, "you"));
     assert_non_null(strstr(why.normalized, "insurance*")); /* corrected, marked */
 
