@@ -141,10 +141,11 @@ static int strmap_find(const struct strmap *m, const char *key, uint32_t *val)
 
 static void strmap_put(struct strmap *m, const char *key, uint32_t val);
 
-static void strmap_grow(struct strmap *m)
+/* Rehashes into at least `cap` slots (a power of two). */
+static void strmap_rehash(struct strmap *m, size_t cap)
 {
     struct strmap old = *m;
-    m->cap = old.cap ? old.cap * 2 : 64;
+    m->cap = cap;
     m->n = 0;
     m->keys = xcalloc(m->cap, sizeof *m->keys);
     m->vals = xcalloc(m->cap, sizeof *m->vals);
@@ -161,6 +162,21 @@ static void strmap_grow(struct strmap *m)
     }
     free(old.keys);
     free(old.vals);
+}
+
+static void strmap_grow(struct strmap *m)
+{
+    strmap_rehash(m, m->cap ? m->cap * 2 : 64);
+}
+
+/* Makes room for n keys without further growth. */
+static void strmap_reserve(struct strmap *m, size_t n)
+{
+    size_t cap = 64;
+    while (cap < 2 * n + 2)
+        cap *= 2;
+    if (cap > m->cap)
+        strmap_rehash(m, cap);
 }
 
 /* Inserts or replaces. */
@@ -594,13 +610,20 @@ static void word_features(const char *word, const char *en_stem, feature_fn fn, 
 {
     char key[MAX_WORD + 4];
     if (en_stem) {
-        snprintf(key, sizeof key, "w:%s", en_stem);
+        size_t sl = strnlen(en_stem, MAX_WORD - 1);
+        key[0] = 'w';
+        key[1] = ':';
+        memcpy(key + 2, en_stem, sl);
+        key[2 + sl] = '\0';
         fn(ctx, key);
     }
     char padded[MAX_WORD + 3];
-    int n = snprintf(padded, sizeof padded, " %s ", word);
-    if (n < 3)
-        return;
+    size_t wl = strnlen(word, MAX_WORD - 1);
+    padded[0] = ' ';
+    memcpy(padded + 1, word, wl);
+    padded[wl + 1] = ' ';
+    padded[wl + 2] = '\0';
+    int n = (int)wl + 2;
     for (int i = 0; i + 3 <= n; i++) {
         key[0] = 't';
         key[1] = ':';
@@ -1349,11 +1372,18 @@ static void example_features(struct matcher *m, struct build_ctx *b, const char 
 static void build_similarity(struct matcher *m, const struct replies *r)
 {
     struct build_ctx b = {.m = m, .learn = 1};
-    /* Pass 1: feature ids and document frequencies. Documents are the examples and
-     * the phrases of each intent. */
-    size_t ndocs = 0;
-    uint32_t *df = NULL;
-    size_t df_cap = 0;
+    /* Pass 1: each document's features (kept for pass 2) and the document frequencies.
+     * Documents are the examples and the phrases of each intent. */
+    struct doc_feature {
+        uint32_t id;
+        float count;
+    } *feats = NULL;
+    size_t nfeats = 0, cap_feats = 0;
+    struct doc {
+        int intent;
+        size_t first, n;
+    } *docs = NULL;
+    size_t ndocs = 0, cap_docs = 0;
     for (int k = 0; k < INTENT_COUNT; k++) {
         const struct replies_intent *ri = &r->intents[k];
         for (size_t e = 0; e < ri->n_examples + ri->n_phrases; e++) {
@@ -1361,49 +1391,45 @@ static void build_similarity(struct matcher *m, const struct replies *r)
                 e < ri->n_examples ? ri->examples[e].text : ri->phrases[e - ri->n_examples].text;
             b.ntouched = 0;
             example_features(m, &b, text);
-            if (m->n_features + 1 > df_cap) {
-                size_t cap = df_cap ? df_cap : 1024;
-                while (cap < m->n_features + 1)
-                    cap *= 2;
-                df = xrealloc(df, cap * sizeof *df);
-                memset(df + df_cap, 0, (cap - df_cap) * sizeof *df);
-                df_cap = cap;
+            if (ndocs == cap_docs) {
+                cap_docs = cap_docs ? cap_docs * 2 : 1024;
+                docs = xrealloc(docs, cap_docs * sizeof *docs);
             }
+            if (nfeats + b.ntouched > cap_feats) {
+                cap_feats = (cap_feats ? cap_feats * 2 : 16384) + b.ntouched;
+                feats = xrealloc(feats, cap_feats * sizeof *feats);
+            }
+            docs[ndocs++] = (struct doc){k, nfeats, b.ntouched};
             for (size_t t = 0; t < b.ntouched; t++) {
-                df[b.touched[t]]++;
+                feats[nfeats++] = (struct doc_feature){b.touched[t], (float)b.vec[b.touched[t]]};
                 b.vec[b.touched[t]] = 0;
             }
-            ndocs++;
         }
     }
+    uint32_t *df = xcalloc(m->n_features + 1, sizeof *df);
+    for (size_t i = 0; i < nfeats; i++)
+        df[feats[i].id]++;
     m->idf = xcalloc(m->n_features + 1, sizeof *m->idf);
     for (uint32_t f = 1; f <= m->n_features; f++)
-        m->idf[f] = (float)log(1.0 + (double)ndocs / (double)df[f]);
+        m->idf[f] = (float)log(1.0 + (double)ndocs / (double)(df[f] ? df[f] : 1));
     free(df);
 
     /* Pass 2: centroids of the L2-normalised TF-IDF vectors of each intent's documents. */
     m->centroid = xcalloc((size_t)(m->n_features + 1) * INTENT_COUNT, sizeof *m->centroid);
-    b.learn = 0;
-    for (int k = 0; k < INTENT_COUNT; k++) {
-        const struct replies_intent *ri = &r->intents[k];
-        for (size_t e = 0; e < ri->n_examples + ri->n_phrases; e++) {
-            const char *text =
-                e < ri->n_examples ? ri->examples[e].text : ri->phrases[e - ri->n_examples].text;
-            b.ntouched = 0;
-            example_features(m, &b, text);
-            double norm = 0;
-            for (size_t t = 0; t < b.ntouched; t++) {
-                double w = b.vec[b.touched[t]] * m->idf[b.touched[t]];
-                norm += w * w;
-            }
-            norm = norm > 0 ? sqrt(norm) : 1;
-            for (size_t t = 0; t < b.ntouched; t++) {
-                uint32_t f = b.touched[t];
-                m->centroid[(size_t)f * INTENT_COUNT + k] += (float)(b.vec[f] * m->idf[f] / norm);
-                b.vec[f] = 0;
-            }
+    for (size_t d = 0; d < ndocs; d++) {
+        const struct doc_feature *f = &feats[docs[d].first];
+        double norm = 0;
+        for (size_t t = 0; t < docs[d].n; t++) {
+            double w = f[t].count * m->idf[f[t].id];
+            norm += w * w;
         }
+        norm = norm > 0 ? sqrt(norm) : 1;
+        for (size_t t = 0; t < docs[d].n; t++)
+            m->centroid[(size_t)f[t].id * INTENT_COUNT + docs[d].intent] +=
+                (float)(f[t].count * m->idf[f[t].id] / norm);
     }
+    free(docs);
+    free(feats);
     for (int k = 0; k < INTENT_COUNT; k++) {
         double norm = 0;
         for (uint32_t f = 1; f <= m->n_features; f++) {
@@ -1550,6 +1576,7 @@ int matcher_load_known_words(struct matcher *m, const char *path, enum lang lang
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
+    strmap_reserve(&m->known, m->known.n + 150000); /* Debian's lists hold about 100,000 */
     char line[256];
     while (fgets(line, sizeof line, f)) {
         size_t n = strcspn(line, "\r\n");
