@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -679,6 +680,30 @@ static void check_answer(struct jfile *f, struct replies_intent *in, json_t *ans
     }
 }
 
+/*
+ * The keywords the law and the carriers expect to work (gateways.md section 6: CTIA,
+ * FCC 24-24, Twilio's defaults) must stay in the files, whatever an edit removes.
+ */
+static void check_required_keywords(struct jfile *f, const struct replies_intent *in)
+{
+    static const char *const opt_out[] = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL",  "END",
+                                          "QUIT", "REVOKE",  "OPTOUT",      "OPT OUT", NULL};
+    static const char *const opt_in[] = {"START", "UNSTOP", NULL};
+    static const char *const help[] = {"HELP", "INFO", NULL};
+    const char *const *required = f->intent == INTENT_OPT_OUT        ? opt_out
+                                  : f->intent == INTENT_OPT_IN       ? opt_in
+                                  : f->intent == INTENT_HELP_KEYWORD ? help
+                                                                     : NULL;
+    for (; required && *required; required++) {
+        int found = 0;
+        for (size_t k = 0; k < in->n_keywords && !found; k++)
+            found = strcasecmp(in->keywords[k], *required) == 0;
+        if (!found)
+            problem(f, "keywords", 1, "the keyword \"%s\" is required (US opt-out rules)",
+                    *required);
+    }
+}
+
 static void load_intent(struct jfile *f, json_t *root)
 {
     static const char *const keys[] = {"intent",  "note",     "answer", "keywords",
@@ -716,6 +741,7 @@ static void load_intent(struct jfile *f, json_t *root)
             load_list(f, "keywords", v, &t);
         }
     }
+    check_required_keywords(f, in);
     v = json_object_get(root, "phrases");
     if (v) {
         t.kind = LIST_PHRASE;

@@ -86,12 +86,40 @@ static void write_intent(const char *dir, int id, const char *body)
     tu_write_file(dir, name, body);
 }
 
+/* The keywords the loader requires of the three keyword intents. */
+#define OPT_OUT_KEYWORDS                                                                           \
+    "[\"STOP\", \"OPT OUT\", \"STOPALL\", \"UNSUBSCRIBE\", \"CANCEL\", \"END\", \"QUIT\", "        \
+    "\"REVOKE\", \"OPTOUT\"]"
+#define OPT_OUT_KEYWORD_COUNT 9
+
+static const char *required_keywords(int id)
+{
+    switch (id) {
+    case INTENT_OPT_OUT:
+        return ", \"keywords\": " OPT_OUT_KEYWORDS;
+    case INTENT_OPT_IN:
+        return ", \"keywords\": [\"START\", \"UNSTOP\"]";
+    case INTENT_HELP_KEYWORD:
+        return ", \"keywords\": [\"HELP\", \"INFO\"]";
+    default:
+        return "";
+    }
+}
+
+static size_t required_keyword_count(int id)
+{
+    return id == INTENT_OPT_OUT                               ? OPT_OUT_KEYWORD_COUNT
+           : id == INTENT_OPT_IN || id == INTENT_HELP_KEYWORD ? 2
+                                                              : 0;
+}
+
 static void write_minimal_intent(const char *dir, int id)
 {
-    char body[512];
+    char body[1024];
     const char *n = intent_name((enum intent)id);
     snprintf(body, sizeof body,
-             "{\"intent\": \"%s\", \"answer\": {\"en\": \"EN %s\", \"es\": \"ES %s\"}}\n", n, n, n);
+             "{\"intent\": \"%s\", \"answer\": {\"en\": \"EN %s\", \"es\": \"ES %s\"}%s}\n", n, n,
+             n, required_keywords(id));
     write_intent(dir, id, body);
 }
 
@@ -148,7 +176,7 @@ static void test_valid_minimal(void **state)
         assert_string_equal(rep->intents[i].answer[LANG_EN], want);
         snprintf(want, sizeof want, "ES %s", intent_name((enum intent)i));
         assert_string_equal(rep->intents[i].answer[LANG_ES], want);
-        assert_int_equal(rep->intents[i].n_keywords, 0);
+        assert_int_equal(rep->intents[i].n_keywords, required_keyword_count(i));
         assert_int_equal(rep->intents[i].n_phrases, 0);
         assert_int_equal(rep->intents[i].n_examples, 0);
     }
@@ -188,7 +216,7 @@ static void test_valid_full_intent(void **state)
                  "seguro?\"]}\n"
                  "}\n");
     write_intent(dir, INTENT_OPT_OUT,
-                 "{\"intent\": \"opt_out\", \"keywords\": [\"STOP\", \"OPT OUT\"],\n"
+                 "{\"intent\": \"opt_out\", \"keywords\": " OPT_OUT_KEYWORDS ",\n"
                  " \"answer\": {\"en\": \"You are unsubscribed.\", \"es\": \"Baja hecha.\"}}");
     /* A byte order mark is tolerated. */
     write_intent(dir, INTENT_THANKS,
@@ -218,7 +246,7 @@ static void test_valid_full_intent(void **state)
     assert_string_equal(in->examples[1].text, "¿aceptan seguro?");
     assert_int_equal(in->examples[1].lang, LANG_ES);
     in = &rep->intents[INTENT_OPT_OUT];
-    assert_int_equal(in->n_keywords, 2);
+    assert_int_equal(in->n_keywords, OPT_OUT_KEYWORD_COUNT);
     assert_string_equal(in->keywords[0], "STOP");
     assert_string_equal(in->keywords[1], "OPT OUT");
     assert_string_equal(rep->intents[INTENT_THANKS].answer[LANG_ES], "vale");
@@ -502,7 +530,20 @@ static void test_keywords(void **state)
     expect_report(&r, "help_keyword.json", 1, 49, "keywords[1]: empty text", NULL);
     expect_report(&r, "help_keyword.json", 1, 53, "keywords[2]: must be a string", NULL);
     expect_report(&r, "opt_in.json", 1, 34, "keywords: must be an array", NULL);
-    assert_int_equal(r.n, 4);
+    /* With no usable keywords, the ones US rules require are missing. */
+    expect_report(&r, "opt_in.json", 1, 22, "keywords: the keyword \"START\" is required", NULL);
+    expect_report(&r, "opt_in.json", 1, 22, "keywords: the keyword \"UNSTOP\" is required", NULL);
+    assert_int_equal(r.n, 6);
+    rmdir_free(dir);
+
+    /* An edit that drops STOP from opt_out is refused. */
+    dir = valid_dir();
+    write_intent(dir, INTENT_OPT_OUT,
+                 "{\"intent\": \"opt_out\", \"keywords\": [\"UNSUBSCRIBE\"],\n"
+                 " \"answer\": {\"en\": \"bye\", \"es\": \"adios\"}}");
+    load_fails(dir, &r);
+    expect_report(&r, "opt_out.json", 1, 23, "keywords: the keyword \"STOP\" is required", NULL);
+    assert_int_equal(r.n, 8);
     rmdir_free(dir);
 }
 
