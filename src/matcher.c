@@ -8,25 +8,32 @@
  *     ("Adicción" and "adiccion" meet), curly quotes lumped to ASCII, then split into
  *     words and sentences. Emoji become one-character words so that replies/ may give
  *     them meaning in the shorthand table.
- *  2. Words: text-speak expansion from lexicon.json ("u" -> "you"), runs of a repeated
- *     letter collapsed ("helppp"), unknown words corrected to a known word at edit
- *     distance 1 (2 for long words) with the same first letter ("insurence", "trak"),
- *     then stemmed with Snowball's English and Spanish stemmers. The result of this
- *     per-word work is memoised: texters reuse a small vocabulary.
+ *  2. Words: text-speak expansion from lexicon.json ("u" -> "you", "od'd" ->
+ *     "overdosed"), runs of a repeated letter collapsed ("helppp"), then typo
+ *     correction: a word that is neither in replies/, nor a form of a stem replies/ uses,
+ *     nor in Debian's English and Spanish word lists is corrected to a known word at edit
+ *     distance 1 (2 for long words) with the same first letter ("insurnace", "trak").
+ *     Then Snowball's English and Spanish stemmers. This per-word work is memoised,
+ *     with the word's share of the similarity below: texters reuse a small vocabulary.
  *  3. Evidence: weighted phrases from replies/ matched in order with small gaps
- *     ("want to die" finds "want to fucking die"), each phrase's weight shared among the
- *     intents that list it; and a cosine similarity between the text and each intent's
- *     example texts over character trigrams and word stems (TF-IDF centroids), which
- *     carries texts that use none of the listed phrases.
+ *     ("want to die" finds "want to fucking die"; articles inside a phrase are optional),
+ *     each phrase's weight shared among the intents that list it, and a phrase inside a
+ *     longer matched phrase not counted ("blue" in "blue cross"); and a cosine
+ *     similarity between the text and each intent's examples over character trigrams and
+ *     word stems (TF-IDF centroids), which carries texts that use none of the phrases.
  *  4. Decision, in order of what matters most: a whole-message compliance keyword
  *     (STOP, HELP, START...); then crisis signs, which win over any question in the same
- *     text unless a hypothetical or past-event cue in the same sentence shows that the
- *     text asks about, rather than reports, a crisis (weak signs only for past events:
- *     "overdosed last year"); then the best scoring intent, with greetings and thanks
- *     only when nothing else is asked; fallback when the evidence is thin.
+ *     text. A sign is set aside only when its sentence tells of a past event ("overdosed
+ *     last year") or, for overdose and medical signs, when the sentence is about nobody
+ *     in particular and asks or supposes ("what happens if someone ODs?"); thoughts of
+ *     suicide are never explained away by the question form. A strong sign raises the
+ *     crisis alone; weak ones ("blue", "fever") need company or the best score. Then
+ *     the best scoring intent, with greetings and thanks only when nothing else is
+ *     asked, and fallback when the evidence is thin.
  *
- * Language is decided from per-word Spanish/English log-odds learnt from the example
- * texts, plus accents and inverted punctuation.
+ * Language is decided from per-word Spanish/English log-odds (Naive Bayes over the
+ * example texts and phrases, and the word lists for other words), plus accents and
+ * inverted punctuation; words from text-speak expansions carry no language.
  */
 #include "hotline/matcher.h"
 
@@ -53,17 +60,9 @@
 #define SIM_CRISIS 0.55       /* similarity to a crisis intent that alone raises it */
 #define WEAK_CRISIS_SHARE 0.4 /* weak crisis signs must reach this share of the best other */
 
-enum cue {
-    CUE_HYPOTHETICAL,
-    CUE_PAST,
-    CUE_NEGATION,
-    CUE_THIRD_PARTY,
-    CUE_PERSONAL,
-    CUE_QUESTION,
-    CUE_COUNT
-};
-static const char *const cue_names[CUE_COUNT] = {"hypothetical", "past",     "negation",
-                                                 "third_party",  "personal", "question"};
+enum cue { CUE_HYPOTHETICAL, CUE_PAST, CUE_THIRD_PARTY, CUE_PERSONAL, CUE_QUESTION, CUE_COUNT };
+static const char *const cue_names[CUE_COUNT] = {"hypothetical", "past", "third_party", "personal",
+                                                 "question"};
 #define KNOWN_EN 1u /* bits of a known word: which dictionaries have it */
 #define KNOWN_ES 2u
 #define MAX_SENTENCES 16 /* cues are tracked per sentence; later ones share the last slot */

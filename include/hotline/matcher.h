@@ -5,7 +5,7 @@
  * Short noisy texts are handled by normalisation (Unicode folding, text-speak, repeated
  * letters, typo correction against the known vocabulary, Snowball stemming), weighted
  * phrases from replies/, character trigram similarity to the example texts, and cue
- * words for hypotheticals, past events and negation. Crisis signs are checked first and
+ * words for questions, hypotheticals and past events. Crisis signs are checked first and
  * win over any question in the same text.
  *
  * A matcher is not thread-safe (its stemmers and memo keep state): use one per thread,

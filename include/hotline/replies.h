@@ -22,7 +22,7 @@
  *     "shorthand": { "u": "you", "pls": "please", ... },   one token -> replacement words
  *     "cues": { "<cue name>": { "en": [..], "es": [..] }, ... }
  *   }
- *   Cue names the matcher knows: "hypothetical", "past", "negation", "third_party",
+ *   Cue names the matcher knows: "hypothetical", "past", "third_party",
  *   "personal" (words that make a sentence about real people: I, my, he, she...),
  *   "question" (words that open a question: what, how, is, can...); any
  *   other cue name is an error. lexicon.json may also have an optional "note" string.

@@ -75,7 +75,7 @@ static void expect_report(const struct reports *r, const char *file, int line, i
 static const char *valid_lexicon = "{\n"
                                    "  \"note\": \"shared words\",\n"
                                    "  \"shorthand\": {\"u\": \"you\", \"pls\": \"please\"},\n"
-                                   "  \"cues\": {\"negation\": {\"en\": [\"not\", \"never\"], "
+                                   "  \"cues\": {\"personal\": {\"en\": [\"not\", \"never\"], "
                                    "\"es\": [\"no\"]}, \"past\": {\"en\": [\"used to\"]}}\n"
                                    "}\n";
 
@@ -186,7 +186,7 @@ static void test_valid_minimal(void **state)
     assert_string_equal(rep->shorthand[1].from, "pls");
     assert_string_equal(rep->shorthand[1].to, "please");
     assert_int_equal(rep->n_cues, 4);
-    assert_string_equal(rep->cues[0].name, "negation");
+    assert_string_equal(rep->cues[0].name, "personal");
     assert_string_equal(rep->cues[0].text, "not");
     assert_int_equal(rep->cues[0].lang, LANG_EN);
     assert_string_equal(rep->cues[1].text, "never");
@@ -584,7 +584,7 @@ static void test_lexicon_problems(void **state)
     tu_write_file(dir, "lexicon.json",
                   "{\n"
                   "  \"shorthand\": {\"u\": \"you\", \"p\\u006cs\": \"\", \"u r\": \"you are\"},\n"
-                  "  \"cues\": {\"negatoin\": {\"en\": [\"not\"]}, \"past\": {\"fr\": [\"a\"], "
+                  "  \"cues\": {\"personnl\": {\"en\": [\"not\"]}, \"past\": {\"fr\": [\"a\"], "
                   "\"en\": \"used to\"}},\n"
                   "  \"stems\": {}\n"
                   "}\n");
@@ -592,8 +592,8 @@ static void test_lexicon_problems(void **state)
     load_fails(dir, &r);
     expect_report(&r, "lexicon.json", 2, 41, "shorthand.pls: empty text", NULL);
     expect_report(&r, "lexicon.json", 2, 45, "shorthand.u r: must be one token", NULL);
-    expect_report(&r, "lexicon.json", 3, 12, "cues.negatoin: unknown cue",
-                  "did you mean \"negation\"", NULL);
+    expect_report(&r, "lexicon.json", 3, 12, "cues.personnl: unknown cue",
+                  "did you mean \"personal\"", NULL);
     expect_report(&r, "lexicon.json", 3, 50, "cues.past.fr: unknown language", NULL);
     expect_report(&r, "lexicon.json", 3, 69, "cues.past.en: must be an array", NULL);
     expect_report(&r, "lexicon.json", 4, 3, "stems: unknown key", NULL);
