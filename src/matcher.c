@@ -703,6 +703,24 @@ static void word_cache_reset(struct matcher *m)
     m->n_sim_pool = 0;
 }
 
+/* Collapses every doubled letter of a short word; returns 1 if it had any. */
+static int undouble(const char *in, char *out)
+{
+    size_t len = strlen(in), o = 0;
+    if (len > 6)
+        return 0;
+    int had = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (i > 0 && in[i] == in[i - 1]) {
+            had = 1;
+            continue;
+        }
+        out[o++] = in[i];
+    }
+    out[o] = '\0';
+    return had;
+}
+
 /* Whether a word's stem, in either language, is one that phrases use. */
 static int stem_is_known(struct matcher *m, const char *word)
 {
@@ -741,6 +759,10 @@ static const struct word_info *word_lookup(struct matcher *m, const char *raw)
         /* A real word that replies/ does not use ("selling", "doing"): keep it, and let
          * the dictionaries it is in say which language it leans to. */
         wi.lang_odds = vi == KNOWN_ES ? 0.7f : vi == KNOWN_EN ? -0.7f : 0.0f;
+    } else if (undouble(word, collapsed) && strmap_find(&m->vocab, collapsed, &vi)) {
+        /* "hii", "heyy": a doubled letter of emphasis, short of a run of three. */
+        word = collapsed;
+        wi.lang_odds = m->vocab_info[vi].lang_odds;
     } else if (stem_is_known(m, word)) {
         /* Another form of a word replies/ uses ("sanen" of "sanar"): not a typo. */
     } else {
