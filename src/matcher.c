@@ -55,6 +55,8 @@
 
 #define WEIGHT_STRONG 3.0
 #define WEIGHT_WEAK 1.0
+#define POSTING_MAX_SHARE 10  /* features in over 1/10 of the examples get no postings */
+#define NEAREST_SHARE 0.5     /* of the similarity: nearest example vs intent centroid */
 #define SIM_WEIGHT 3.0        /* a perfect example match is worth a strong phrase and a bit */
 #define FALLBACK_BELOW 1.2    /* total evidence below this: fallback */
 #define SIM_CRISIS 0.55       /* similarity to a crisis intent that alone raises it */
@@ -228,8 +230,10 @@ struct word_info {
     uint32_t stem[LANG_COUNT]; /* stem ids, 0 when no phrase uses that stem */
     uint32_t sim_off;          /* its similarity contribution: sim_pool[sim_off...+INTENT_COUNT] */
     float sq_norm;             /* its squared TF-IDF length, unseen features included */
-    float lang_odds;           /* > 0 leans Spanish */
-    int corrected;             /* 1 when a typo was corrected */
+    uint32_t feat_off;         /* its known features and TF-IDF weights: word_feats[...] */
+    uint32_t n_feat;
+    float lang_odds; /* > 0 leans Spanish */
+    int corrected;   /* 1 when a typo was corrected */
 };
 
 /* One list of ints per key id (phrase indexes by first token). */
@@ -280,6 +284,13 @@ struct matcher {
     uint32_t n_features;
     float *idf;      /* by feature id */
     float *centroid; /* [feature id][intent], L2-normalised per intent */
+    /* Nearest example: each feature's postings (example, weight) over the L2-normalised
+     * TF-IDF vectors of the example texts. */
+    uint32_t *post_start; /* by feature id, n_features + 2 entries */
+    uint32_t *post_example;
+    float *post_weight;
+    uint32_t n_examples;
+    uint8_t *example_intent;
 
     /* Memoised stage 2. */
     struct strmap word_cache;
@@ -287,10 +298,18 @@ struct matcher {
     size_t n_cache, cap_cache;
     float *sim_pool;
     size_t n_sim_pool, cap_sim_pool;
+    struct word_feat {
+        uint32_t id;
+        float w;
+    } * word_feats;
+    size_t n_word_feats, cap_word_feats;
 
-    /* Scratch for one text: phrases already found, stamped with the text's number. */
+    /* Scratch for one text: phrases already found, stamped with the text's number, and
+     * the dot product with each example. */
     uint32_t *phrase_seen;
     uint32_t text_stamp;
+    float *example_dot;
+    uint32_t *examples_touched;
 };
 
 /* ---------------------------------------------------------------------------------- */
@@ -681,8 +700,15 @@ static void word_similarity(struct matcher *m, const char *word, const char *en_
     for (int k = 0; k < INTENT_COUNT; k++)
         v[k] = 0;
     double sq = 0;
+    if (m->n_word_feats + (size_t)c.n > m->cap_word_feats) {
+        m->cap_word_feats = (m->cap_word_feats ? m->cap_word_feats * 2 : 64 * 1024) + (size_t)c.n;
+        m->word_feats = xrealloc(m->word_feats, m->cap_word_feats * sizeof *m->word_feats);
+    }
+    wi->feat_off = (uint32_t)m->n_word_feats;
+    wi->n_feat = (uint32_t)c.n;
     for (int i = 0; i < c.n; i++) {
         float w = c.tf[i] * m->idf[c.id[i]];
+        m->word_feats[m->n_word_feats++] = (struct word_feat){c.id[i], w};
         sq += (double)w * w;
         const float *row = &m->centroid[(size_t)c.id[i] * INTENT_COUNT];
         for (int k = 0; k < INTENT_COUNT; k++)
@@ -701,6 +727,7 @@ static void word_cache_reset(struct matcher *m)
     strmap_free(&m->word_cache);
     m->n_cache = 0;
     m->n_sim_pool = 0;
+    m->n_word_feats = 0;
 }
 
 /* Collapses every doubled letter of a short word; returns 1 if it had any. */
@@ -949,20 +976,40 @@ static int find_phrases(struct matcher *m, const struct analysis *a, struct phra
 
 /* Cosine similarity of the text to every intent's centroid, from the memoised shares
  * of its words. */
-static void similarity(const struct matcher *m, const struct analysis *a, double *sim)
+static void similarity(struct matcher *m, const struct analysis *a, double *sim, double *nearest)
 {
     float acc[INTENT_COUNT] = {0};
     double sq = 0;
+    uint32_t ntouched = 0;
     for (int i = 0; i < a->nwords; i++) {
         const struct word_info *wi = &a->words[i].info;
         const float *v = &m->sim_pool[wi->sim_off];
         for (int k = 0; k < INTENT_COUNT; k++)
             acc[k] += v[k];
         sq += wi->sq_norm;
+        /* The dot product with every example that shares a feature. */
+        for (uint32_t f = 0; f < wi->n_feat; f++) {
+            const struct word_feat *wf = &m->word_feats[wi->feat_off + f];
+            for (uint32_t p = m->post_start[wf->id]; p < m->post_start[wf->id + 1]; p++) {
+                uint32_t e = m->post_example[p];
+                if (m->example_dot[e] == 0)
+                    m->examples_touched[ntouched++] = e;
+                m->example_dot[e] += wf->w * m->post_weight[p];
+            }
+        }
     }
     double norm = sq > 0 ? sqrt(sq) : 1;
-    for (int k = 0; k < INTENT_COUNT; k++)
+    for (int k = 0; k < INTENT_COUNT; k++) {
         sim[k] = acc[k] / norm;
+        nearest[k] = 0;
+    }
+    for (uint32_t t = 0; t < ntouched; t++) {
+        uint32_t e = m->examples_touched[t];
+        double cos = m->example_dot[e] / norm;
+        m->example_dot[e] = 0;
+        if (cos > nearest[m->example_intent[e]])
+            nearest[m->example_intent[e]] = cos;
+    }
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -1135,12 +1182,12 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         append_reason(why, "'", p->text, "' ");
     }
 
-    double sim[INTENT_COUNT];
-    similarity(m, &a, sim);
+    double sim[INTENT_COUNT], nearest[INTENT_COUNT];
+    similarity(m, &a, sim, nearest);
     for (int k = 0; k < INTENT_COUNT; k++) {
         if (k == INTENT_HELP_KEYWORD || k == INTENT_OPT_IN)
             continue; /* keywords only */
-        score[k] += SIM_WEIGHT * sim[k];
+        score[k] += SIM_WEIGHT * ((1 - NEAREST_SHARE) * sim[k] + NEAREST_SHARE * nearest[k]);
     }
 
     double best_calm = 0;
@@ -1390,20 +1437,87 @@ static void example_features(struct matcher *m, struct build_ctx *b, const char 
     }
 }
 
+/* A document of the similarity model (an example text or a phrase) and its features. */
+struct doc_feature {
+    uint32_t id;
+    float count;
+};
+struct doc {
+    int intent;
+    int is_example;
+    size_t first, n;
+};
+
+/*
+ * The postings of the example texts (not the phrases), for the nearest example. Features
+ * in more than one example in POSTING_MAX_SHARE carry little and cost most (" th"), so
+ * they count towards lengths but get no postings.
+ */
+static void build_postings(struct matcher *m, const struct doc *docs, size_t ndocs,
+                           const struct doc_feature *feats)
+{
+    m->post_start = xcalloc(m->n_features + 2, sizeof *m->post_start);
+    uint32_t *in_examples = xcalloc(m->n_features + 1, sizeof *in_examples);
+    uint32_t n_examples = 0;
+    for (size_t d = 0; d < ndocs; d++) {
+        if (!docs[d].is_example)
+            continue;
+        n_examples++;
+        for (size_t t = 0; t < docs[d].n; t++)
+            in_examples[feats[docs[d].first + t].id]++;
+    }
+    uint32_t max_postings = n_examples / POSTING_MAX_SHARE + 1;
+    size_t total = 0;
+    for (size_t d = 0; d < ndocs; d++) {
+        if (!docs[d].is_example)
+            continue;
+        m->n_examples++;
+        for (size_t t = 0; t < docs[d].n; t++) {
+            uint32_t id = feats[docs[d].first + t].id;
+            if (in_examples[id] <= max_postings) {
+                m->post_start[id + 1]++;
+                total++;
+            }
+        }
+    }
+    for (uint32_t f = 1; f <= m->n_features + 1; f++)
+        m->post_start[f] += m->post_start[f - 1];
+    m->post_example = xcalloc(total + 1, sizeof *m->post_example);
+    m->post_weight = xcalloc(total + 1, sizeof *m->post_weight);
+    m->example_intent = xcalloc(m->n_examples + 1, 1);
+    uint32_t *fill = xcalloc(m->n_features + 1, sizeof *fill);
+    uint32_t e = 0;
+    for (size_t d = 0; d < ndocs; d++) {
+        if (!docs[d].is_example)
+            continue;
+        const struct doc_feature *f = &feats[docs[d].first];
+        double norm = 0;
+        for (size_t t = 0; t < docs[d].n; t++) {
+            double w = f[t].count * m->idf[f[t].id];
+            norm += w * w;
+        }
+        norm = norm > 0 ? sqrt(norm) : 1;
+        for (size_t t = 0; t < docs[d].n; t++) {
+            if (in_examples[f[t].id] > max_postings)
+                continue;
+            uint32_t at = m->post_start[f[t].id] + fill[f[t].id]++;
+            m->post_example[at] = e;
+            m->post_weight[at] = (float)(f[t].count * m->idf[f[t].id] / norm);
+        }
+        m->example_intent[e++] = (uint8_t)docs[d].intent;
+    }
+    free(fill);
+    free(in_examples);
+}
+
 static void build_similarity(struct matcher *m, const struct replies *r)
 {
     struct build_ctx b = {.m = m, .learn = 1};
     /* Pass 1: each document's features (kept for pass 2) and the document frequencies.
      * Documents are the examples and the phrases of each intent. */
-    struct doc_feature {
-        uint32_t id;
-        float count;
-    } *feats = NULL;
+    struct doc_feature *feats = NULL;
     size_t nfeats = 0, cap_feats = 0;
-    struct doc {
-        int intent;
-        size_t first, n;
-    } *docs = NULL;
+    struct doc *docs = NULL;
     size_t ndocs = 0, cap_docs = 0;
     for (int k = 0; k < INTENT_COUNT; k++) {
         const struct replies_intent *ri = &r->intents[k];
@@ -1420,7 +1534,7 @@ static void build_similarity(struct matcher *m, const struct replies *r)
                 cap_feats = (cap_feats ? cap_feats * 2 : 16384) + b.ntouched;
                 feats = xrealloc(feats, cap_feats * sizeof *feats);
             }
-            docs[ndocs++] = (struct doc){k, nfeats, b.ntouched};
+            docs[ndocs++] = (struct doc){k, e < ri->n_examples, nfeats, b.ntouched};
             for (size_t t = 0; t < b.ntouched; t++) {
                 feats[nfeats++] = (struct doc_feature){b.touched[t], (float)b.vec[b.touched[t]]};
                 b.vec[b.touched[t]] = 0;
@@ -1449,6 +1563,7 @@ static void build_similarity(struct matcher *m, const struct replies *r)
             m->centroid[(size_t)f[t].id * INTENT_COUNT + docs[d].intent] +=
                 (float)(f[t].count * m->idf[f[t].id] / norm);
     }
+    build_postings(m, docs, ndocs, feats);
     free(docs);
     free(feats);
     for (int k = 0; k < INTENT_COUNT; k++) {
@@ -1587,6 +1702,8 @@ struct matcher *matcher_new(const struct replies *r)
 
     build_similarity(m, r);
     m->phrase_seen = xcalloc(m->n_phrases, sizeof *m->phrase_seen);
+    m->example_dot = xcalloc(m->n_examples + 1, sizeof *m->example_dot);
+    m->examples_touched = xcalloc(m->n_examples + 1, sizeof *m->examples_touched);
     return m;
 }
 
@@ -1666,6 +1783,10 @@ struct matcher *matcher_clone(const struct matcher *orig)
     m->n_sim_pool = m->cap_sim_pool = 0;
     m->phrase_seen = xcalloc(m->n_phrases + 1, sizeof *m->phrase_seen);
     m->text_stamp = 0;
+    m->word_feats = NULL;
+    m->n_word_feats = m->cap_word_feats = 0;
+    m->example_dot = xcalloc(m->n_examples + 1, sizeof *m->example_dot);
+    m->examples_touched = xcalloc(m->n_examples + 1, sizeof *m->examples_touched);
     if (!m->stemmer[LANG_EN] || !m->stemmer[LANG_ES]) {
         matcher_free(m);
         return NULL;
@@ -1684,6 +1805,9 @@ void matcher_free(struct matcher *m)
     free(m->cache);
     free(m->sim_pool);
     free(m->phrase_seen);
+    free(m->word_feats);
+    free(m->example_dot);
+    free(m->examples_touched);
     if (m->is_clone) {
         free(m);
         return;
@@ -1716,5 +1840,9 @@ void matcher_free(struct matcher *m)
     strmap_free(&m->features);
     free(m->idf);
     free(m->centroid);
+    free(m->post_start);
+    free(m->post_example);
+    free(m->post_weight);
+    free(m->example_intent);
     free(m);
 }
