@@ -31,6 +31,7 @@ enum setting_id {
     S_REPLIES,
     S_LOG_LEVEL,
     S_KEYWORD_REPLIES,
+    S_RETRY_BASE_MS,
     S_COUNT
 };
 
@@ -64,6 +65,10 @@ static const struct setting {
     [S_KEYWORD_REPLIES] = {"HOTLINE_KEYWORD_REPLIES", "keyword_replies",
                            "who answers STOP/START/HELP: self (hotline) or gateway (Twilio)",
                            "self", "self", false},
+    [S_RETRY_BASE_MS] = {"HOTLINE_RETRY_BASE_MS", "retry_base_ms",
+                         "first retry delay of a failed send, ms (doubles, with jitter, up to 5 "
+                         "min)",
+                         "1000", "1000", false},
 };
 
 enum origin { FROM_DEFAULT, FROM_FILE, FROM_ENV };
@@ -384,6 +389,13 @@ static int validate(struct loader *l, struct config *cfg)
     else
         return invalid(l, S_KEYWORD_REPLIES, "must be self or gateway");
 
+    char *end;
+    errno = 0;
+    long base_ms = strtol(v[S_RETRY_BASE_MS], &end, 10);
+    if (errno || end == v[S_RETRY_BASE_MS] || *end || base_ms < 1 || base_ms > 600000)
+        return invalid(l, S_RETRY_BASE_MS, "must be a number of milliseconds from 1 to 600000");
+    cfg->retry_base_ms = base_ms;
+
     if (cfg->local_mode && !host_is_loopback(cfg->listen_host))
         return invalid(l, S_LISTEN,
                        "local mode (no Twilio credentials) listens on loopback only: use "
@@ -437,6 +449,7 @@ int config_load(struct config *cfg, const char *config_file, char *const *envp, 
     cfg->replies = l.value[S_REPLIES];
     free(l.value[S_LOG_LEVEL]);
     free(l.value[S_KEYWORD_REPLIES]);
+    free(l.value[S_RETRY_BASE_MS]);
     return 0;
 
 fail:

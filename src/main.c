@@ -11,10 +11,14 @@
 #include <unistd.h>
 
 #include "hotline/batch.h"
+#include "hotline/config.h"
 #include "hotline/intent.h"
 #include "hotline/matcher.h"
 #include "hotline/replies.h"
+#include "hotline/service.h"
 #include "hotline/sms.h"
+
+extern char **environ;
 
 static const char usage_main[] =
     "usage: hotline COMMAND [OPTIONS]\n"
@@ -22,6 +26,8 @@ static const char usage_main[] =
     "The text-line auto-responder of the treatment center.\n"
     "\n"
     "commands:\n"
+    "  serve          run the service: Twilio webhooks in, replies out (local mode\n"
+    "                 without credentials: replies are printed, not sent)\n"
     "  match          classify JSON lines from stdin (the evaluation contract)\n"
     "  chat           type as a texter, see the reply and why it was chosen\n"
     "  check-replies  validate a replies/ folder and show each answer's SMS size\n"
@@ -239,12 +245,54 @@ static int cmd_check_replies(int argc, char **argv)
     return 0;
 }
 
+/* `hotline serve [--config FILE]`: settings (environment first, then the file), then the
+ * service, which owns everything from there to exit. */
+static int cmd_serve(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *file = NULL;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            file = optarg;
+            break;
+        case 'h':
+            config_print_help(stdout);
+            return 0;
+        default:
+            fputs("usage: hotline serve [--config FILE]   (hotline serve --help for settings)\n",
+                  stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "hotline: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    struct config cfg;
+    char err[512];
+    if (config_load(&cfg, file, environ, err, sizeof err) != 0) {
+        fprintf(stderr, "hotline: %s\n", err);
+        return 1;
+    }
+    int rc = service_run(&cfg);
+    config_clear(&cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
         int (*run)(int argc, char **argv);
     } commands[] = {
+        {"serve", cmd_serve},
         {"match", cmd_match},
         {"chat", cmd_chat},
         {"check-replies", cmd_check_replies},

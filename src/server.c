@@ -1,0 +1,748 @@
+/*
+ * server: the evhttp listener and routes (see server.h for the routes and the promise).
+ *
+ * Why it is shaped so:
+ *
+ * - One generic callback routes every request, so unknown paths get 404 and wrong
+ *   methods 405 from one place, and every request passes the same bookkeeping (a request
+ *   id for the logs, the busy count that shutdown waits on).
+ * - Checks run cheapest and least trusting first: the size limits (evhttp refuses bodies
+ *   past twice SERVER_BODY_MAX before reading them; we answer 413 past SERVER_BODY_MAX and
+ *   count it), then the signature over the decoded form (403, nothing stored), then the
+ *   fields (400 with the parser's reason), then whether the text is ours at all. Only a
+ *   request that passes all of them costs a matcher run and a store operation.
+ * - Acknowledged means durable: a webhook is answered from the store's completion
+ *   callback, never before. The request waits in a `struct pending`, which also carries
+ *   what the decide step needs on the writer thread (the replies, the keyword mode, the
+ *   matcher's keyword flag) so that the writer never reaches into the server.
+ * - A client can leave while its webhook waits. libevent then detaches the request
+ *   (evhttp_request_get_connection() returns NULL) and leaves it to us: we free it
+ *   instead of replying. server_free detaches every waiting request from its context the
+ *   other way round, so a completion that lands after the server is gone touches nothing.
+ * - Refused webhooks (another AccountSid, or a To that is not HOTLINE_FROM) are signed,
+ *   so they really come from the gateway: they get 200 with empty TwiML, are logged and
+ *   counted (outcome "refused"), and nothing is stored or sent. A 4xx would make Twilio
+ *   try the number's fallback URL, which could answer the texter a second time.
+ *
+ * Privacy: logs carry MessageSids, masked numbers and static reasons; never a body, a
+ * signature or a full number.
+ */
+#include "hotline/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "hotline/conversation.h"
+#include "hotline/form.h"
+#include "hotline/log.h"
+#include "hotline/matcher.h"
+#include "hotline/store.h"
+#include "hotline/twilio.h"
+
+#define PATH_MESSAGES "/webhooks/twilio/messages"
+#define PATH_STATUS "/webhooks/twilio/status"
+#define PATH_HEALTHZ "/healthz"
+#define PATH_METRICS "/metrics"
+
+#define TWIML_EMPTY "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>"
+#define CT_XML "text/xml; charset=utf-8"
+#define CT_TEXT "text/plain; charset=utf-8"
+#define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
+
+#define MAX_BOUND 4
+
+static const struct form_limits webhook_limits = {
+    .max_params = 256,     /* ~30 documented fields, 10 media pairs, room for new ones */
+    .max_name_len = 64,    /* "MediaContentType9" and the like */
+    .max_value_len = 16384 /* TWILIO_BODY_ACCEPT_MAX characters of up to 4 bytes each */
+};
+
+enum pending_kind { PENDING_MESSAGE, PENDING_STATUS, PENDING_PROBE };
+
+/*
+ * A request waiting for the store. Owned by the store operation's completion callback,
+ * which frees it. srv and req are cleared by server_free (then the callback only frees).
+ * The decide fields are set before submitting and read on the writer thread; `why` is
+ * written there and read in the callback (the store's queue orders the two).
+ */
+struct pending {
+    struct server *srv;
+    struct evhttp_request *req;
+    enum pending_kind kind;
+    unsigned long long rid;
+    int64_t t0_us; /* monotonic, when the handler took the request */
+    struct pending *prev, *next;
+
+    const struct replies *replies;
+    enum keyword_mode mode;
+    bool keyword;
+    enum intent intent;
+    enum lang lang;
+    double confidence;
+    const char *why;
+
+    char sid[TWILIO_SID_LEN + 1];
+    char from[TWILIO_ADDRESS_MAX + 1]; /* in memory only, for the on_inbound hook */
+    char from_masked[32];
+    char status[40];
+    int error_code;
+};
+
+struct server {
+    struct event_base *base;
+    struct evhttp *http;
+    struct server_settings set;
+    struct evhttp_bound_socket *bound[MAX_BOUND];
+    size_t nbound;
+    bool stopping;
+    struct pending *pending; /* waiting for a commit */
+    size_t npending;
+    size_t busy; /* taken, not yet fully answered */
+    unsigned long long next_rid;
+};
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *route_name(enum metrics_route route)
+{
+    return route == METRICS_ROUTE_STATUS ? "status" : "messages";
+}
+
+/* ---- replying ---- */
+
+static void on_complete(struct evhttp_request *req, void *arg)
+{
+    (void)req;
+    struct server *srv = arg;
+    if (srv->busy > 0)
+        srv->busy--;
+}
+
+/*
+ * Answers req exactly once; body (may be NULL) is left with the caller. When the client
+ * has gone, libevent detached the request and it is ours to free: nothing is sent.
+ * Returns false in that case.
+ */
+static bool respond_buf(struct server *srv, struct evhttp_request *req, int code,
+                        const char *reason, const char *ctype, struct evbuffer *body)
+{
+    if (!evhttp_request_get_connection(req)) {
+        evhttp_request_free(req);
+        if (srv->busy > 0)
+            srv->busy--;
+        return false;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", ctype);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (srv->stopping)
+        evhttp_add_header(h, "Connection", "close");
+    evhttp_request_set_on_complete_cb(req, on_complete, srv);
+    evhttp_send_reply(req, code, reason, body);
+    return true;
+}
+
+static bool respond(struct server *srv, struct evhttp_request *req, int code, const char *reason,
+                    const char *ctype, const char *text)
+{
+    struct evbuffer *buf = evbuffer_new();
+    if (buf && text)
+        evbuffer_add(buf, text, strlen(text));
+    bool sent = respond_buf(srv, req, code, reason, ctype, buf);
+    evbuffer_free(buf);
+    return sent;
+}
+
+/* A 4xx/5xx with a one-line reason as its body. */
+static void respond_error(struct server *srv, struct evhttp_request *req, int code,
+                          const char *reason, const char *detail)
+{
+    char text[256];
+    snprintf(text, sizeof text, "%s\n", detail ? detail : reason);
+    respond(srv, req, code, reason, CT_TEXT, text);
+}
+
+static void respond_twiml(struct server *srv, struct evhttp_request *req)
+{
+    respond(srv, req, 200, "OK", CT_XML, TWIML_EMPTY);
+}
+
+/* ---- pending requests ---- */
+
+static struct pending *pending_new(struct server *srv, struct evhttp_request *req,
+                                   enum pending_kind kind, unsigned long long rid, int64_t t0_us)
+{
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->srv = srv;
+    p->req = req;
+    p->kind = kind;
+    p->rid = rid;
+    p->t0_us = t0_us;
+    p->next = srv->pending;
+    if (srv->pending)
+        srv->pending->prev = p;
+    srv->pending = p;
+    srv->npending++;
+    return p;
+}
+
+/* Takes p off its server's list; afterwards p->srv is NULL. */
+static void pending_unlink(struct pending *p)
+{
+    struct server *srv = p->srv;
+    if (!srv)
+        return;
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        srv->pending = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    srv->npending--;
+    p->srv = NULL;
+    p->prev = p->next = NULL;
+}
+
+/* ---- the decide step: runs on the store's writer thread ---- */
+
+/*
+ * Adapts the store's sender row to conversation.h and back. Pure but for p->why, a
+ * static string the callback reads later. An opted-out sender's confirmation is marked
+ * with SERVER_PRIORITY_OPT_OUT_CONFIRMATION: conversation_decide only ever replies to a
+ * sender it leaves opted out when that reply is the opt-out confirmation.
+ */
+static void decide(void *ctx, const struct store_inbound *in, const struct store_sender *state,
+                   struct store_decision *out)
+{
+    struct pending *p = ctx;
+    struct sender_state now = {
+        .opted_out = state->opted_out, .lang = state->lang, .misses = state->misses};
+    struct conversation_input ci = {.intent = in->intent,
+                                    .lang = in->lang,
+                                    .confidence = in->confidence,
+                                    .keyword = p->keyword};
+    struct conversation_decision d;
+    conversation_decide(p->replies, p->mode, &now, &ci, &d);
+
+    out->escalation = d.escalation;
+    out->sender.opted_out = d.next.opted_out;
+    out->sender.opted_out_at =
+        d.next.opted_out
+            ? (state->opted_out && state->opted_out_at ? state->opted_out_at : in->received_at)
+            : 0;
+    out->sender.lang = d.next.lang;
+    out->sender.misses = d.next.misses;
+    out->reply = d.reply;
+    if (d.reply && d.next.opted_out)
+        out->reply_priority = SERVER_PRIORITY_OPT_OUT_CONFIRMATION;
+    p->why = d.why;
+}
+
+/* ---- completions: loop thread ---- */
+
+static double since_ms(int64_t t0_us)
+{
+    return (double)(mono_us() - t0_us) / 1000.0;
+}
+
+static void on_inbound_done(const struct store_result *res, void *arg)
+{
+    struct pending *p = arg;
+    struct server *srv = p->srv;
+    pending_unlink(p);
+    if (!srv || !p->req) {
+        free(p); /* the server is gone; the jobs stay pending in the store */
+        return;
+    }
+    double ms = since_ms(p->t0_us);
+    switch (res->outcome) {
+    case STORE_OK:
+        metrics_webhook(srv->set.metrics, METRICS_ROUTE_MESSAGES, METRICS_WEBHOOK_ACCEPTED);
+        log_event(LOG_INFO, "webhook",
+                  "req=%llu route=messages outcome=accepted sid=%s from=%s inbound=%lld "
+                  "intent=%s lang=%s confidence=%.2f escalation=%s jobs=%zu why=\"%s\" "
+                  "latency_ms=%.2f",
+                  p->rid, p->sid, p->from_masked, (long long)res->inbound_id,
+                  intent_name(p->intent), lang_name(p->lang), p->confidence,
+                  escalation_name(res->escalation), res->njobs, p->why ? p->why : "", ms);
+        respond_twiml(srv, p->req);
+        metrics_observe(&srv->set.metrics->webhook_latency, ms / 1000.0);
+        if (srv->set.hooks.on_inbound)
+            srv->set.hooks.on_inbound(srv->set.hooks.arg, res, p->from, p->intent);
+        break;
+    case STORE_DUPLICATE:
+        metrics_webhook(srv->set.metrics, METRICS_ROUTE_MESSAGES, METRICS_WEBHOOK_DUPLICATE);
+        log_event(LOG_INFO, "webhook",
+                  "req=%llu route=messages outcome=duplicate sid=%s inbound=%lld latency_ms=%.2f",
+                  p->rid, p->sid, (long long)res->inbound_id, ms);
+        respond_twiml(srv, p->req);
+        metrics_observe(&srv->set.metrics->webhook_latency, ms / 1000.0);
+        break;
+    case STORE_ERROR:
+        metrics_webhook(srv->set.metrics, METRICS_ROUTE_MESSAGES, METRICS_WEBHOOK_ERROR);
+        log_event(LOG_ERROR, "webhook", "req=%llu route=messages outcome=error sid=%s error=\"%s\"",
+                  p->rid, p->sid, res->error ? res->error : "?");
+        respond_error(srv, p->req, 500, "Internal Server Error", "store error: try again");
+        break;
+    }
+    free(p);
+}
+
+static void on_status_done(const struct store_result *res, void *arg)
+{
+    struct pending *p = arg;
+    struct server *srv = p->srv;
+    pending_unlink(p);
+    if (!srv || !p->req) {
+        free(p);
+        return;
+    }
+    if (res->outcome == STORE_ERROR) {
+        metrics_webhook(srv->set.metrics, METRICS_ROUTE_STATUS, METRICS_WEBHOOK_ERROR);
+        log_event(LOG_ERROR, "webhook", "req=%llu route=status outcome=error sid=%s error=\"%s\"",
+                  p->rid, p->sid, res->error ? res->error : "?");
+        respond_error(srv, p->req, 500, "Internal Server Error", "store error: try again");
+    } else {
+        metrics_webhook(srv->set.metrics, METRICS_ROUTE_STATUS, METRICS_WEBHOOK_ACCEPTED);
+        log_event(LOG_INFO, "webhook",
+                  "req=%llu route=status outcome=accepted sid=%s status=%s error_code=%d "
+                  "matched=%d changed=%d job=%lld state=%s",
+                  p->rid, p->sid, p->status, p->error_code, res->matched, res->changed,
+                  (long long)res->job_id, res->matched ? store_job_state_name(res->state) : "-");
+        respond(srv, p->req, 200, "OK", CT_TEXT, NULL);
+    }
+    free(p);
+}
+
+static void on_probe_done(const struct store_result *res, void *arg)
+{
+    struct pending *p = arg;
+    struct server *srv = p->srv;
+    pending_unlink(p);
+    if (srv && p->req) {
+        if (res->outcome == STORE_OK && !srv->stopping)
+            respond(srv, p->req, 200, "OK", CT_TEXT, "ok\n");
+        else
+            respond_error(srv, p->req, 503, "Service Unavailable",
+                          srv->stopping ? "shutting down" : "store not writable");
+    }
+    free(p);
+}
+
+/* ---- webhooks ---- */
+
+static void reject(struct server *srv, struct evhttp_request *req, unsigned long long rid,
+                   enum metrics_route route, enum metrics_webhook_outcome outcome, int code,
+                   const char *reason, const char *detail)
+{
+    metrics_webhook(srv->set.metrics, route, outcome);
+    log_event(LOG_WARN, "webhook", "req=%llu route=%s outcome=%s status=%d reason=\"%s\"", rid,
+              route_name(route), metrics_webhook_outcome_name(outcome), code,
+              detail ? detail : reason);
+    respond_error(srv, req, code, reason, detail);
+}
+
+/*
+ * Size limit, form decoding and signature, common to both webhooks. Returns the decoded
+ * form (the caller frees it), or NULL after answering.
+ */
+static struct form *webhook_form(struct server *srv, struct evhttp_request *req,
+                                 unsigned long long rid, enum metrics_route route)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    if (len > SERVER_BODY_MAX) {
+        reject(srv, req, rid, route, METRICS_WEBHOOK_TOO_LARGE, 413, "Payload Too Large",
+               "body over 64 KiB");
+        return NULL;
+    }
+    const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    static const char form_type[] = "application/x-www-form-urlencoded";
+    if (ctype && strncasecmp(ctype, form_type, sizeof form_type - 1) != 0) {
+        reject(srv, req, rid, route, METRICS_WEBHOOK_BAD_REQUEST, 415, "Unsupported Media Type",
+               "expected application/x-www-form-urlencoded");
+        return NULL;
+    }
+    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    const char *why = NULL;
+    struct form *form = body ? form_parse(body, len, &webhook_limits, &why) : NULL;
+    if (!form) {
+        reject(srv, req, rid, route, METRICS_WEBHOOK_BAD_REQUEST, 400, "Bad Request",
+               why ? why : "unreadable body");
+        return NULL;
+    }
+    const struct config *cfg = srv->set.cfg;
+    if (cfg->local_mode)
+        return form; /* no token to check against: local mode accepts unsigned webhooks */
+
+    /* The URL Twilio signed: the public base it was configured with, plus the path and
+     * query exactly as they arrived (a TLS proxy must pass them unchanged). */
+    const char *sig =
+        evhttp_find_header(evhttp_request_get_input_headers(req), "X-Twilio-Signature");
+    const char *target = evhttp_request_get_uri(req);
+    size_t ulen = strlen(cfg->public_url) + strlen(target) + 1;
+    char *url = malloc(ulen);
+    bool valid = false;
+    if (url) {
+        snprintf(url, ulen, "%s%s", cfg->public_url, target);
+        valid = sig && twilio_signature_valid(cfg->twilio_auth_token, url, form, sig);
+        free(url);
+    }
+    if (!valid) {
+        form_free(form);
+        reject(srv, req, rid, route, METRICS_WEBHOOK_BAD_SIGNATURE, 403, "Forbidden",
+               sig ? "invalid X-Twilio-Signature" : "missing X-Twilio-Signature");
+        return NULL;
+    }
+    return form;
+}
+
+/* Signed but not ours: logged and counted, answered 200 with nothing to send. */
+static void refuse(struct server *srv, struct evhttp_request *req, unsigned long long rid,
+                   enum metrics_route route, const char *why, const char *sid)
+{
+    metrics_webhook(srv->set.metrics, route, METRICS_WEBHOOK_REFUSED);
+    log_event(LOG_WARN, "webhook", "req=%llu route=%s outcome=refused reason=%s sid=%s", rid,
+              route_name(route), why, sid);
+    if (route == METRICS_ROUTE_MESSAGES)
+        respond_twiml(srv, req);
+    else
+        respond(srv, req, 200, "OK", CT_TEXT, NULL);
+}
+
+static bool other_account(const struct config *cfg, const char *account)
+{
+    return !cfg->local_mode && account && strcmp(account, cfg->twilio_account_sid) != 0;
+}
+
+static void handle_messages(struct server *srv, struct evhttp_request *req, unsigned long long rid,
+                            int64_t t0)
+{
+    struct form *form = webhook_form(srv, req, rid, METRICS_ROUTE_MESSAGES);
+    if (!form)
+        return;
+    const struct config *cfg = srv->set.cfg;
+    struct gateway_inbound in;
+    const char *why = NULL;
+    if (twilio_parse_inbound(form, &in, &why) != 0) {
+        reject(srv, req, rid, METRICS_ROUTE_MESSAGES, METRICS_WEBHOOK_BAD_REQUEST, 400,
+               "Bad Request", why);
+        goto done;
+    }
+    if (other_account(cfg, in.account)) {
+        refuse(srv, req, rid, METRICS_ROUTE_MESSAGES, "other_account", in.gateway_id);
+        goto done;
+    }
+    if (strcmp(in.to, cfg->from) != 0) {
+        refuse(srv, req, rid, METRICS_ROUTE_MESSAGES, "other_number", in.gateway_id);
+        goto done;
+    }
+
+    /* The matcher is not thread-safe and is pure: it runs here, on the loop thread. */
+    struct match_result m;
+    matcher_classify(srv->set.matcher, in.body, in.body_len, &m, NULL);
+
+    struct pending *p = pending_new(srv, req, PENDING_MESSAGE, rid, t0);
+    if (!p) {
+        reject(srv, req, rid, METRICS_ROUTE_MESSAGES, METRICS_WEBHOOK_ERROR, 500,
+               "Internal Server Error", "out of memory");
+        goto done;
+    }
+    p->replies = srv->set.replies;
+    p->mode = cfg->keyword_replies == CONFIG_KEYWORDS_GATEWAY ? KEYWORDS_GATEWAY : KEYWORDS_SELF;
+    p->keyword = m.keyword != 0;
+    p->intent = m.intent;
+    p->lang = m.lang;
+    p->confidence = m.confidence;
+    snprintf(p->sid, sizeof p->sid, "%s", in.gateway_id);
+    snprintf(p->from, sizeof p->from, "%s", in.from);
+    log_mask_phone(in.from, p->from_masked, sizeof p->from_masked);
+
+    struct store_inbound si = {
+        .gateway = "twilio",
+        .message_sid = in.gateway_id,
+        .account_sid = in.account ? in.account : "",
+        .from = in.from,
+        .to = in.to,
+        .body = in.body,
+        .received_at = unix_ms(),
+        .intent = m.intent,
+        .lang = m.lang,
+        .confidence = m.confidence,
+    };
+    if (store_submit_inbound(srv->set.store, &si, decide, p, on_inbound_done, p) != 0) {
+        pending_unlink(p);
+        free(p);
+        reject(srv, req, rid, METRICS_ROUTE_MESSAGES, METRICS_WEBHOOK_ERROR, 500,
+               "Internal Server Error", "store refused the text");
+    }
+done:
+    form_free(form);
+}
+
+static void handle_status(struct server *srv, struct evhttp_request *req, unsigned long long rid,
+                          int64_t t0)
+{
+    struct form *form = webhook_form(srv, req, rid, METRICS_ROUTE_STATUS);
+    if (!form)
+        return;
+    struct twilio_status_update st;
+    const char *why = NULL;
+    if (twilio_parse_status(form, &st, &why) != 0) {
+        reject(srv, req, rid, METRICS_ROUTE_STATUS, METRICS_WEBHOOK_BAD_REQUEST, 400, "Bad Request",
+               why);
+        goto done;
+    }
+    if (other_account(srv->set.cfg, st.account)) {
+        refuse(srv, req, rid, METRICS_ROUTE_STATUS, "other_account", st.gateway_id);
+        goto done;
+    }
+    struct pending *p = pending_new(srv, req, PENDING_STATUS, rid, t0);
+    if (!p) {
+        reject(srv, req, rid, METRICS_ROUTE_STATUS, METRICS_WEBHOOK_ERROR, 500,
+               "Internal Server Error", "out of memory");
+        goto done;
+    }
+    snprintf(p->sid, sizeof p->sid, "%s", st.gateway_id);
+    snprintf(p->status, sizeof p->status, "%s", st.status_name);
+    p->error_code = st.error_code;
+    struct store_status ss = {
+        .gateway_sid = st.gateway_id,
+        .status = st.status_name,
+        .error_code = st.error_code,
+        .received_at = unix_ms(),
+    };
+    if (store_submit_status(srv->set.store, &ss, on_status_done, p) != 0) {
+        pending_unlink(p);
+        free(p);
+        reject(srv, req, rid, METRICS_ROUTE_STATUS, METRICS_WEBHOOK_ERROR, 500,
+               "Internal Server Error", "store refused the status");
+    }
+done:
+    form_free(form);
+}
+
+/* ---- operations ---- */
+
+static void handle_healthz(struct server *srv, struct evhttp_request *req, unsigned long long rid,
+                           int64_t t0)
+{
+    if (!store_healthy(srv->set.store)) {
+        respond_error(srv, req, 503, "Service Unavailable", "store not writable");
+        return;
+    }
+    struct pending *p = pending_new(srv, req, PENDING_PROBE, rid, t0);
+    if (!p || store_submit_probe(srv->set.store, on_probe_done, p) != 0) {
+        if (p) {
+            pending_unlink(p);
+            free(p);
+        }
+        respond_error(srv, req, 503, "Service Unavailable", "store not writable");
+    }
+}
+
+static void handle_metrics(struct server *srv, struct evhttp_request *req)
+{
+    struct metrics_gauges g;
+    memset(&g, 0, sizeof g);
+    if (srv->set.hooks.fill_gauges)
+        srv->set.hooks.fill_gauges(srv->set.hooks.arg, &g);
+    struct store_stats ss;
+    store_get_stats(srv->set.store, &ss);
+    g.webhooks_pending = srv->npending;
+    g.store_healthy = store_healthy(srv->set.store);
+    g.store_commits = ss.commits;
+    g.store_largest_group = ss.largest_group;
+    g.store_queued = ss.queued;
+    struct evbuffer *buf = evbuffer_new();
+    if (!buf || metrics_render(srv->set.metrics, &g, buf) != 0) {
+        evbuffer_free(buf);
+        respond_error(srv, req, 500, "Internal Server Error", "out of memory");
+        return;
+    }
+    respond_buf(srv, req, 200, "OK", CT_METRICS, buf);
+    evbuffer_free(buf);
+}
+
+static void method_not_allowed(struct server *srv, struct evhttp_request *req, const char *allow)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+    respond_error(srv, req, 405, "Method Not Allowed", NULL);
+}
+
+/* The one entry point: every request evhttp parsed within the limits lands here. */
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct server *srv = arg;
+    int64_t t0 = mono_us();
+    unsigned long long rid = ++srv->next_rid;
+    srv->busy++;
+
+    if (srv->stopping) {
+        respond_error(srv, req, 503, "Service Unavailable", "shutting down");
+        return;
+    }
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!path) {
+        respond_error(srv, req, 400, "Bad Request", "unreadable request target");
+        return;
+    }
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    bool post = method == EVHTTP_REQ_POST;
+    bool get = method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD;
+
+    if (strcmp(path, PATH_MESSAGES) == 0) {
+        if (post)
+            handle_messages(srv, req, rid, t0);
+        else
+            method_not_allowed(srv, req, "POST");
+    } else if (strcmp(path, PATH_STATUS) == 0) {
+        if (post)
+            handle_status(srv, req, rid, t0);
+        else
+            method_not_allowed(srv, req, "POST");
+    } else if (strcmp(path, PATH_HEALTHZ) == 0) {
+        if (get)
+            handle_healthz(srv, req, rid, t0);
+        else
+            method_not_allowed(srv, req, "GET, HEAD");
+    } else if (strcmp(path, PATH_METRICS) == 0) {
+        if (get)
+            handle_metrics(srv, req);
+        else
+            method_not_allowed(srv, req, "GET, HEAD");
+    } else {
+        respond_error(srv, req, 404, "Not Found", NULL);
+    }
+}
+
+/* ---- lifetime ---- */
+
+struct server *server_new(struct event_base *base, const struct server_settings *settings,
+                          char *err, size_t errlen)
+{
+    struct server *srv = calloc(1, sizeof *srv);
+    if (!srv || !(srv->http = evhttp_new(base))) {
+        snprintf(err, errlen, "cannot create the HTTP server: out of memory");
+        free(srv);
+        return NULL;
+    }
+    srv->base = base;
+    srv->set = *settings;
+    /* evhttp refuses anything past twice our limit before reading it (bounding what a
+     * connection may buffer); up to there the handler answers 413 itself and counts it. */
+    evhttp_set_max_body_size(srv->http, 2 * SERVER_BODY_MAX);
+    /* ... and then drains (without keeping) the rest of such a body before its 413, so the
+     * client reads the 413 instead of a reset from closing on unread data. */
+    evhttp_set_flags(srv->http, EVHTTP_SERVER_LINGERING_CLOSE);
+    evhttp_set_max_headers_size(srv->http, SERVER_HEADERS_MAX);
+    evhttp_set_timeout(srv->http, SERVER_TIMEOUT_S);
+    /* Let the common methods reach the router, which answers 405 with an Allow header. */
+    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    evhttp_set_gencb(srv->http, on_request, srv);
+    return srv;
+}
+
+int server_listen(struct server *srv, const char *host, int port, char *addr, size_t addrlen,
+                  int *port_out, char *err, size_t errlen)
+{
+    if (srv->nbound == MAX_BOUND) {
+        snprintf(err, errlen, "too many listening sockets");
+        return -1;
+    }
+    struct evhttp_bound_socket *b =
+        evhttp_bind_socket_with_handle(srv->http, host, (ev_uint16_t)port);
+    if (!b) {
+        snprintf(err, errlen, "cannot listen on %s port %d (in use, or not a local address?)", host,
+                 port);
+        return -1;
+    }
+    srv->bound[srv->nbound++] = b;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int bound_port = port;
+    if (getsockname(evhttp_bound_socket_get_fd(b), (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
+            bound_port = ntohs(s6->sin6_port);
+        } else {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
+            bound_port = ntohs(s4->sin_port);
+        }
+    }
+    if (ss.ss_family == AF_INET6)
+        snprintf(addr, addrlen, "[%s]:%d", ip, bound_port);
+    else
+        snprintf(addr, addrlen, "%s:%d", ip, bound_port);
+    if (port_out)
+        *port_out = bound_port;
+    return 0;
+}
+
+void server_stop_accepting(struct server *srv)
+{
+    if (!srv)
+        return;
+    srv->stopping = true;
+    for (size_t i = 0; i < srv->nbound; i++)
+        evhttp_del_accept_socket(srv->http, srv->bound[i]);
+    srv->nbound = 0;
+}
+
+size_t server_busy(const struct server *srv)
+{
+    return srv ? srv->busy : 0;
+}
+
+size_t server_pending(const struct server *srv)
+{
+    return srv ? srv->npending : 0;
+}
+
+void server_free(struct server *srv)
+{
+    if (!srv)
+        return;
+    while (srv->pending) {
+        struct pending *p = srv->pending;
+        /* A request whose client left is no longer in any connection: evhttp_free would
+         * not free it. The others die with their connections below. */
+        if (p->req && !evhttp_request_get_connection(p->req))
+            evhttp_request_free(p->req);
+        p->req = NULL;
+        pending_unlink(p);
+    }
+    evhttp_free(srv->http);
+    free(srv);
+}

@@ -1,0 +1,682 @@
+/*
+ * service: `hotline serve` assembled (see service.h for the start and stop order).
+ *
+ * This file owns the glue that no single module should know:
+ *
+ * - Jobs. The store creates reply jobs inside the webhook's transaction; once it commits,
+ *   the server hands them here and each becomes a Twilio Messages API request in the
+ *   outbox (or, in local mode, a block printed on stdout and stored as sent). Every
+ *   outcome the outbox reports goes back to the store as a job update through the writer
+ *   thread, so nothing here ever waits on the disk. A small map (job id -> recipient,
+ *   priority, intent) keeps what the outbox does not carry.
+ * - Opt-outs. An in-memory set of opted-out numbers, loaded at start for the recipients
+ *   of unfinished jobs and then kept current from every committed decision (the sender's
+ *   state after it) and every 21610 from the gateway. The outbox asks before EVERY attempt
+ *   (before_send) and a job to a number in the set is vetoed, except the opt-out
+ *   confirmation itself, marked by its priority (SERVER_PRIORITY_OPT_OUT_CONFIRMATION).
+ *   So a reply queued before a STOP never goes out after it.
+ * - Signals and shutdown, with deadlines so that a stuck peer cannot hold the process.
+ *
+ * Persisting: a job stays 'pending' in the store while its request is in flight (no
+ * commit per attempt); a crash mid-send therefore resends it at the next start (at least
+ * once, as store.h says), and the next start resumes every unfinished job.
+ */
+#include "hotline/service.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "hotline/log.h"
+#include "hotline/matcher.h"
+#include "hotline/metrics.h"
+#include "hotline/outbox.h"
+#include "hotline/replies.h"
+#include "hotline/server.h"
+#include "hotline/sms.h"
+#include "hotline/store.h"
+#include "hotline/twilio.h"
+
+#define BUCKETS 1024 /* both hash tables; chains stay short for thousands of entries */
+#define STOP_CHECK_MS 10
+#define REASON_OPTED_OUT "recipient opted out"
+
+/* What the outbox does not carry about a job. */
+struct job_meta {
+    int64_t id;
+    char *to;
+    int priority;
+    enum store_job_kind kind;
+    int intent; /* -1: unknown (a job resumed after a restart) */
+    struct job_meta *next;
+};
+
+struct number {
+    char *s;
+    struct number *next;
+};
+
+struct service {
+    struct config *cfg;
+    struct replies *replies;
+    struct matcher *matcher;
+    struct event_base *base;
+    struct store *store;
+    struct outbox *outbox; /* NULL in local mode */
+    struct server *server;
+    struct metrics metrics;
+    char *status_callback; /* {public_url}/webhooks/twilio/status */
+
+    struct event *ev_term, *ev_int, *ev_stop_check;
+    bool stopping, drained;
+    int64_t stop_deadline_us;
+
+    struct job_meta *jobs[BUCKETS];
+    struct number *opted_out[BUCKETS];
+};
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the opted-out set ---- */
+
+static size_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (size_t)(h % BUCKETS);
+}
+
+static bool optout_has(const struct service *sv, const char *number)
+{
+    for (const struct number *n = sv->opted_out[hash_str(number)]; n; n = n->next)
+        if (strcmp(n->s, number) == 0)
+            return true;
+    return false;
+}
+
+static void optout_set(struct service *sv, const char *number, bool opted_out)
+{
+    struct number **pp = &sv->opted_out[hash_str(number)];
+    for (; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->s, number) == 0) {
+            if (!opted_out) {
+                struct number *gone = *pp;
+                *pp = gone->next;
+                free(gone->s);
+                free(gone);
+            }
+            return;
+        }
+    }
+    if (!opted_out)
+        return;
+    struct number *n = malloc(sizeof *n);
+    char *copy = strdup(number);
+    if (!n || !copy) {
+        /* Out of memory: the stored state still holds the opt-out, and the gateway's
+         * 21610 stops the send; log so that an operator sees it. */
+        free(n);
+        free(copy);
+        log_event(LOG_ERROR, "optout_set", "error=\"out of memory\"");
+        return;
+    }
+    n->s = copy;
+    n->next = *pp;
+    *pp = n;
+}
+
+/* ---- the job map ---- */
+
+static struct job_meta *meta_get(const struct service *sv, int64_t id)
+{
+    for (struct job_meta *m = sv->jobs[(uint64_t)id % BUCKETS]; m; m = m->next)
+        if (m->id == id)
+            return m;
+    return NULL;
+}
+
+static struct job_meta *meta_add(struct service *sv, const struct store_job *job, int intent)
+{
+    struct job_meta *m = meta_get(sv, job->id);
+    if (m)
+        return m;
+    if (!(m = calloc(1, sizeof *m)) || !(m->to = strdup(job->to))) {
+        free(m);
+        return NULL;
+    }
+    m->id = job->id;
+    m->priority = job->priority;
+    m->kind = job->kind;
+    m->intent = intent;
+    struct job_meta **head = &sv->jobs[(uint64_t)job->id % BUCKETS];
+    m->next = *head;
+    *head = m;
+    return m;
+}
+
+static void meta_del(struct service *sv, int64_t id)
+{
+    for (struct job_meta **pp = &sv->jobs[(uint64_t)id % BUCKETS]; *pp; pp = &(*pp)->next) {
+        if ((*pp)->id == id) {
+            struct job_meta *gone = *pp;
+            *pp = gone->next;
+            free(gone->to);
+            free(gone);
+            return;
+        }
+    }
+}
+
+/* Whether a job may go to its recipient now: the opt-out rule, checked before every
+ * attempt. */
+static bool send_allowed(const struct service *sv, const struct job_meta *m)
+{
+    return !optout_has(sv, m->to) || m->priority == SERVER_PRIORITY_OPT_OUT_CONFIRMATION;
+}
+
+/* ---- persisting outcomes ---- */
+
+static void on_job_written(const struct store_result *res, void *arg)
+{
+    if (res->outcome == STORE_ERROR)
+        log_event(LOG_ERROR, "job_update", "job=%lld error=\"%s\"", (long long)(intptr_t)arg,
+                  res->error ? res->error : "?");
+}
+
+static void job_update(struct service *sv, int64_t id, enum store_job_state state, int attempts,
+                       int64_t next_attempt_at, const char *gateway_sid, int error_code,
+                       const char *reason)
+{
+    struct store_job_update u = {
+        .job_id = id,
+        .state = state,
+        .attempts = attempts,
+        .next_attempt_at = next_attempt_at,
+        .gateway_sid = gateway_sid && *gateway_sid ? gateway_sid : NULL,
+        .error_code = error_code,
+        .reason = reason && *reason ? reason : NULL,
+    };
+    if (store_submit_job_update(sv->store, &u, on_job_written, (void *)(intptr_t)id) != 0)
+        log_event(LOG_ERROR, "job_update", "job=%lld error=\"store refused the update\"",
+                  (long long)id);
+}
+
+static void on_sender_written(const struct store_result *res, void *arg)
+{
+    (void)arg;
+    if (res->outcome == STORE_ERROR)
+        log_event(LOG_ERROR, "sender_update", "error=\"%s\"", res->error ? res->error : "?");
+}
+
+/* ---- local mode: the terminal is the gateway ---- */
+
+static void deliver_local(struct service *sv, struct job_meta *m, const struct store_job *job)
+{
+    char masked[32];
+    log_mask_phone(job->to, masked, sizeof masked);
+    if (!send_allowed(sv, m)) {
+        metrics_reply(&sv->metrics, METRICS_REPLY_VETOED);
+        log_event(LOG_INFO, "reply", "job=%lld to=%s outcome=vetoed reason=\"%s\"",
+                  (long long)job->id, masked, REASON_OPTED_OUT);
+        job_update(sv, job->id, STORE_JOB_CANCELED, job->attempts, 0, NULL, 0, REASON_OPTED_OUT);
+        meta_del(sv, job->id);
+        return;
+    }
+    struct sms_measure sm = {.segments = 0};
+    sms_measure(job->body, strlen(job->body), &sm);
+    const char *what = m->intent >= 0 ? intent_name((enum intent)m->intent)
+                                      : (m->kind == STORE_JOB_PAGE ? "page" : "resumed");
+    printf("--- SMS to %s (intent %s, %d segment%s) ---\n%s\n---\n", masked, what, sm.segments,
+           sm.segments == 1 ? "" : "s", job->body);
+    fflush(stdout);
+    metrics_reply(&sv->metrics, METRICS_REPLY_SENT);
+    log_event(LOG_INFO, "reply", "job=%lld to=%s outcome=sent local=1 segments=%d",
+              (long long)job->id, masked, sm.segments);
+    job_update(sv, job->id, STORE_JOB_SENT, job->attempts + 1, 0, NULL, 0, NULL);
+    meta_del(sv, job->id);
+}
+
+/* ---- jobs into the outbox ---- */
+
+/* Starts one stored job on its way; intent is -1 when not known. */
+static void dispatch(struct service *sv, const struct store_job *job, int intent)
+{
+    if (job->state != STORE_JOB_PENDING && job->state != STORE_JOB_SENDING)
+        return;
+    struct job_meta *m = meta_add(sv, job, intent);
+    if (!m) {
+        log_event(LOG_ERROR, "dispatch",
+                  "job=%lld error=\"out of memory\" next=\"resumes at "
+                  "the next start\"",
+                  (long long)job->id);
+        return;
+    }
+    if (sv->cfg->local_mode) {
+        deliver_local(sv, m, job);
+        return;
+    }
+    struct twilio_send_request req;
+    if (twilio_send_request_build(&req, sv->cfg->twilio_api_base, sv->cfg->twilio_account_sid,
+                                  job->from, job->to, job->body, sv->status_callback) != 0) {
+        log_event(LOG_ERROR, "dispatch", "job=%lld error=\"cannot build the request\"",
+                  (long long)job->id);
+        job_update(sv, job->id, STORE_JOB_FAILED, job->attempts, 0, NULL, 0,
+                   "cannot build the request");
+        meta_del(sv, job->id);
+        return;
+    }
+    struct outbox_job oj = {
+        .id = job->id,
+        .priority = job->priority,
+        .attempts = job->attempts,
+        /* The retry window counts from the first attempt; the store keeps no such time, so
+         * a job already attempted before a restart counts from its creation. */
+        .first_attempt_at = job->attempts > 0 ? job->created_at : 0,
+        .not_before = job->next_attempt_at,
+        .url = req.url,
+        .username = sv->cfg->twilio_account_sid,
+        .password = sv->cfg->twilio_auth_token,
+        .body = req.body,
+    };
+    if (outbox_enqueue(sv->outbox, &oj) != 0) {
+        log_event(sv->stopping ? LOG_INFO : LOG_ERROR, "dispatch",
+                  "job=%lld queued=0 next=\"stays pending; resumes at the next start\"",
+                  (long long)job->id);
+        meta_del(sv, job->id);
+    }
+    twilio_send_request_clear(&req);
+}
+
+/* server hook: a text committed. The sender's new state first, so that a STOP vetoes the
+ * replies already queued for that number before anything else is sent. */
+static void on_inbound(void *arg, const struct store_result *res, const char *from,
+                       enum intent intent)
+{
+    struct service *sv = arg;
+    optout_set(sv, from, res->sender.opted_out);
+    for (size_t i = 0; i < res->njobs; i++)
+        dispatch(sv, &res->jobs[i], res->jobs[i].kind == STORE_JOB_REPLY ? (int)intent : -1);
+}
+
+static void fill_gauges(void *arg, struct metrics_gauges *g)
+{
+    struct service *sv = arg;
+    if (!sv->outbox)
+        return;
+    struct outbox_stats st;
+    outbox_stats(sv->outbox, &st);
+    g->queue_depth = st.queued;
+    g->in_flight = st.in_flight;
+}
+
+/* ---- outbox callbacks (loop thread) ---- */
+
+/* The Twilio rules of gateways.md section 3, through twilio_send_classify. */
+static void classify(void *arg, const struct outbox_response *resp, struct outbox_verdict *v)
+{
+    (void)arg;
+    struct twilio_send_result tr;
+    twilio_send_classify(resp->curl_code ? 0 : resp->http_status, resp->body, resp->body_len, &tr);
+    v->error_code = tr.error_code;
+    switch (tr.outcome) {
+    case TWILIO_SENT:
+        v->kind = OUTBOX_VERDICT_SENT;
+        snprintf(v->gateway_id, sizeof v->gateway_id, "%s", tr.sid);
+        v->error_code = 0;
+        break;
+    case TWILIO_RETRY:
+        v->kind = OUTBOX_VERDICT_RETRY;
+        snprintf(v->reason, sizeof v->reason, "%s",
+                 resp->curl_code ? resp->curl_error : (tr.reason ? tr.reason : "retry"));
+        break;
+    case TWILIO_PERMANENT:
+        v->kind = OUTBOX_VERDICT_PERMANENT;
+        snprintf(v->reason, sizeof v->reason, "%s", tr.reason ? tr.reason : "rejected");
+        break;
+    }
+    if (tr.flags & (TWILIO_F_AUTH | TWILIO_F_CONFIG))
+        log_event(LOG_ERROR, "gateway_alert", "http_status=%ld error_code=%d reason=\"%s\"",
+                  tr.http_status, tr.error_code, tr.reason ? tr.reason : "");
+}
+
+static int before_send(void *arg, const struct outbox_job *job, int *error_code, char *reason)
+{
+    struct service *sv = arg;
+    const struct job_meta *m = meta_get(sv, job->id);
+    if (!m || send_allowed(sv, m))
+        return 0;
+    *error_code = 0;
+    snprintf(reason, OUTBOX_REASON_SIZE, "%s", REASON_OPTED_OUT);
+    return 1;
+}
+
+static void on_result(void *arg, const struct outbox_result *r)
+{
+    struct service *sv = arg;
+    struct job_meta *m = meta_get(sv, r->job_id);
+    char masked[32] = "?";
+    if (m)
+        log_mask_phone(m->to, masked, sizeof masked);
+    if (r->latency_ms >= 0)
+        metrics_observe(&sv->metrics.gateway_latency, (double)r->latency_ms / 1000.0);
+
+    switch (r->outcome) {
+    case OUTBOX_SENT:
+        metrics_reply(&sv->metrics, METRICS_REPLY_SENT);
+        log_event(LOG_INFO, "reply",
+                  "job=%lld to=%s outcome=sent sid=%s attempts=%d http_status=%ld latency_ms=%lld",
+                  (long long)r->job_id, masked, r->gateway_id, r->attempts, r->http_status,
+                  (long long)r->latency_ms);
+        job_update(sv, r->job_id, STORE_JOB_SENT, r->attempts, 0, r->gateway_id, 0, NULL);
+        meta_del(sv, r->job_id);
+        break;
+    case OUTBOX_RETRY_SCHEDULED:
+        metrics_reply(&sv->metrics, METRICS_REPLY_RETRY);
+        log_event(LOG_WARN, "reply",
+                  "job=%lld to=%s outcome=retry attempts=%d http_status=%ld error_code=%d "
+                  "reason=\"%s\" next_in_ms=%lld",
+                  (long long)r->job_id, masked, r->attempts, r->http_status, r->error_code,
+                  r->reason, (long long)(r->next_attempt_at - unix_ms()));
+        job_update(sv, r->job_id, STORE_JOB_PENDING, r->attempts, r->next_attempt_at, NULL,
+                   r->error_code, r->reason);
+        break;
+    case OUTBOX_FAILED:
+        metrics_reply(&sv->metrics, METRICS_REPLY_FAILED);
+        log_event(LOG_WARN, "reply",
+                  "job=%lld to=%s outcome=failed attempts=%d http_status=%ld error_code=%d "
+                  "reason=\"%s\"",
+                  (long long)r->job_id, masked, r->attempts, r->http_status, r->error_code,
+                  r->reason);
+        job_update(sv, r->job_id, STORE_JOB_FAILED, r->attempts, 0, NULL, r->error_code, r->reason);
+        if (m) {
+            unsigned flags = 0;
+            if (r->error_code)
+                twilio_error_classify(r->error_code, &flags, NULL);
+            if (flags & TWILIO_F_OPTED_OUT) {
+                /* The gateway says the recipient sent STOP: never send to it again. */
+                optout_set(sv, m->to, true);
+                struct store_sender st = {.opted_out = true, .opted_out_at = unix_ms()};
+                if (store_submit_sender_update(sv->store, m->to, STORE_SET_OPTED_OUT, &st,
+                                               on_sender_written, NULL) != 0)
+                    log_event(LOG_ERROR, "sender_update", "error=\"store refused the update\"");
+                log_event(LOG_INFO, "opted_out", "number=%s source=gateway error_code=%d", masked,
+                          r->error_code);
+            }
+        }
+        meta_del(sv, r->job_id);
+        break;
+    case OUTBOX_VETOED:
+        metrics_reply(&sv->metrics, METRICS_REPLY_VETOED);
+        log_event(LOG_INFO, "reply", "job=%lld to=%s outcome=vetoed reason=\"%s\"",
+                  (long long)r->job_id, masked, r->reason);
+        job_update(sv, r->job_id, STORE_JOB_CANCELED, r->attempts, 0, NULL, r->error_code,
+                   r->reason);
+        meta_del(sv, r->job_id);
+        break;
+    }
+}
+
+/* ---- shutdown ---- */
+
+static void on_drained(void *arg)
+{
+    struct service *sv = arg;
+    sv->drained = true;
+}
+
+static void on_stop_check(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct service *sv = arg;
+    bool done = sv->drained && server_busy(sv->server) == 0;
+    if (!done && mono_us() < sv->stop_deadline_us)
+        return;
+    if (!done)
+        log_event(LOG_WARN, "shutdown", "deadline=1 drained=%d busy=%zu", sv->drained,
+                  server_busy(sv->server));
+    event_base_loopbreak(sv->base);
+}
+
+static void on_signal(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct service *sv = arg;
+    const char *name = (int)fd == SIGINT ? "SIGINT" : "SIGTERM";
+    if (sv->stopping) {
+        log_event(LOG_WARN, "shutdown", "signal=%s forced=1", name);
+        event_base_loopbreak(sv->base);
+        return;
+    }
+    sv->stopping = true;
+    log_event(LOG_INFO, "shutdown", "signal=%s webhooks_pending=%zu", name,
+              server_pending(sv->server));
+    server_stop_accepting(sv->server);
+    sv->stop_deadline_us = mono_us() + (int64_t)SERVICE_SHUTDOWN_DEADLINE_MS * 1000;
+    if (!sv->outbox || outbox_drain(sv->outbox, SERVICE_DRAIN_WAIT_MS, on_drained, sv) != 0)
+        sv->drained = true;
+    struct timeval tv = {0, STOP_CHECK_MS * 1000};
+    event_add(sv->ev_stop_check, &tv);
+}
+
+/* ---- start ---- */
+
+static void print_problem(void *ctx, const char *file, int line, int column, const char *message)
+{
+    (void)ctx;
+    if (line > 0)
+        fprintf(stderr, "%s:%d:%d: error: %s\n", file, line, column, message);
+    else
+        fprintf(stderr, "%s: error: %s\n", file, message);
+}
+
+/* When public_url was derived from a listen port of 0, it names the real port now. */
+static int fix_public_url(struct config *cfg, const char *addr)
+{
+    if (!cfg->public_url_default || cfg->listen_port != 0)
+        return 0;
+    size_t n = strlen(addr) + sizeof "http://";
+    char *url = malloc(n);
+    if (!url)
+        return -1;
+    snprintf(url, n, "http://%s", addr);
+    free(cfg->public_url);
+    cfg->public_url = url;
+    return 0;
+}
+
+static int resume_jobs(struct service *sv)
+{
+    struct store_job *jobs = NULL;
+    size_t n = 0;
+    if (store_load_unfinished_jobs(sv->store, &jobs, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        struct store_sender s;
+        if (store_get_sender(sv->store, jobs[i].to, &s) == 1 && s.opted_out)
+            optout_set(sv, jobs[i].to, true);
+    }
+    for (size_t i = 0; i < n; i++)
+        dispatch(sv, &jobs[i], -1);
+    if (n)
+        log_event(LOG_INFO, "resumed", "jobs=%zu", n);
+    store_jobs_free(jobs, n);
+    return 0;
+}
+
+static void local_mode_banner(const char *addr)
+{
+    fprintf(stderr,
+            "\n"
+            "  *** hotline is in LOCAL MODE (no TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN) ***\n"
+            "  Listening on %s (loopback only). Webhooks are NOT signature-checked, and\n"
+            "  replies are printed here instead of being sent. Never expose this port.\n"
+            "  Play a texter:  curl -s http://%s/webhooks/twilio/messages \\\n"
+            "      -d MessageSid=SM$(date +%%s%%N | md5sum | head -c32) \\\n"
+            "      --data-urlencode From=+15555550100 --data-urlencode To=+19497633440 \\\n"
+            "      --data-urlencode 'Body=do you take insurance?'\n"
+            "\n",
+            addr, addr);
+}
+
+static void service_teardown(struct service *sv)
+{
+    if (sv->ev_term)
+        event_free(sv->ev_term);
+    if (sv->ev_int)
+        event_free(sv->ev_int);
+    if (sv->ev_stop_check)
+        event_free(sv->ev_stop_check);
+    server_free(sv->server); /* first: nothing new can arrive */
+    outbox_free(sv->outbox); /* transfers still running are reported and stored pending */
+    store_close(sv->store);  /* commits what is queued and runs the last callbacks */
+    if (sv->base)
+        event_base_free(sv->base);
+    matcher_free(sv->matcher);
+    replies_free(sv->replies);
+    for (size_t i = 0; i < BUCKETS; i++) {
+        while (sv->jobs[i])
+            meta_del(sv, sv->jobs[i]->id);
+        while (sv->opted_out[i])
+            optout_set(sv, sv->opted_out[i]->s, false);
+    }
+    free(sv->status_callback);
+}
+
+int service_run(struct config *cfg)
+{
+    signal(SIGPIPE, SIG_IGN); /* a peer that hangs up must not kill the process */
+    log_set_level(cfg->log_level);
+    /* Before any thread starts (the store's writer): libcurl's global init is not
+     * thread-safe on every build. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_event(LOG_ERROR, "start", "error=\"curl_global_init failed\"");
+        return 1;
+    }
+
+    struct service *sv = calloc(1, sizeof *sv);
+    char err[512] = "";
+    char addr[80] = "";
+    int rc = 1;
+    if (!sv) {
+        log_event(LOG_ERROR, "start", "error=\"out of memory\"");
+        goto out;
+    }
+    sv->cfg = cfg;
+    metrics_init(&sv->metrics);
+
+    if (!(sv->replies = replies_load(cfg->replies, print_problem, NULL))) {
+        log_event(LOG_ERROR, "start", "error=\"cannot load the replies (see above)\" dir=%s",
+                  cfg->replies);
+        goto out;
+    }
+    if (!(sv->matcher = matcher_new(sv->replies))) {
+        log_event(LOG_ERROR, "start", "error=\"cannot build the matcher\"");
+        goto out;
+    }
+    /* libevent gives a base its locks at creation: threads first, then the base. */
+    if (evthread_use_pthreads() != 0 || !(sv->base = event_base_new())) {
+        log_event(LOG_ERROR, "start", "error=\"cannot create the event base\"");
+        goto out;
+    }
+    if (!(sv->store = store_open(sv->base, cfg->data_dir, err, sizeof err))) {
+        log_event(LOG_ERROR, "start", "error=\"%s\"", err);
+        goto out;
+    }
+    if (!cfg->local_mode) {
+        struct outbox_config oc;
+        outbox_config_defaults(&oc);
+        oc.backoff_base_ms = cfg->retry_base_ms;
+        if (oc.backoff_cap_ms < oc.backoff_base_ms)
+            oc.backoff_cap_ms = oc.backoff_base_ms;
+        oc.classify = classify;
+        oc.before_send = before_send;
+        oc.on_result = on_result;
+        oc.arg = sv;
+        if (!(sv->outbox = outbox_new(sv->base, &oc, err, sizeof err))) {
+            log_event(LOG_ERROR, "start", "error=\"%s\"", err);
+            goto out;
+        }
+    }
+
+    struct server_settings ss = {
+        .cfg = cfg,
+        .replies = sv->replies,
+        .matcher = sv->matcher,
+        .store = sv->store,
+        .metrics = &sv->metrics,
+        .hooks = {.on_inbound = on_inbound, .fill_gauges = fill_gauges, .arg = sv},
+    };
+    if (!(sv->server = server_new(sv->base, &ss, err, sizeof err)) ||
+        server_listen(sv->server, cfg->listen_host, cfg->listen_port, addr, sizeof addr, NULL, err,
+                      sizeof err) != 0) {
+        log_event(LOG_ERROR, "start", "error=\"%s\"", err);
+        goto out;
+    }
+    if (fix_public_url(cfg, addr) != 0)
+        goto out;
+    size_t n = strlen(cfg->public_url) + sizeof "/webhooks/twilio/status";
+    if (!(sv->status_callback = malloc(n)))
+        goto out;
+    snprintf(sv->status_callback, n, "%s/webhooks/twilio/status", cfg->public_url);
+
+    sv->ev_term = evsignal_new(sv->base, SIGTERM, on_signal, sv);
+    sv->ev_int = evsignal_new(sv->base, SIGINT, on_signal, sv);
+    sv->ev_stop_check = event_new(sv->base, -1, EV_PERSIST, on_stop_check, sv);
+    if (!sv->ev_term || !sv->ev_int || !sv->ev_stop_check || event_add(sv->ev_term, NULL) != 0 ||
+        event_add(sv->ev_int, NULL) != 0) {
+        log_event(LOG_ERROR, "start", "error=\"cannot install the signal handlers\"");
+        goto out;
+    }
+
+    /* The addresses are known now, and the loop has not started: nothing resumed can be
+     * sent before the listener exists. */
+    if (resume_jobs(sv) != 0) {
+        log_event(LOG_ERROR, "start", "error=\"cannot read the unfinished jobs\"");
+        goto out;
+    }
+    if (cfg->local_mode) {
+        local_mode_banner(addr);
+        log_event(LOG_WARN, "local_mode", "signatures=off gateway=stdout");
+    }
+    log_event(LOG_INFO, "listening", "addr=%s public_url=%s mode=%s keyword_replies=%s", addr,
+              cfg->public_url, cfg->local_mode ? "local" : "twilio",
+              cfg->keyword_replies == CONFIG_KEYWORDS_GATEWAY ? "gateway" : "self");
+
+    if (event_base_dispatch(sv->base) < 0) {
+        log_event(LOG_ERROR, "loop", "error=\"event_base_dispatch failed\"");
+        goto out;
+    }
+    rc = sv->stopping ? 0 : 1;
+    if (!sv->stopping)
+        log_event(LOG_ERROR, "loop", "error=\"the loop ended without a signal\"");
+out:
+    if (sv) {
+        service_teardown(sv);
+        free(sv);
+    }
+    curl_global_cleanup();
+    if (rc == 0)
+        log_event(LOG_INFO, "stopped", "status=0");
+    return rc;
+}

@@ -1,0 +1,932 @@
+/*
+ * test_serve: `hotline serve` end to end, as real processes and real servers on loopback.
+ *
+ * Each test starts the built binary (HOTLINE_BINARY) on an ephemeral port
+ * (HOTLINE_LISTEN=127.0.0.1:0; the test reads `event=listening addr=...` from its stderr),
+ * pointed at a mock Twilio API (mock_gateway, a real HTTP server on its own thread) and at
+ * a fresh data folder. Webhooks are sent with libcurl and signed with twilio_signature
+ * exactly as Twilio signs them; the test then looks at what reached the mock and, through
+ * a read-only SQLite connection, at what was stored.
+ *
+ * Nothing asserts a timing: every wait polls a condition with a generous timeout (the
+ * sanitizer build is slow), and "nothing else happened" is shown by ordering (a later
+ * webhook's reply arrives and the count is still exact) or by the store's contents.
+ * Every test ends with SIGTERM and expects exit status 0.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "hotline/form.h"
+#include "hotline/matcher.h"
+#include "hotline/replies.h"
+#include "hotline/twilio.h"
+#include "mock_gateway.h"
+
+#define SID "AC0123456789abcdef0123456789abcdef"
+#define OTHER_SID "ACffffffffffffffffffffffffffffffff"
+#define TOKEN "0123456789abcdef0123456789abcdef"
+#define HOTLINE "+19497633440"
+#define TEXTER "+15550001111"
+#define TEXTER2 "+15550002222"
+#define WAIT_MS 30000
+
+extern char **environ;
+
+struct fx {
+    char *tmp;
+    char data[512];
+    char db[600];
+    struct mock_gateway *mg;
+    pid_t pid;
+    int run; /* increments per start: each process has its own log files */
+    char out_path[600], err_path[600];
+    char addr[80];
+    char base_url[128];
+    const char *env[16]; /* "NAME=value" for the next start */
+    size_t nenv;
+    unsigned sid_counter;
+};
+
+static struct replies *g_replies;
+static struct matcher *g_matcher;
+
+/* ---- small helpers ---- */
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void next_sid(struct fx *fx, char out[TWILIO_SID_LEN + 1])
+{
+    snprintf(out, TWILIO_SID_LEN + 1, "SM%08x%024x", (unsigned)getpid(), ++fx->sid_counter);
+}
+
+/* The reply the service must send a new texter for text. */
+static const char *expected_reply(const char *text)
+{
+    struct match_result m;
+    matcher_classify(g_matcher, text, strlen(text), &m, NULL);
+    return g_replies->intents[m.intent].answer[m.lang];
+}
+
+/* ---- the process ---- */
+
+static bool overridden(const char *entry)
+{
+    static const char *const names[] = {
+        "HOTLINE_LISTEN=",          "HOTLINE_PUBLIC_URL=",      "TWILIO_ACCOUNT_SID=",
+        "TWILIO_AUTH_TOKEN=",       "HOTLINE_TWILIO_API_BASE=", "HOTLINE_FROM=",
+        "HOTLINE_DATA_DIR=",        "HOTLINE_REPLIES=",         "HOTLINE_LOG_LEVEL=",
+        "HOTLINE_KEYWORD_REPLIES=", "HOTLINE_RETRY_BASE_MS="};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strncmp(entry, names[i], strlen(names[i])) == 0)
+            return true;
+    return false;
+}
+
+static void env_add(struct fx *fx, const char *entry)
+{
+    assert_true(fx->nenv < sizeof fx->env / sizeof fx->env[0]);
+    fx->env[fx->nenv++] = entry;
+}
+
+/* Reads the child's stderr until the listening line; fails if it exits first. */
+static void wait_listening(struct fx *fx)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    for (;;) {
+        char *err = tu_read_file(fx->err_path, NULL);
+        const char *at = err ? strstr(err, "event=listening addr=") : NULL;
+        if (at) {
+            at += strlen("event=listening addr=");
+            size_t n = strcspn(at, " \n");
+            assert_true(n < sizeof fx->addr);
+            memcpy(fx->addr, at, n);
+            fx->addr[n] = '\0';
+            snprintf(fx->base_url, sizeof fx->base_url, "http://%s", fx->addr);
+            free(err);
+            return;
+        }
+        int status;
+        if (waitpid(fx->pid, &status, WNOHANG) == fx->pid) {
+            fx->pid = 0;
+            fail_msg("hotline serve exited before listening; stderr:\n%s", err ? err : "");
+        }
+        free(err);
+        if (now_ms() > deadline)
+            fail_msg("hotline serve did not start listening");
+        sleep_ms(20);
+    }
+}
+
+static void start(struct fx *fx)
+{
+    fx->run++;
+    snprintf(fx->out_path, sizeof fx->out_path, "%s/out.%d", fx->tmp, fx->run);
+    snprintf(fx->err_path, sizeof fx->err_path, "%s/err.%d", fx->tmp, fx->run);
+
+    /* Built before fork: the child of a threaded process may only exec. */
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **envp = calloc(n + fx->nenv + 1, sizeof *envp);
+    assert_non_null(envp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!overridden(environ[i]))
+            envp[k++] = environ[i];
+    for (size_t i = 0; i < fx->nenv; i++)
+        envp[k++] = (char *)fx->env[i];
+    envp[k] = NULL;
+    int out = open(fx->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int err = open(fx->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(out >= 0 && err >= 0);
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out, STDOUT_FILENO);
+        dup2(err, STDERR_FILENO);
+        char *argv[] = {"hotline", "serve", NULL};
+        execve(HOTLINE_BINARY, argv, envp);
+        _exit(127);
+    }
+    close(out);
+    close(err);
+    free(envp);
+    fx->pid = pid;
+    wait_listening(fx);
+}
+
+/* Waits for the child to exit; returns its exit status (or 128 + signal). */
+static int reap(struct fx *fx)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(fx->pid, &status, WNOHANG);
+        if (r == fx->pid)
+            break;
+        if (now_ms() > deadline) {
+            kill(fx->pid, SIGKILL);
+            waitpid(fx->pid, &status, 0);
+            fx->pid = 0;
+            fail_msg("hotline serve did not exit");
+        }
+        sleep_ms(10);
+    }
+    fx->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void stop_ok(struct fx *fx)
+{
+    assert_int_equal(kill(fx->pid, SIGTERM), 0);
+    int rc = reap(fx);
+    if (rc != 0) {
+        char *err = tu_read_file(fx->err_path, NULL);
+        fail_msg("exit status %d after SIGTERM; stderr:\n%s", rc, err ? err : "");
+    }
+}
+
+/* ---- HTTP ---- */
+
+struct resp {
+    long status;
+    char *body;
+    size_t len;
+    char ctype[128];
+};
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+    struct resp *r = arg;
+    size_t n = size * nmemb;
+    char *grown = realloc(r->body, r->len + n + 1);
+    if (!grown)
+        return 0;
+    r->body = grown;
+    memcpy(r->body + r->len, p, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return n;
+}
+
+/* One request; body NULL for GET. extra_header may be NULL. */
+static void http(struct fx *fx, const char *method, const char *path, const char *body,
+                 size_t body_len, const char *extra_header, struct resp *r)
+{
+    memset(r, 0, sizeof *r);
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", fx->base_url, path);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct curl_slist *h = NULL;
+    if (extra_header)
+        h = curl_slist_append(h, extra_header);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)WAIT_MS);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    char *ct = NULL;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    snprintf(r->ctype, sizeof r->ctype, "%s", ct ? ct : "");
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+}
+
+static void resp_clear(struct resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+/*
+ * POSTs the form pairs to path, signed over url_base + path with token (NULL: no
+ * signature header; url_base NULL: the service's own URL). Returns the status.
+ */
+static long post_form(struct fx *fx, const char *path, const struct form_pair *pairs, size_t n,
+                      const char *token, const char *url_base, struct resp *out)
+{
+    char *body = form_encode(pairs, n);
+    assert_non_null(body);
+    char header[128] = "";
+    if (token) {
+        const char *why = NULL;
+        struct form *f =
+            form_parse(body, strlen(body), &(struct form_limits){256, 64, 65536}, &why);
+        assert_non_null(f);
+        char url[512], sig[TWILIO_SIGNATURE_LEN + 1];
+        snprintf(url, sizeof url, "%s%s", url_base ? url_base : fx->base_url, path);
+        assert_int_equal(twilio_signature(token, url, f, sig), 0);
+        form_free(f);
+        snprintf(header, sizeof header, "X-Twilio-Signature: %s", sig);
+    }
+    struct resp r;
+    http(fx, "POST", path, body, strlen(body), token ? header : NULL, &r);
+    free(body);
+    long status = r.status;
+    if (out)
+        *out = r;
+    else
+        resp_clear(&r);
+    return status;
+}
+
+/* A Twilio-like inbound webhook (the fields of a real capture) signed with token. */
+static long post_text(struct fx *fx, const char *sid, const char *account, const char *from,
+                      const char *to, const char *text, const char *token, struct resp *out)
+{
+    const struct form_pair p[] = {
+        {"ToCountry", "US"},
+        {"ToState", "CA"},
+        {"SmsMessageSid", sid},
+        {"NumMedia", "0"},
+        {"ToCity", "IRVINE"},
+        {"FromZip", ""},
+        {"SmsSid", sid},
+        {"FromState", ""},
+        {"SmsStatus", "received"},
+        {"FromCity", ""},
+        {"Body", text},
+        {"FromCountry", "US"},
+        {"To", to},
+        {"ToZip", ""},
+        {"NumSegments", "1"},
+        {"MessageSid", sid},
+        {"AccountSid", account},
+        {"From", from},
+        {"ApiVersion", "2010-04-01"},
+    };
+    return post_form(fx, "/webhooks/twilio/messages", p, sizeof p / sizeof p[0], token, NULL, out);
+}
+
+static void post_text_ok(struct fx *fx, const char *sid, const char *from, const char *text)
+{
+    struct resp r;
+    assert_int_equal(post_text(fx, sid, SID, from, HOTLINE, text, TOKEN, &r), 200);
+    assert_non_null(strstr(r.ctype, "text/xml"));
+    assert_non_null(r.body);
+    assert_non_null(strstr(r.body, "<Response></Response>"));
+    resp_clear(&r);
+}
+
+/* ---- the store, read-only ---- */
+
+static int64_t db_int(struct fx *fx, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(db);
+        fail_msg("open %s: %s", fx->db, sqlite3_errstr(rc));
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    int64_t v = -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -2 : sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A text column of the first row (caller frees), NULL when none or NULL. */
+static char *db_text(struct fx *fx, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    char *v = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        v = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void wait_db(struct fx *fx, const char *sql, int64_t want)
+{
+    int64_t deadline = now_ms() + WAIT_MS, got = -1;
+    while ((got = db_int(fx, sql)) != want) {
+        if (now_ms() > deadline)
+            fail_msg("waited for %s = %lld, got %lld", sql, (long long)want, (long long)got);
+        sleep_ms(20);
+    }
+}
+
+static void wait_file_has(const char *path, const char *needle)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    for (;;) {
+        char *text = tu_read_file(path, NULL);
+        bool found = text && strstr(text, needle);
+        if (found || now_ms() > deadline) {
+            if (!found)
+                fail_msg("%s never contained \"%s\"; it holds:\n%s", path, needle,
+                         text ? text : "");
+            free(text);
+            return;
+        }
+        free(text);
+        sleep_ms(20);
+    }
+}
+
+static void wait_mock(struct fx *fx, size_t n)
+{
+    if (mock_gateway_wait(fx->mg, n, WAIT_MS) != 0)
+        fail_msg("the mock got %zu requests, waited for %zu", mock_gateway_count(fx->mg), n);
+}
+
+/* ---- fixtures ---- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    g_replies = replies_load(HOTLINE_SOURCE_DIR "/replies", NULL, NULL);
+    g_matcher = g_replies ? matcher_new(g_replies) : NULL;
+    return g_matcher ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    matcher_free(g_matcher);
+    replies_free(g_replies);
+    curl_global_cleanup();
+    return 0;
+}
+
+/* "NAME=value" in a new string. */
+static char *env_entry(const char *name, const char *value)
+{
+    size_t n = strlen(name) + strlen(value) + 2;
+    char *s = malloc(n);
+    assert_non_null(s);
+    snprintf(s, n, "%s=%s", name, value);
+    return s;
+}
+
+static char *g_owned[8]; /* env strings built per test */
+
+static int setup(void **state)
+{
+    struct fx *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    fx->tmp = tu_mkdtemp();
+    snprintf(fx->data, sizeof fx->data, "%s/data", fx->tmp);
+    snprintf(fx->db, sizeof fx->db, "%s/hotline.db", fx->data);
+    fx->mg = mock_gateway_start();
+    g_owned[0] = env_entry("HOTLINE_DATA_DIR", fx->data);
+    g_owned[1] = env_entry("HOTLINE_TWILIO_API_BASE", mock_gateway_url(fx->mg));
+    env_add(fx, g_owned[0]);
+    env_add(fx, g_owned[1]);
+    env_add(fx, "HOTLINE_LISTEN=127.0.0.1:0");
+    env_add(fx, "HOTLINE_REPLIES=" HOTLINE_SOURCE_DIR "/replies");
+    env_add(fx, "HOTLINE_RETRY_BASE_MS=20");
+    *state = fx;
+    return 0;
+}
+
+static void with_credentials(struct fx *fx)
+{
+    env_add(fx, "TWILIO_ACCOUNT_SID=" SID);
+    env_add(fx, "TWILIO_AUTH_TOKEN=" TOKEN);
+}
+
+static int teardown(void **state)
+{
+    struct fx *fx = *state;
+    if (fx->pid > 0) {
+        kill(fx->pid, SIGKILL);
+        waitpid(fx->pid, NULL, 0);
+    }
+    mock_gateway_free(fx->mg);
+    tu_rmtree(fx->tmp);
+    free(fx->tmp);
+    for (size_t i = 0; i < sizeof g_owned / sizeof g_owned[0]; i++) {
+        free(g_owned[i]);
+        g_owned[i] = NULL;
+    }
+    free(fx);
+    return 0;
+}
+
+/* ---- checks on what reached the mock ---- */
+
+static void assert_send_request(struct fx *fx, size_t i, const char *to, const char *body)
+{
+    struct mock_request r;
+    assert_int_equal(mock_gateway_request(fx->mg, i, &r), 0);
+    assert_string_equal(r.method, "POST");
+    assert_string_equal(r.path, "/2010-04-01/Accounts/" SID "/Messages.json");
+
+    unsigned char b64[128];
+    const char creds[] = SID ":" TOKEN;
+    EVP_EncodeBlock(b64, (const unsigned char *)creds, (int)strlen(creds));
+    char auth[160];
+    snprintf(auth, sizeof auth, "Basic %s", (const char *)b64);
+    assert_non_null(mock_request_header(&r, "Authorization"));
+    assert_string_equal(mock_request_header(&r, "Authorization"), auth);
+    const char *ct = mock_request_header(&r, "Content-Type");
+    assert_non_null(ct);
+    assert_non_null(strstr(ct, "application/x-www-form-urlencoded"));
+
+    char *f_to = mock_request_form(&r, "To"), *f_from = mock_request_form(&r, "From");
+    char *f_body = mock_request_form(&r, "Body"), *f_cb = mock_request_form(&r, "StatusCallback");
+    assert_non_null(f_to);
+    assert_non_null(f_from);
+    assert_non_null(f_body);
+    assert_non_null(f_cb);
+    assert_string_equal(f_to, to);
+    assert_string_equal(f_from, HOTLINE);
+    assert_string_equal(f_body, body);
+    char cb[256];
+    snprintf(cb, sizeof cb, "%s/webhooks/twilio/status", fx->base_url);
+    assert_string_equal(f_cb, cb);
+    free(f_to);
+    free(f_from);
+    free(f_body);
+    free(f_cb);
+    mock_request_clear(&r);
+}
+
+/* ---- tests ---- */
+
+static void test_signed_webhook_gets_one_reply(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    start(fx);
+    const char *text = "do you take insurance?";
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, text);
+
+    wait_mock(fx, 1);
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 1);
+    assert_int_equal(mock_gateway_count(fx->mg), 1);
+    assert_send_request(fx, 0, TEXTER, expected_reply(text));
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM inbound"), 1);
+    assert_int_equal(db_int(fx, "SELECT attempts FROM jobs"), 1);
+
+    struct mock_request r;
+    assert_int_equal(mock_gateway_request(fx->mg, 0, &r), 0);
+    char *stored = db_text(fx, "SELECT gateway_sid FROM jobs");
+    assert_non_null(stored);
+    assert_non_null(r.response_sid);
+    assert_string_equal(stored, r.response_sid);
+    free(stored);
+    mock_request_clear(&r);
+
+    stop_ok(fx);
+    /* Privacy: the log has the masked number, never the number or the words. */
+    char *err = tu_read_file(fx->err_path, NULL);
+    assert_non_null(err);
+    assert_null(strstr(err, TEXTER));
+    assert_null(strstr(err, text));
+    assert_non_null(strstr(err, "+1555***1111"));
+    free(err);
+}
+
+static void test_bad_or_missing_signature_is_refused(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    start(fx);
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    /* Missing, signed with another token, signed over another URL. */
+    assert_int_equal(post_text(fx, sid, SID, TEXTER, HOTLINE, "hello", NULL, NULL), 403);
+    assert_int_equal(
+        post_text(fx, sid, SID, TEXTER, HOTLINE, "hello", "ffffffffffffffffffffffffffffffff", NULL),
+        403);
+    const struct form_pair p[] = {{"MessageSid", sid},
+                                  {"AccountSid", SID},
+                                  {"From", TEXTER},
+                                  {"To", HOTLINE},
+                                  {"Body", "hello"}};
+    assert_int_equal(
+        post_form(fx, "/webhooks/twilio/messages", p, 5, TOKEN, "https://elsewhere.example", NULL),
+        403);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM inbound"), 0);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs"), 0);
+
+    /* The same text, signed: accepted, and it is the only thing the mock ever sees. */
+    post_text_ok(fx, sid, TEXTER, "hello");
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 1);
+    assert_int_equal(mock_gateway_count(fx->mg), 1);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM inbound"), 1);
+    stop_ok(fx);
+}
+
+static void test_duplicate_gets_one_reply(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    start(fx);
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, "where are you located?");
+    post_text_ok(fx, sid, TEXTER, "where are you located?");
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 1);
+    post_text_ok(fx, sid, TEXTER, "where are you located?"); /* a retry after the reply */
+
+    /* Another texter's reply goes out after the retries: still one job per text. */
+    char sid2[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid2);
+    post_text_ok(fx, sid2, TEXTER2, "where are you located?");
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 2);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM inbound"), 2);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs"), 2);
+    assert_int_equal(mock_gateway_count(fx->mg), 2);
+    stop_ok(fx);
+}
+
+static void test_500_500_201_delivers_once(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    mock_gateway_push(fx->mg, &(struct mock_response){.status = 500});
+    mock_gateway_push(fx->mg, &(struct mock_response){.status = 500});
+    start(fx);
+    const char *text = "how long does detox take?";
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, text);
+    wait_mock(fx, 3);
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 1);
+    assert_int_equal(db_int(fx, "SELECT attempts FROM jobs"), 3);
+    assert_int_equal(mock_gateway_count(fx->mg), 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_send_request(fx, i, TEXTER, expected_reply(text));
+    stop_ok(fx);
+}
+
+static void test_21610_is_not_retried(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    mock_gateway_push(fx->mg, &(struct mock_response){.status = 400, .twilio_code = 21610});
+    start(fx);
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, "do you take insurance?");
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'failed'", 1);
+    assert_int_equal(db_int(fx, "SELECT error_code FROM jobs"), 21610);
+    assert_int_equal(db_int(fx, "SELECT attempts FROM jobs"), 1);
+    char *reason = db_text(fx, "SELECT reason FROM jobs");
+    assert_non_null(reason);
+    assert_true(strlen(reason) > 0);
+    free(reason);
+    /* The gateway's word is remembered: the number is opted out in the store. */
+    wait_db(fx, "SELECT opted_out FROM senders WHERE number = '" TEXTER "'", 1);
+
+    /* A later text from them gets nothing; another texter's reply goes out, and the
+     * mock has seen exactly one request for the first: no retry. */
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, "hello?");
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER2, "do you take insurance?");
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 1);
+    assert_int_equal(mock_gateway_count(fx->mg), 2);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE to_number = '" TEXTER "'"), 1);
+    stop_ok(fx);
+}
+
+static void test_sigkill_after_200_still_replies(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    mock_gateway_push(fx->mg, &(struct mock_response){.hang = true});
+    start(fx);
+    const char *text = "do you take insurance?";
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, text);
+    wait_mock(fx, 1); /* the send is in flight and will never be answered */
+    assert_int_equal(kill(fx->pid, SIGKILL), 0);
+    assert_int_equal(reap(fx), 128 + SIGKILL);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE state = 'pending'"), 1);
+
+    start(fx); /* the same data folder */
+    wait_mock(fx, 2);
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 1);
+    assert_send_request(fx, 1, TEXTER, expected_reply(text));
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM inbound"), 1);
+    stop_ok(fx);
+}
+
+/*
+ * An opted-out number gets nothing but the one confirmation, even when a reply to an
+ * earlier text is still queued: "hi" and then STOP, both sends stuck at the gateway, the
+ * process killed; after the restart the confirmation goes out and the reply to "hi" is
+ * vetoed (canceled) before it is ever sent again.
+ */
+static void test_opt_out_vetoes_queued_reply(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    mock_gateway_push(fx->mg, &(struct mock_response){.hang = true});
+    mock_gateway_push(fx->mg, &(struct mock_response){.hang = true});
+    start(fx);
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, "hi");
+    wait_mock(fx, 1);
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, "STOP");
+    wait_mock(fx, 2);
+    wait_db(fx, "SELECT opted_out FROM senders WHERE number = '" TEXTER "'", 1);
+    assert_int_equal(kill(fx->pid, SIGKILL), 0);
+    assert_int_equal(reap(fx), 128 + SIGKILL);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE state = 'pending'"), 2);
+
+    start(fx);
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'canceled'", 1);
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 1);
+    wait_mock(fx, 3);
+    /* What went out after the restart is the confirmation, and only it. */
+    struct mock_request r;
+    assert_int_equal(mock_gateway_request(fx->mg, 2, &r), 0);
+    char *body = mock_request_form(&r, "Body");
+    assert_non_null(body);
+    assert_string_equal(body, g_replies->intents[INTENT_OPT_OUT].answer[LANG_EN]);
+    free(body);
+    mock_request_clear(&r);
+    char *reason = db_text(fx, "SELECT reason FROM jobs WHERE state = 'canceled'");
+    assert_non_null(reason);
+    assert_string_equal(reason, "recipient opted out");
+    free(reason);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs j JOIN inbound i ON i.id = j.inbound_id"
+                                " WHERE j.state = 'canceled' AND i.body = 'hi'"),
+                     1);
+    stop_ok(fx);
+    assert_int_equal(mock_gateway_count(fx->mg), 3);
+}
+
+static void test_status_callback_updates_job(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    start(fx);
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, "do you take insurance?");
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 1);
+    char *msid = db_text(fx, "SELECT gateway_sid FROM jobs");
+    assert_non_null(msid);
+
+    const struct form_pair delivered[] = {
+        {"SmsSid", msid},  {"SmsStatus", "delivered"},  {"MessageStatus", "delivered"},
+        {"To", TEXTER},    {"MessageSid", msid},        {"AccountSid", SID},
+        {"From", HOTLINE}, {"ApiVersion", "2010-04-01"}};
+    const size_t n = sizeof delivered / sizeof delivered[0];
+    /* Unsigned: refused, nothing recorded. */
+    assert_int_equal(post_form(fx, "/webhooks/twilio/status", delivered, n, NULL, NULL, NULL), 403);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM status_events"), 0);
+
+    struct resp r;
+    assert_int_equal(post_form(fx, "/webhooks/twilio/status", delivered, n, TOKEN, NULL, &r), 200);
+    assert_int_equal(r.len, 0);
+    resp_clear(&r);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE state = 'delivered'"), 1);
+
+    /* A late "sent" does not move it back. */
+    const struct form_pair late[] = {
+        {"MessageStatus", "sent"}, {"MessageSid", msid}, {"AccountSid", SID}};
+    assert_int_equal(post_form(fx, "/webhooks/twilio/status", late, 3, TOKEN, NULL, NULL), 200);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE state = 'delivered'"), 1);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM status_events"), 2);
+    free(msid);
+    stop_ok(fx);
+}
+
+static void test_bad_requests_and_service_keeps_serving(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    start(fx);
+    struct resp r;
+
+    /* Over 64 KiB: 413, whether the handler or evhttp sees the size first. */
+    size_t big = 70 * 1024;
+    char *body = malloc(big + 1);
+    assert_non_null(body);
+    memcpy(body, "Body=", 5);
+    memset(body + 5, 'a', big - 5);
+    body[big] = '\0';
+    http(fx, "POST", "/webhooks/twilio/messages", body, big,
+         "Content-Type: application/x-www-form-urlencoded", &r);
+    assert_int_equal(r.status, 413);
+    resp_clear(&r);
+    free(body);
+    size_t huge = 1024 * 1024;
+    body = calloc(1, huge + 1);
+    assert_non_null(body);
+    memset(body, 'a', huge);
+    http(fx, "POST", "/webhooks/twilio/messages", body, huge, "Expect:", &r);
+    assert_int_equal(r.status, 413);
+    resp_clear(&r);
+    free(body);
+
+    /* Signed but missing From: 400 with the reason. */
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    const struct form_pair nofrom[] = {
+        {"MessageSid", sid}, {"AccountSid", SID}, {"To", HOTLINE}, {"Body", "hi"}};
+    assert_int_equal(post_form(fx, "/webhooks/twilio/messages", nofrom, 4, TOKEN, NULL, &r), 400);
+    assert_non_null(r.body);
+    assert_non_null(strstr(r.body, "From"));
+    resp_clear(&r);
+    /* Not a form at all. */
+    http(fx, "POST", "/webhooks/twilio/messages", "Body=%zz", 8, NULL, &r);
+    assert_int_equal(r.status, 400);
+    resp_clear(&r);
+    http(fx, "POST", "/webhooks/twilio/messages", "{}", 2, "Content-Type: application/json", &r);
+    assert_int_equal(r.status, 415);
+    resp_clear(&r);
+    /* Routes. */
+    http(fx, "GET", "/webhooks/twilio/messages", NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 405);
+    resp_clear(&r);
+    http(fx, "GET", "/nowhere", NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 404);
+    resp_clear(&r);
+    http(fx, "GET", "/healthz", NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 200);
+    resp_clear(&r);
+    /* Refused: another account, another number (signed: logged, 200, nothing stored). */
+    next_sid(fx, sid);
+    assert_int_equal(post_text(fx, sid, OTHER_SID, TEXTER, HOTLINE, "hi", TOKEN, NULL), 200);
+    assert_int_equal(post_text(fx, sid, SID, TEXTER, "+15559990000", "hi", TOKEN, NULL), 200);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM inbound"), 0);
+
+    /* And it still serves. */
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, "do you take insurance?");
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 1);
+    assert_int_equal(mock_gateway_count(fx->mg), 1);
+
+    http(fx, "GET", "/metrics", NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(r.body);
+    const char *want[] = {
+        "hotline_webhooks_total{route=\"messages\",outcome=\"accepted\"} 1",
+        "hotline_webhooks_total{route=\"messages\",outcome=\"too_large\"} 1",
+        "hotline_webhooks_total{route=\"messages\",outcome=\"bad_request\"} 3",
+        "hotline_webhooks_total{route=\"messages\",outcome=\"refused\"} 2",
+        "hotline_replies_total{outcome=\"sent\"} 1",
+        "hotline_outbox_queue_depth ",
+        "hotline_outbox_in_flight ",
+        "hotline_webhook_latency_seconds_count 1",
+        "hotline_gateway_latency_seconds_count 1",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(r.body, want[i]))
+            fail_msg("/metrics lacks \"%s\":\n%s", want[i], r.body);
+    resp_clear(&r);
+    stop_ok(fx);
+}
+
+static void test_local_mode_prints_the_sms(void **state)
+{
+    struct fx *fx = *state;
+    start(fx); /* no credentials */
+    char *err = tu_read_file(fx->err_path, NULL);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "LOCAL MODE"));
+    free(err);
+    const char *text = "do you take insurance?";
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    struct resp r;
+    /* Unsigned, as a developer's curl sends it. */
+    assert_int_equal(post_text(fx, sid, SID, TEXTER, HOTLINE, text, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "<Response></Response>"));
+    resp_clear(&r);
+    wait_file_has(fx->out_path, "--- SMS to +1555***1111 (intent insurance, ");
+    wait_file_has(fx->out_path, expected_reply(text));
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 1);
+    assert_int_equal(mock_gateway_count(fx->mg), 0);
+    stop_ok(fx);
+}
+
+static void test_sigterm_answers_and_exits_zero(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    start(fx);
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, "do you take insurance?");
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 1);
+    stop_ok(fx);
+    wait_file_has(fx->err_path, "event=stopped status=0");
+    /* Stopped means stopped: nothing listens there any more. */
+    CURL *c = curl_easy_init();
+    char url[256];
+    snprintf(url, sizeof url, "%s/healthz", fx->base_url);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    assert_int_not_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_cleanup(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_signed_webhook_gets_one_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_or_missing_signature_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_gets_one_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_500_500_201_delivers_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_21610_is_not_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigkill_after_200_still_replies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_opt_out_vetoes_queued_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_callback_updates_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_requests_and_service_keeps_serving, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_local_mode_prints_the_sms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_answers_and_exits_zero, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
