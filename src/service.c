@@ -594,6 +594,12 @@ int service_run(struct config *cfg)
         log_event(LOG_ERROR, "start", "error=\"cannot build the matcher\"");
         goto out;
     }
+    /* The same word lists as `hotline match`, so that the service understands texts as
+     * the evaluation measured; without them it still runs, correcting typos more eagerly. */
+    if (matcher_load_dictionaries(sv->matcher, NULL) != 0)
+        log_event(LOG_WARN, "start",
+                  "warning=\"word lists missing (apt-get install wamerican "
+                  "wspanish)\"");
     /* libevent gives a base its locks at creation: threads first, then the base. */
     if (evthread_use_pthreads() != 0 || !(sv->base = event_base_new())) {
         log_event(LOG_ERROR, "start", "error=\"cannot create the event base\"");
