@@ -1147,6 +1147,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
 
     double score[INTENT_COUNT] = {0};
     double strong[INTENT_COUNT] = {0}, weak[INTENT_COUNT] = {0};
+    int greets = 0; /* a greeting opens the text ("good morning" ends "ride tomorrow morning") */
     for (int h = 0; h < nhits; h++) {
         if (hits[h].phrase < 0)
             continue;
@@ -1159,14 +1160,15 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
              * Is the sentence reporting a crisis, or asking about one? A past event
              * ("overdosed last year") is not a crisis now. A sentence about nobody in
              * particular that asks ("what does an overdose look like?") or supposes
-             * ("what happens if someone ODs") is information. Thoughts of suicide are
+             * ("what happens if someone ODs", "I heard blood can get infected, can it")
+             * is information. Thoughts of suicide are
              * never explained away by the question form: "how many pills would it take
              * to not wake up" is a crisis.
              */
             int past = cue_pos[CUE_PAST][sn] < MAX_TOKENS;
             int personal =
                 cue_pos[CUE_PERSONAL][sn] < MAX_TOKENS || cue_pos[CUE_THIRD_PARTY][sn] < MAX_TOKENS;
-            int asking = opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < hits[h].start;
+            int asking = opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS;
             if (past || (p->intent != INTENT_CRISIS_SUICIDE && asking && !personal)) {
                 score[INTENT_HEALTH_RISKS] += p->weight * 0.5;
                 append_reason(why, past ? "a past event: '" : "a question about: '", p->text,
@@ -1179,6 +1181,8 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 weak[p->intent] += p->weight;
         }
         score[p->intent] += p->weight;
+        if (p->intent == INTENT_GREETING && hits[h].start <= 1)
+            greets = 1;
         append_reason(why, "'", p->text, "' ");
     }
 
@@ -1227,7 +1231,10 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         if (best < 0 || score[k] > score[best])
             best = k;
     }
-    /* Greetings and thanks only when nothing else is asked. */
+    /* Greetings and thanks only when nothing else is asked, and a greeting only when the
+     * text opens with one. */
+    if (!greets)
+        score[INTENT_GREETING] = 0;
     if (best < 0 || score[best] < FALLBACK_BELOW) {
         int small =
             score[INTENT_GREETING] >= score[INTENT_THANKS] ? INTENT_GREETING : INTENT_THANKS;
