@@ -776,7 +776,8 @@ static const struct word_info *word_lookup(struct matcher *m, const char *raw)
         char two[MAX_WORD];
         collapse_runs(raw, two, 2);
         collapse_runs(raw, collapsed, 1);
-        if (strmap_find(&m->vocab, two, &vi))
+        /* "hiii" is "hi" and "helppp" "help"; "goood" is "good" only if "god" is unknown. */
+        if (!strmap_find(&m->vocab, collapsed, &vi) && strmap_find(&m->vocab, two, &vi))
             set_word(collapsed, two);
         word = collapsed;
     }
@@ -1280,6 +1281,9 @@ static int vocab_words(struct matcher *m, const char *text, char words[][MAX_WOR
             for (char *save = NULL, *w = strtok_r(buf, " ", &save); w && n < max;
                  w = strtok_r(NULL, " ", &save))
                 set_word(words[n++], w);
+        } else if (has_run(toks[i].raw)) {
+            /* An example written "hiii" teaches "hi", as texts are read. */
+            collapse_runs(toks[i].raw, words[n++], 1);
         } else {
             set_word(words[n++], toks[i].raw);
         }
