@@ -19,17 +19,19 @@
  *     ("want to die" finds "want to fucking die"; articles inside a phrase are optional),
  *     each phrase's weight shared among the intents that list it, and a phrase inside a
  *     longer matched phrase not counted ("blue" in "blue cross"); and a cosine
- *     similarity between the text and each intent's examples over character trigrams and
- *     word stems (TF-IDF centroids), which carries texts that use none of the phrases.
+ *     similarity over character trigrams and word stems (TF-IDF), half to each intent's
+ *     centroid and half to its nearest example text, which carries texts that use none
+ *     of the phrases.
  *  4. Decision, in order of what matters most: a whole-message compliance keyword
  *     (STOP, HELP, START...); then crisis signs, which win over any question in the same
  *     text. A sign is set aside only when its sentence tells of a past event ("overdosed
  *     last year") or, for overdose and medical signs, when the sentence is about nobody
  *     in particular and asks or supposes ("what happens if someone ODs?"); thoughts of
  *     suicide are never explained away by the question form. A strong sign raises the
- *     crisis alone; weak ones ("blue", "fever") need company or the best score. Then
- *     the best scoring intent, with greetings and thanks only when nothing else is
- *     asked, and fallback when the evidence is thin.
+ *     crisis alone; weak ones ("blue", "cold", "after I shot up") need each other's
+ *     company or the best score. Then the best scoring intent, with greetings and
+ *     thanks only when nothing else is asked (a greeting must open the text), and
+ *     fallback when the evidence is thin.
  *
  * Language is decided from per-word Spanish/English log-odds (Naive Bayes over the
  * example texts and phrases, and the word lists for other words), plus accents and
