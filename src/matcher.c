@@ -57,7 +57,7 @@
 
 #define WEIGHT_STRONG 3.0
 #define WEIGHT_WEAK 1.0
-#define POSTING_MAX_SHARE 10  /* features in over 1/10 of the examples get no postings */
+#define POSTING_MAX_SHARE 50  /* features in over 1/50 of the examples get no postings */
 #define NEAREST_SHARE 0.5     /* of the similarity: nearest example vs intent centroid */
 #define SIM_WEIGHT 3.0        /* a perfect example match is worth a strong phrase and a bit */
 #define FALLBACK_BELOW 1.2    /* total evidence below this: fallback */
@@ -232,10 +232,10 @@ struct word_info {
     uint32_t stem[LANG_COUNT]; /* stem ids, 0 when no phrase uses that stem */
     uint32_t sim_off;          /* its similarity contribution: sim_pool[sim_off...+INTENT_COUNT] */
     float sq_norm;             /* its squared TF-IDF length, unseen features included */
-    uint32_t feat_off;         /* its known features and TF-IDF weights: word_feats[...] */
-    uint32_t n_feat;
-    float lang_odds; /* > 0 leans Spanish */
-    int corrected;   /* 1 when a typo was corrected */
+    uint32_t dot_off;          /* its dot product with each example it shares a feature */
+    uint32_t n_dot;            /* with: word_dots[dot_off...] */
+    float lang_odds;           /* > 0 leans Spanish */
+    int corrected;             /* 1 when a typo was corrected */
 };
 
 /* One list of ints per key id (phrase indexes by first token). */
@@ -300,11 +300,11 @@ struct matcher {
     size_t n_cache, cap_cache;
     float *sim_pool;
     size_t n_sim_pool, cap_sim_pool;
-    struct word_feat {
-        uint32_t id;
-        float w;
-    } * word_feats;
-    size_t n_word_feats, cap_word_feats;
+    struct word_dot {
+        uint32_t example;
+        float dot;
+    } * word_dots;
+    size_t n_word_dots, cap_word_dots;
 
     /* Scratch for one text: phrases already found, stamped with the text's number, and
      * the dot product with each example. */
@@ -702,15 +702,17 @@ static void word_similarity(struct matcher *m, const char *word, const char *en_
     for (int k = 0; k < INTENT_COUNT; k++)
         v[k] = 0;
     double sq = 0;
-    if (m->n_word_feats + (size_t)c.n > m->cap_word_feats) {
-        m->cap_word_feats = (m->cap_word_feats ? m->cap_word_feats * 2 : 64 * 1024) + (size_t)c.n;
-        m->word_feats = xrealloc(m->word_feats, m->cap_word_feats * sizeof *m->word_feats);
-    }
-    wi->feat_off = (uint32_t)m->n_word_feats;
-    wi->n_feat = (uint32_t)c.n;
+    uint32_t ntouched = 0;
     for (int i = 0; i < c.n; i++) {
         float w = c.tf[i] * m->idf[c.id[i]];
-        m->word_feats[m->n_word_feats++] = (struct word_feat){c.id[i], w};
+        /* The word's dot product with every example that shares a feature, merged over
+         * its features: a word's trigrams mostly meet the same examples. */
+        for (uint32_t p = m->post_start[c.id[i]]; p < m->post_start[c.id[i] + 1]; p++) {
+            uint32_t e = m->post_example[p];
+            if (m->example_dot[e] == 0)
+                m->examples_touched[ntouched++] = e;
+            m->example_dot[e] += w * m->post_weight[p];
+        }
         sq += (double)w * w;
         const float *row = &m->centroid[(size_t)c.id[i] * INTENT_COUNT];
         for (int k = 0; k < INTENT_COUNT; k++)
@@ -721,6 +723,18 @@ static void word_similarity(struct matcher *m, const char *word, const char *en_
     double max_idf = m->n_features ? log(1.0 + (double)m->n_features) : 1.0;
     sq += c.unknown * max_idf * max_idf * 0.25;
     wi->sq_norm = (float)sq;
+
+    if (m->n_word_dots + ntouched > m->cap_word_dots) {
+        m->cap_word_dots = (m->cap_word_dots ? m->cap_word_dots * 2 : 64 * 1024) + ntouched;
+        m->word_dots = xrealloc(m->word_dots, m->cap_word_dots * sizeof *m->word_dots);
+    }
+    wi->dot_off = (uint32_t)m->n_word_dots;
+    wi->n_dot = ntouched;
+    for (uint32_t t = 0; t < ntouched; t++) {
+        uint32_t e = m->examples_touched[t];
+        m->word_dots[m->n_word_dots++] = (struct word_dot){e, m->example_dot[e]};
+        m->example_dot[e] = 0;
+    }
 }
 
 /* Forgets every memoised word, to bound memory; called between texts only. */
@@ -729,7 +743,7 @@ static void word_cache_reset(struct matcher *m)
     strmap_free(&m->word_cache);
     m->n_cache = 0;
     m->n_sim_pool = 0;
-    m->n_word_feats = 0;
+    m->n_word_dots = 0;
 }
 
 /* Collapses every doubled letter of a short word; returns 1 if it had any. */
@@ -990,15 +1004,11 @@ static void similarity(struct matcher *m, const struct analysis *a, double *sim,
         for (int k = 0; k < INTENT_COUNT; k++)
             acc[k] += v[k];
         sq += wi->sq_norm;
-        /* The dot product with every example that shares a feature. */
-        for (uint32_t f = 0; f < wi->n_feat; f++) {
-            const struct word_feat *wf = &m->word_feats[wi->feat_off + f];
-            for (uint32_t p = m->post_start[wf->id]; p < m->post_start[wf->id + 1]; p++) {
-                uint32_t e = m->post_example[p];
-                if (m->example_dot[e] == 0)
-                    m->examples_touched[ntouched++] = e;
-                m->example_dot[e] += wf->w * m->post_weight[p];
-            }
+        for (uint32_t d = 0; d < wi->n_dot; d++) {
+            const struct word_dot *wd = &m->word_dots[wi->dot_off + d];
+            if (m->example_dot[wd->example] == 0)
+                m->examples_touched[ntouched++] = wd->example;
+            m->example_dot[wd->example] += wd->dot;
         }
     }
     double norm = sq > 0 ? sqrt(sq) : 1;
@@ -1796,8 +1806,8 @@ struct matcher *matcher_clone(const struct matcher *orig)
     m->n_sim_pool = m->cap_sim_pool = 0;
     m->phrase_seen = xcalloc(m->n_phrases + 1, sizeof *m->phrase_seen);
     m->text_stamp = 0;
-    m->word_feats = NULL;
-    m->n_word_feats = m->cap_word_feats = 0;
+    m->word_dots = NULL;
+    m->n_word_dots = m->cap_word_dots = 0;
     m->example_dot = xcalloc(m->n_examples + 1, sizeof *m->example_dot);
     m->examples_touched = xcalloc(m->n_examples + 1, sizeof *m->examples_touched);
     if (!m->stemmer[LANG_EN] || !m->stemmer[LANG_ES]) {
@@ -1818,7 +1828,7 @@ void matcher_free(struct matcher *m)
     free(m->cache);
     free(m->sim_pool);
     free(m->phrase_seen);
-    free(m->word_feats);
+    free(m->word_dots);
     free(m->example_dot);
     free(m->examples_touched);
     if (m->is_clone) {
