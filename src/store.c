@@ -31,6 +31,14 @@
  * Reads used at startup and by admin paths go through a second, read-only connection
  * (WAL lets it read while the writer writes); webhooks never read synchronously.
  *
+ * Checkpoints (copying the WAL back into hotline.db, which syncs hotline.db) are kept
+ * off the commit path: SQLite's automatic checkpoint would run inside a commit on the
+ * writer thread every 1000 pages and hold every webhook in the group for the length of a
+ * database sync. The writer's connection has wal_autocheckpoint off, and a third thread
+ * with its own connection runs a PASSIVE checkpoint (it never blocks the writer) every
+ * CHECKPOINT_EVERY_MS while there are new commits. The WAL is reset by the writer's
+ * next transaction after a checkpoint has copied everything.
+ *
  * A lock file (flock) makes a data_dir one process's: store_open may then reset jobs a
  * crash left 'sending' to 'pending' (at least once: such a job may be sent twice).
  *
@@ -295,14 +303,23 @@ struct store {
     pthread_t thread;
     bool thread_started;
 
+    sqlite3 *cdb; /* the checkpointer thread's */
+    pthread_t cp_thread;
+    bool cp_started;
+    uint64_t checkpointed_commits; /* under mu: stats.commits at the last checkpoint */
+    uint64_t checkpoints;          /* under mu */
+
     pthread_mutex_t mu; /* guards what follows */
     pthread_cond_t cv;
+    pthread_cond_t cp_cv; /* wakes the checkpointer to stop */
     struct op_list pending, done;
     bool stopping;
     size_t outstanding; /* submitted, callback not yet run */
     bool healthy;
     struct store_stats stats;
 };
+
+#define CHECKPOINT_EVERY_MS 200
 
 /* A submitted operation keeps the loop alive this long between wake-ups. */
 static const struct timeval keepalive = {3600, 0};
@@ -898,6 +915,39 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Checkpoints while there are new commits; see the top of this file. */
+static void *checkpointer_main(void *arg)
+{
+    struct store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += CHECKPOINT_EVERY_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&s->cp_cv, &s->mu, &until);
+        if (s->stopping || s->stats.commits == s->checkpointed_commits)
+            continue;
+        uint64_t commits = s->stats.commits;
+        pthread_mutex_unlock(&s->mu);
+        int log_frames = 0, done_frames = 0;
+        int rc = sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                           &done_frames);
+        pthread_mutex_lock(&s->mu);
+        if (rc == SQLITE_OK) {
+            s->checkpoints++;
+            /* Not everything copied (a reader held old frames): try again next time. */
+            if (done_frames == log_frames)
+                s->checkpointed_commits = commits;
+        } else if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
+            log_event(LOG_WARN, "store.checkpoint", "error=\"%s\"", sqlite3_errstr(rc));
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
 /* ---- loop side ---- */
 
 /* Runs the callbacks of every completed op, in submission order. Loop thread. */
@@ -1054,6 +1104,7 @@ void store_get_stats(struct store *s, struct store_stats *out)
 {
     pthread_mutex_lock(&s->mu);
     *out = s->stats;
+    out->checkpoints = s->checkpoints;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -1160,6 +1211,13 @@ static int open_writer(struct store *s, const char *path, char *err, size_t errl
         set_err(err, errlen, "cannot set synchronous=FULL and foreign_keys");
         return -1;
     }
+    /* Checkpoints belong to the checkpointer thread, not to the commits; a larger page
+     * cache keeps the indexes the commits touch in memory. */
+    if (exec_sql(s->wdb, "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16384", why,
+                 sizeof why) < 0) {
+        set_err(err, errlen, "cannot configure the writer: %s", why);
+        return -1;
+    }
     if (migrate(s->wdb, err, errlen) < 0)
         return -1;
     /* Sends in flight when the last process died: their outcome is unknown, retry them. */
@@ -1194,17 +1252,21 @@ static int fix_sidecar_modes(const char *db_path, char *err, size_t errlen)
 
 static int start_writer(struct store *s, char *err, size_t errlen)
 {
-    /* Signals are for the loop thread (libevent's signal events), never the writer. */
+    /* Signals are for the loop thread (libevent's signal events), never these threads. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = pthread_create(&s->thread, NULL, writer_main, s);
+    if (rc == 0) {
+        s->thread_started = true;
+        rc = pthread_create(&s->cp_thread, NULL, checkpointer_main, s);
+        s->cp_started = rc == 0;
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        set_err(err, errlen, "cannot start the writer thread: %s", strerror(rc));
+        set_err(err, errlen, "cannot start the store's threads: %s", strerror(rc));
         return -1;
     }
-    s->thread_started = true;
     return 0;
 }
 
@@ -1243,6 +1305,7 @@ struct store *store_open(struct event_base *base, const char *data_dir, char *er
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->rd_mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_cond_init(&s->cp_cv, NULL);
 
     if (mkdir(data_dir, 0700) == 0) {
         if (chmod(data_dir, 0700) < 0) {
@@ -1276,6 +1339,13 @@ struct store *store_open(struct event_base *base, const char *data_dir, char *er
         goto fail;
     }
     sqlite3_busy_timeout(s->rdb, 5000);
+    char why[160];
+    if (sqlite3_open_v2(db_path, &s->cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
+            SQLITE_OK ||
+        exec_sql(s->cdb, "PRAGMA synchronous = FULL", why, sizeof why) < 0) {
+        set_err(err, errlen, "cannot open the database for checkpoints");
+        goto fail;
+    }
 
     if (!(s->done_ev = event_new(base, -1, EV_PERSIST, on_done, s))) {
         set_err(err, errlen, "event_new failed");
@@ -1297,9 +1367,12 @@ void store_close(struct store *s)
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     pthread_cond_signal(&s->cv);
+    pthread_cond_signal(&s->cp_cv);
     pthread_mutex_unlock(&s->mu);
     if (s->thread_started)
         pthread_join(s->thread, NULL); /* it commits everything queued first */
+    if (s->cp_started)
+        pthread_join(s->cp_thread, NULL);
     if (s->done_ev) {
         deliver(s);
         event_free(s->done_ev);
@@ -1307,10 +1380,12 @@ void store_close(struct store *s)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->stmts[i]);
     sqlite3_close(s->rdb);
-    sqlite3_close(s->wdb);
+    sqlite3_close(s->cdb);
+    sqlite3_close(s->wdb); /* the last connection checkpoints the WAL into the file */
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
     pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->cp_cv);
     pthread_mutex_destroy(&s->rd_mu);
     pthread_mutex_destroy(&s->mu);
     free(s);

@@ -243,6 +243,7 @@ struct store_stats {
     uint64_t failed_ops;    /* STORE_ERROR */
     uint64_t largest_group; /* most operations in one transaction */
     uint64_t queued;        /* submitted, not yet taken by the writer */
+    uint64_t checkpoints;   /* WAL checkpoints run by the checkpointer thread */
 };
 void store_get_stats(struct store *s, struct store_stats *out);
 

@@ -362,6 +362,42 @@ static void test_group_commit(void **state)
     got_clear(g, N);
 }
 
+/* Commits never wait for a checkpoint: the checkpointer thread copies the WAL into the
+ * database file on its own, soon after commits land. */
+static void test_checkpoints_off_the_commit_path(void **state)
+{
+    struct fx *fx = *state;
+    enum { N = 20 };
+    struct got g[N] = {{0}};
+    char sid[32];
+    struct stat before;
+    assert_int_equal(stat(fx->db, &before), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(sid, sizeof sid, "SMcheckpoint%02d", i);
+        submit_text(fx, sid, TEXTER, "reply", &g[i]);
+        run(fx);
+        assert_int_equal(g[i].outcome, STORE_OK);
+    }
+    struct store_stats st;
+    for (int waited = 0; waited < 5000; waited += 10) {
+        store_get_stats(fx->s, &st);
+        if (st.checkpoints > 0)
+            break;
+        usleep(10 * 1000);
+    }
+    assert_true(st.checkpoints > 0);
+    /* The rows reached the database file itself, which only a checkpoint writes. */
+    struct stat after;
+    for (int waited = 0; waited < 5000; waited += 10) {
+        assert_int_equal(stat(fx->db, &after), 0);
+        if (after.st_size > before.st_size)
+            break;
+        usleep(10 * 1000);
+    }
+    assert_true(after.st_size > before.st_size);
+    got_clear(g, N);
+}
+
 struct convo {
     struct store_sender seen[8];
     int calls;
@@ -941,6 +977,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_accept_and_duplicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints_off_the_commit_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decide_lands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_op_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_forward_only, setup, teardown),
