@@ -507,6 +507,18 @@ static int control(struct store *s, enum stmt_id id, char *err, size_t errlen)
 
 static const struct store_sender new_sender = {.lang = LANG_EN};
 
+/* A senders row (opted_out, opted_out_at, lang, misses, updated_at) into out. */
+static void sender_from_row(sqlite3_stmt *st, struct store_sender *out)
+{
+    int lang = lang_from_name(col_text(st, 2));
+    out->known = true;
+    out->opted_out = sqlite3_column_int(st, 0) != 0;
+    out->opted_out_at = sqlite3_column_int64(st, 1);
+    out->lang = lang < 0 ? LANG_EN : (enum lang)lang;
+    out->misses = sqlite3_column_int(st, 3);
+    out->updated_at = sqlite3_column_int64(st, 4);
+}
+
 static int read_sender(struct store *s, struct op *op, const char *number, struct store_sender *out)
 {
     sqlite3_stmt *st = op_stmt(s, op, ST_SENDER_GET);
@@ -516,13 +528,7 @@ static int read_sender(struct store *s, struct op *op, const char *number, struc
     bind_text(st, 1, number);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        int lang = lang_from_name(col_text(st, 2));
-        out->known = true;
-        out->opted_out = sqlite3_column_int(st, 0) != 0;
-        out->opted_out_at = sqlite3_column_int64(st, 1);
-        out->lang = lang < 0 ? LANG_EN : (enum lang)lang;
-        out->misses = sqlite3_column_int(st, 3);
-        out->updated_at = sqlite3_column_int64(st, 4);
+        sender_from_row(st, out);
     } else if (rc != SQLITE_DONE) {
         op_fail(op, "read sender: %s", sqlite3_errmsg(s->wdb));
     }
@@ -1490,13 +1496,7 @@ int store_get_sender(struct store *s, const char *number, struct store_sender *o
         bind_text(st, 1, number);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-            int lang = lang_from_name(col_text(st, 2));
-            out->known = true;
-            out->opted_out = sqlite3_column_int(st, 0) != 0;
-            out->opted_out_at = sqlite3_column_int64(st, 1);
-            out->lang = lang < 0 ? LANG_EN : (enum lang)lang;
-            out->misses = sqlite3_column_int(st, 3);
-            out->updated_at = sqlite3_column_int64(st, 4);
+            sender_from_row(st, out);
             ret = 1;
         } else if (rc == SQLITE_DONE) {
             ret = 0;

@@ -401,25 +401,28 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
+/* MessageSid (required, SM/MM) and AccountSid (optional, AC) of a webhook; pointers into
+ * the form. Returns NULL, or the reason for a 400. */
+static const char *parse_sids(const struct form *form, const char **message, const char **account)
+{
+    *message = form_get(form, "MessageSid");
+    if (!*message || !**message)
+        return "missing MessageSid";
+    if (!sid_valid(*message, "SM", "MM"))
+        return "malformed MessageSid";
+    *account = form_get(form, "AccountSid");
+    if (*account && !sid_valid(*account, "AC", NULL))
+        return "malformed AccountSid";
+    return NULL;
+}
+
 int twilio_parse_inbound(const struct form *form, struct gateway_inbound *out, const char **reason)
 {
     const char *why = NULL;
     memset(out, 0, sizeof *out);
 
-    out->gateway_id = form_get(form, "MessageSid");
-    if (!out->gateway_id || !*out->gateway_id) {
-        why = "missing MessageSid";
+    if ((why = parse_sids(form, &out->gateway_id, &out->account)))
         goto fail;
-    }
-    if (!sid_valid(out->gateway_id, "SM", "MM")) {
-        why = "malformed MessageSid";
-        goto fail;
-    }
-    out->account = form_get(form, "AccountSid");
-    if (out->account && !sid_valid(out->account, "AC", NULL)) {
-        why = "malformed AccountSid";
-        goto fail;
-    }
     out->from = form_get(form, "From");
     if (!out->from || !*out->from) {
         why = "missing From";
@@ -538,20 +541,8 @@ int twilio_parse_status(const struct form *form, struct twilio_status_update *ou
     const char *why = NULL;
     memset(out, 0, sizeof *out);
 
-    out->gateway_id = form_get(form, "MessageSid");
-    if (!out->gateway_id || !*out->gateway_id) {
-        why = "missing MessageSid";
+    if ((why = parse_sids(form, &out->gateway_id, &out->account)))
         goto fail;
-    }
-    if (!sid_valid(out->gateway_id, "SM", "MM")) {
-        why = "malformed MessageSid";
-        goto fail;
-    }
-    out->account = form_get(form, "AccountSid");
-    if (out->account && !sid_valid(out->account, "AC", NULL)) {
-        why = "malformed AccountSid";
-        goto fail;
-    }
     const char *st = form_get(form, "MessageStatus");
     if (!st || !*st)
         st = form_get(form, "SmsStatus"); /* legacy name, same value */
