@@ -126,9 +126,7 @@ static void *run_block(void *arg)
 static void *build_matcher(void *arg)
 {
     struct worker *w = arg;
-    w->matcher = matcher_new(w->b->replies);
-    if (w->matcher)
-        matcher_load_dictionaries(w->matcher, NULL);
+    w->matcher = matcher_new_with_dictionaries(w->b->replies, NULL, NULL);
     return NULL;
 }
 

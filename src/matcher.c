@@ -42,6 +42,7 @@
 #include <ctype.h>
 #include <libstemmer.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,10 +75,20 @@ static const char *const cue_names[CUE_COUNT] = {"hypothetical", "past", "third_
 /* ---------------------------------------------------------------------------------- */
 /* A string -> uint32 hash map with open addressing; keys are copied into the map.     */
 
+/* Keys live in blocks of an arena owned by the map: the word lists alone hold 130,000
+ * keys, and one allocation (and one free) per key was most of start-up. */
+struct strmap_block {
+    struct strmap_block *next;
+    size_t used;
+    char data[];
+};
+#define STRMAP_BLOCK_SIZE (64 * 1024)
+
 struct strmap {
     char **keys;
     uint32_t *vals;
     size_t cap, n;
+    struct strmap_block *blocks;
 };
 
 static uint32_t hash_bytes(const char *s, size_t n)
@@ -196,15 +207,25 @@ static void strmap_put(struct strmap *m, const char *key, uint32_t val)
         }
         i = (i + 1) & mask;
     }
-    m->keys[i] = xstrdup(key);
+    size_t len = strlen(key) + 1;
+    if (!m->blocks || m->blocks->used + len > STRMAP_BLOCK_SIZE) {
+        size_t size = len > STRMAP_BLOCK_SIZE ? len : STRMAP_BLOCK_SIZE;
+        struct strmap_block *b = xcalloc(1, sizeof *b + size);
+        b->next = m->blocks;
+        m->blocks = b;
+    }
+    m->keys[i] = memcpy(m->blocks->data + m->blocks->used, key, len);
+    m->blocks->used += len;
     m->vals[i] = val;
     m->n++;
 }
 
 static void strmap_free(struct strmap *m)
 {
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->keys[i]);
+    for (struct strmap_block *b = m->blocks, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
     free(m->keys);
     free(m->vals);
     memset(m, 0, sizeof *m);
@@ -1730,14 +1751,13 @@ struct matcher *matcher_new(const struct replies *r)
     return m;
 }
 
-int matcher_load_known_words(struct matcher *m, const char *path, enum lang lang)
+/* Reads one word list into a known-words map (see matcher_load_known_words). */
+static int read_word_list(struct strmap *known, const char *path, enum lang lang)
 {
-    if (m->is_clone)
-        return -1; /* the word list is part of the shared model */
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
-    strmap_reserve(&m->known, m->known.n + 150000); /* Debian's lists hold about 100,000 */
+    strmap_reserve(known, known->n + 150000); /* Debian's lists hold about 100,000 */
     char line[256];
     while (fgets(line, sizeof line, f)) {
         size_t n = strcspn(line, "\r\n");
@@ -1756,19 +1776,28 @@ int matcher_load_known_words(struct matcher *m, const char *path, enum lang lang
             word = folded = fold(line, n);
         }
         uint32_t langs = 0;
-        strmap_find(&m->known, word, &langs);
+        strmap_find(known, word, &langs);
         if (strlen(word) < MAX_WORD)
-            strmap_put(&m->known, word, langs | (lang == LANG_ES ? KNOWN_ES : KNOWN_EN));
+            strmap_put(known, word, langs | (lang == LANG_ES ? KNOWN_ES : KNOWN_EN));
         free(folded);
     }
     int failed = ferror(f);
     fclose(f);
-    /* Words already memoised were corrected without this list. */
-    word_cache_reset(m);
     return failed ? -1 : 0;
 }
 
-int matcher_load_dictionaries(struct matcher *m, const char *list)
+int matcher_load_known_words(struct matcher *m, const char *path, enum lang lang)
+{
+    if (m->is_clone)
+        return -1; /* the word list is part of the shared model */
+    int rc = read_word_list(&m->known, path, lang);
+    /* Words already memoised were corrected without this list. */
+    word_cache_reset(m);
+    return rc;
+}
+
+/* Reads every list of a colon-separated list into known; returns how many failed. */
+static int read_word_lists(struct strmap *known, const char *list)
 {
     if (!list)
         list = getenv("HOTLINE_DICTIONARIES");
@@ -1780,7 +1809,7 @@ int matcher_load_dictionaries(struct matcher *m, const char *list)
          path = strtok_r(NULL, ":", &save)) {
         /* Debian names its lists by language: .../spanish, .../american-english. */
         enum lang lang = strstr(path, "spanish") || strstr(path, "espanol") ? LANG_ES : LANG_EN;
-        if (matcher_load_known_words(m, path, lang) < 0) {
+        if (read_word_list(known, path, lang) < 0) {
             fprintf(stderr,
                     "hotline: warning: cannot read the word list %s; typo correction "
                     "will be less careful (apt-get install wamerican wspanish)\n",
@@ -1790,6 +1819,52 @@ int matcher_load_dictionaries(struct matcher *m, const char *list)
     }
     free(copy);
     return failed;
+}
+
+int matcher_load_dictionaries(struct matcher *m, const char *list)
+{
+    if (m->is_clone)
+        return -1;
+    int failed = read_word_lists(&m->known, list);
+    word_cache_reset(m);
+    return failed;
+}
+
+struct dictionary_job {
+    const char *list;
+    struct strmap known;
+    int failed;
+};
+
+static void *read_word_lists_thread(void *arg)
+{
+    struct dictionary_job *job = arg;
+    job->failed = read_word_lists(&job->known, job->list);
+    return NULL;
+}
+
+struct matcher *matcher_new_with_dictionaries(const struct replies *replies, const char *list,
+                                              int *failed)
+{
+    /* The word lists do not depend on the model: read them while it is built. */
+    struct dictionary_job job = {.list = list};
+    pthread_t tid;
+    int threaded = pthread_create(&tid, NULL, read_word_lists_thread, &job) == 0;
+    struct matcher *m = matcher_new(replies);
+    if (threaded)
+        pthread_join(tid, NULL);
+    else
+        read_word_lists_thread(&job);
+    if (failed)
+        *failed = job.failed;
+    if (!m) {
+        strmap_free(&job.known);
+        return NULL;
+    }
+    strmap_free(&m->known);
+    m->known = job.known;
+    word_cache_reset(m);
+    return m;
 }
 
 struct matcher *matcher_clone(const struct matcher *orig)

@@ -71,6 +71,14 @@ int matcher_load_known_words(struct matcher *m, const char *path, enum lang lang
  */
 int matcher_load_dictionaries(struct matcher *m, const char *list);
 
+/*
+ * matcher_new() and matcher_load_dictionaries() in one, reading the word lists on a
+ * second thread while the model is built (start-up is most of a short batch's time).
+ * *failed (may be NULL) gets how many lists could not be read.
+ */
+struct matcher *matcher_new_with_dictionaries(const struct replies *replies, const char *list,
+                                              int *failed);
+
 /* Classifies len bytes of UTF-8 text (invalid bytes are skipped). why may be NULL. */
 void matcher_classify(struct matcher *m, const char *text, size_t len, struct match_result *out,
                       struct match_explain *why);
