@@ -62,6 +62,7 @@
 #define NEAREST_SHARE 0.5     /* of the similarity: nearest example vs intent centroid */
 #define SIM_WEIGHT 3.0        /* a perfect example match is worth a strong phrase and a bit */
 #define FALLBACK_BELOW 1.2    /* total evidence below this: fallback */
+#define NEAREST_CRISIS 0.7    /* as close to one crisis example as this raises the crisis */
 #define SIM_CRISIS 0.55       /* similarity to a crisis intent that alone raises it */
 #define WEAK_CRISIS_SHARE 0.4 /* weak crisis signs must reach this share of the best other */
 
@@ -1243,7 +1244,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         int weak_enough = weak[k] >= 2 * WEIGHT_WEAK || (weak[k] > 0 && sim[k] >= SIM_CRISIS / 2);
         int raised = strong[k] > 0 || (weak[k] > 0 && score[k] >= best_calm) ||
                      (weak_enough && score[k] >= WEAK_CRISIS_SHARE * best_calm) ||
-                     sim[k] >= SIM_CRISIS;
+                     sim[k] >= SIM_CRISIS || nearest[k] >= NEAREST_CRISIS;
         if (raised && (best_crisis < 0 || score[k] > score[best_crisis]))
             best_crisis = k;
     }
