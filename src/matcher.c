@@ -799,11 +799,11 @@ static int stem_is_known(struct matcher *m, const char *word)
 }
 
 /* Stage 2 for one word (after shorthand), memoised. */
-static const struct word_info *word_lookup(struct matcher *m, const char *raw)
+static uint32_t word_lookup(struct matcher *m, const char *raw)
 {
     uint32_t idx;
     if (strmap_find(&m->word_cache, raw, &idx))
-        return &m->cache[idx];
+        return idx;
 
     struct word_info wi;
     memset(&wi, 0, sizeof wi);
@@ -856,12 +856,16 @@ static const struct word_info *word_lookup(struct matcher *m, const char *raw)
     }
     m->cache[m->n_cache] = wi;
     strmap_put(&m->word_cache, raw, (uint32_t)m->n_cache);
-    return &m->cache[m->n_cache++];
+    return (uint32_t)m->n_cache++;
 }
 
 /* A word as the analysis sees it. */
 struct word {
-    struct word_info info; /* a copy: the memo table may move while a text is analysed */
+    /* Into the memo table, set once every word of the text is in it (the table may move
+     * while words are added). */
+    const struct word_info *info;
+    uint32_t cached;    /* its index in the memo table */
+    int from_shorthand; /* part of a text-speak expansion: no language evidence */
     int sentence;
 };
 
@@ -916,20 +920,23 @@ static void analyse(struct matcher *m, const char *text, size_t len, struct anal
             snprintf(buf, sizeof buf, "%s", m->shorthand_to[si]);
             for (char *save = NULL, *w = strtok_r(buf, " ", &save); w && a->nwords < MAX_TOKENS;
                  w = strtok_r(NULL, " ", &save)) {
-                a->words[a->nwords].info = *word_lookup(m, w);
+                a->words[a->nwords].cached = word_lookup(m, w);
                 /* "asap" in a Spanish text is not four English words. */
-                a->words[a->nwords].info.lang_odds = 0;
+                a->words[a->nwords].from_shorthand = 1;
                 a->words[a->nwords].sentence = a->toks[t].sentence;
                 a->nwords++;
             }
             continue;
         }
-        a->words[a->nwords].info = *word_lookup(m, raw);
+        a->words[a->nwords].cached = word_lookup(m, raw);
+        a->words[a->nwords].from_shorthand = 0;
         a->words[a->nwords].sentence = a->toks[t].sentence;
         a->nwords++;
     }
     for (int w = 0; w < a->nwords; w++) {
-        a->lang_odds += a->words[w].info.lang_odds;
+        a->words[w].info = &m->cache[a->words[w].cached];
+        if (!a->words[w].from_shorthand)
+            a->lang_odds += a->words[w].info->lang_odds;
         if (a->words[w].sentence + 1 > a->nsentences)
             a->nsentences = a->words[w].sentence + 1;
     }
@@ -952,7 +959,7 @@ static int phrase_at(const struct matcher *m, const struct phrase *p, const stru
     for (int k = 1; k < p->ntoks; k++) {
         int next = -1;
         for (int j = pos + 1; j < a->nwords && j <= pos + 1 + MAX_GAP; j++) {
-            if (a->words[j].info.stem[p->lang] == p->toks[k]) {
+            if (a->words[j].info->stem[p->lang] == p->toks[k]) {
                 next = j;
                 break;
             }
@@ -986,11 +993,11 @@ static int find_phrases(struct matcher *m, const struct analysis *a, struct phra
     uint64_t text_mask[LANG_COUNT][4] = {{0}};
     for (int i = 0; i < a->nwords; i++)
         for (int l = 0; l < LANG_COUNT; l++)
-            if (a->words[i].info.stem[l])
-                mask_set(text_mask[l], a->words[i].info.stem[l]);
+            if (a->words[i].info->stem[l])
+                mask_set(text_mask[l], a->words[i].info->stem[l]);
     for (int i = 0; i < a->nwords; i++) {
         for (int l = 0; l < LANG_COUNT; l++) {
-            uint32_t id = a->words[i].info.stem[l];
+            uint32_t id = a->words[i].info->stem[l];
             if (!id)
                 continue;
             const struct intlist *cands = &m->first[l][id];
@@ -1021,7 +1028,7 @@ static void similarity(struct matcher *m, const struct analysis *a, double *sim,
     double sq = 0;
     uint32_t ntouched = 0;
     for (int i = 0; i < a->nwords; i++) {
-        const struct word_info *wi = &a->words[i].info;
+        const struct word_info *wi = a->words[i].info;
         const float *v = &m->sim_pool[wi->sim_off];
         for (int k = 0; k < INTENT_COUNT; k++)
             acc[k] += v[k];
@@ -1097,7 +1104,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         memset(why, 0, sizeof *why);
         size_t used = 0;
         for (int i = 0; i < a.nwords && used + 2 < sizeof why->normalized; i++) {
-            const struct word_info *wi = &a.words[i].info;
+            const struct word_info *wi = a.words[i].info;
             int n = snprintf(why->normalized + used, sizeof why->normalized - used, "%s%s%s",
                              i ? " " : "", wi->word, wi->corrected ? "*" : "");
             if (n < 0)
@@ -1146,14 +1153,14 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         /* "can't breathe" opens with "can" but asks nothing. */
         if (p->cue == CUE_QUESTION && hits[h].start == first_word[sn] &&
             !(hits[h].end + 1 < a.nwords &&
-              (strcmp(a.words[hits[h].end + 1].info.word, "not") == 0 ||
-               strcmp(a.words[hits[h].end + 1].info.word, "no") == 0)))
+              (strcmp(a.words[hits[h].end + 1].info->word, "not") == 0 ||
+               strcmp(a.words[hits[h].end + 1].info->word, "no") == 0)))
             opens_question[sn] = 1;
     }
     /* "in 2019", "since 2021": a year makes a past event. */
     for (int w = 1; w < a.nwords; w++) {
-        const char *word = a.words[w].info.word;
-        const char *prev = a.words[w - 1].info.word;
+        const char *word = a.words[w].info->word;
+        const char *prev = a.words[w - 1].info->word;
         if (strlen(word) == 4 && (strncmp(word, "19", 2) == 0 || strncmp(word, "20", 2) == 0) &&
             isdigit((unsigned char)word[2]) && isdigit((unsigned char)word[3]) &&
             (strcmp(prev, "in") == 0 || strcmp(prev, "since") == 0 || strcmp(prev, "en") == 0 ||
