@@ -146,6 +146,33 @@ static void test_hypotheticals_and_past_are_not_crises(void **state)
     assert_int_not_equal(intent_escalation(got), ESCALATE_URGENT);
 }
 
+/* Everyday idioms are not crises; "can't" opens no question; past events by date. */
+static void test_idioms_and_statements(void **state)
+{
+    (void)state;
+    const char *calm[] = {
+        "my boss is gonna kill me if im late again",
+        "im dead tired lol, can we do dinner tomorrow instead",
+        "this traffic is killing me lol",
+        "estoy muerta de cansancio, mañana te marco",
+        "My son OD'd in March and made it. Now he's using again, how do we get him in?",
+        "can someone die of a fentanyl overdose the first time they try it",
+    };
+    for (size_t i = 0; i < sizeof calm / sizeof calm[0]; i++) {
+        enum intent got = classify(calm[i], NULL).intent;
+        if (intent_escalation(got) == ESCALATE_URGENT)
+            fail_msg("'%s' raised %s", calm[i], intent_name(got));
+    }
+    assert_intent("cant breathe after injecting", INTENT_MEDICAL_URGENT);
+    assert_intent("do u accept aetna? also my hand has gone white and cold after i shot up",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("I HAVE THE GUN IN MY LAP RIGHT NOW", INTENT_CRISIS_SUICIDE);
+    assert_intent("he od'd and isnt moving", INTENT_CRISIS_OVERDOSE);
+    assert_intent("hiii", INTENT_GREETING);
+    assert_intent("what time do you close tonight", INTENT_CONTACT);
+    assert_intent("i need a ride to LAX tomorrow morning", INTENT_FALLBACK);
+}
+
 static void test_typos_and_text_speak(void **state)
 {
     (void)state;
@@ -186,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_compliance_keywords_only_when_bare),
         cmocka_unit_test(test_crisis_wins_over_questions),
         cmocka_unit_test(test_hypotheticals_and_past_are_not_crises),
+        cmocka_unit_test(test_idioms_and_statements),
         cmocka_unit_test(test_typos_and_text_speak),
         cmocka_unit_test(test_small_talk_only_when_nothing_asked),
         cmocka_unit_test(test_language),
