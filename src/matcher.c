@@ -1190,6 +1190,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     double score[INTENT_COUNT] = {0};
     double strong[INTENT_COUNT] = {0}, weak[INTENT_COUNT] = {0};
     int greets = 0; /* a greeting opens the text ("good morning" ends "ride tomorrow morning") */
+    double asked_about_crisis = 0;
     for (int h = 0; h < nhits; h++) {
         if (hits[h].phrase < 0)
             continue;
@@ -1212,7 +1213,9 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 cue_pos[CUE_PERSONAL][sn] < MAX_TOKENS || cue_pos[CUE_THIRD_PARTY][sn] < MAX_TOKENS;
             int asking = opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS;
             if (past || (p->intent != INTENT_CRISIS_SUICIDE && asking && !personal)) {
-                score[INTENT_HEALTH_RISKS] += p->weight * 0.5;
+                /* Asking about a crisis is asking about risks; a little, so that a later
+                 * sentence that reports one still outweighs it. */
+                asked_about_crisis = fmax(asked_about_crisis, p->weight * 0.5);
                 append_reason(why, past ? "a past event: '" : "a question about: '", p->text,
                               "'; ");
                 continue;
@@ -1228,6 +1231,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         append_reason(why, "'", p->text, "' ");
     }
 
+    score[INTENT_HEALTH_RISKS] += asked_about_crisis;
     double sim[INTENT_COUNT], nearest[INTENT_COUNT];
     similarity(m, &a, sim, nearest);
     for (int k = 0; k < INTENT_COUNT; k++) {
