@@ -32,6 +32,7 @@ enum setting_id {
     S_LOG_LEVEL,
     S_KEYWORD_REPLIES,
     S_RETRY_BASE_MS,
+    S_REPAGE_SECONDS,
     S_COUNT
 };
 
@@ -69,6 +70,10 @@ static const struct setting {
                          "first retry delay of a failed send, ms (doubles, with jitter, up to 5 "
                          "min)",
                          "1000", "1000", false},
+    [S_REPAGE_SECONDS] = {"HOTLINE_REPAGE_SECONDS", "repage_seconds",
+                          "how often an unacknowledged urgent escalation pages the on-call staff "
+                          "again, seconds (1 to 86400)",
+                          "120", "120", false},
 };
 
 enum origin { FROM_DEFAULT, FROM_FILE, FROM_ENV };
@@ -396,6 +401,12 @@ static int validate(struct loader *l, struct config *cfg)
         return invalid(l, S_RETRY_BASE_MS, "must be a number of milliseconds from 1 to 600000");
     cfg->retry_base_ms = base_ms;
 
+    errno = 0;
+    long repage = strtol(v[S_REPAGE_SECONDS], &end, 10);
+    if (errno || end == v[S_REPAGE_SECONDS] || *end || repage < 1 || repage > 86400)
+        return invalid(l, S_REPAGE_SECONDS, "must be a number of seconds from 1 to 86400");
+    cfg->repage_seconds = repage;
+
     if (cfg->local_mode && !host_is_loopback(cfg->listen_host))
         return invalid(l, S_LISTEN,
                        "local mode (no Twilio credentials) listens on loopback only: use "
@@ -450,6 +461,7 @@ int config_load(struct config *cfg, const char *config_file, char *const *envp, 
     free(l.value[S_LOG_LEVEL]);
     free(l.value[S_KEYWORD_REPLIES]);
     free(l.value[S_RETRY_BASE_MS]);
+    free(l.value[S_REPAGE_SECONDS]);
     return 0;
 
 fail:

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hotline/admin.h"
 #include "hotline/batch.h"
 #include "hotline/config.h"
 #include "hotline/intent.h"
@@ -31,6 +32,8 @@ static const char usage_main[] =
     "  match          classify JSON lines from stdin (the evaluation contract)\n"
     "  chat           type as a texter, see the reply and why it was chosen\n"
     "  check-replies  validate a replies/ folder and show each answer's SMS size\n"
+    "  staff          the staff directory: add, list, on-call, token, remove\n"
+    "  escalations    list, show, ack and close escalations\n"
     "\n"
     "Run 'hotline COMMAND --help' for a command's options.\n";
 
@@ -292,10 +295,9 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int argc, char **argv);
     } commands[] = {
-        {"serve", cmd_serve},
-        {"match", cmd_match},
-        {"chat", cmd_chat},
-        {"check-replies", cmd_check_replies},
+        {"serve", cmd_serve},   {"match", cmd_match},
+        {"chat", cmd_chat},     {"check-replies", cmd_check_replies},
+        {"staff", admin_staff}, {"escalations", admin_escalations},
     };
     if (argc < 2) {
         fputs(usage_main, stderr);

@@ -289,7 +289,8 @@ static void on_inbound_done(const struct store_result *res, void *arg)
                   "latency_ms=%.2f",
                   p->rid, p->sid, p->from_masked, (long long)res->inbound_id,
                   intent_name(p->intent), lang_name(p->lang), p->confidence,
-                  escalation_name(res->escalation), res->njobs, p->why ? p->why : "", ms);
+                  escalation_name(res->escalation), res->njobs,
+                  res->staff_command ? "staff command" : (p->why ? p->why : ""), ms);
         respond_twiml(srv, p->req);
         metrics_observe(&srv->set.metrics->webhook_latency, ms / 1000.0);
         if (srv->set.hooks.on_inbound)

@@ -14,7 +14,13 @@
  *   state after it) and every 21610 from the gateway. The outbox asks before EVERY attempt
  *   (before_send) and a job to a number in the set is vetoed, except the opt-out
  *   confirmation itself, marked by its priority (SERVER_PRIORITY_OPT_OUT_CONFIRMATION).
- *   So a reply queued before a STOP never goes out after it.
+ *   So a reply queued before a STOP never goes out after it. Pages (and staff command
+ *   confirmations, which are page-kind jobs) go to staff phones, not texters: never vetoed.
+ * - Escalations. Page jobs are created by the store in the text's own transaction and
+ *   dispatched here like replies, at priority 0 (ahead of queued replies). A timer asks
+ *   the store every REPAGE_TICK_MS (or half the re-page interval, if shorter) for the
+ *   urgent escalations due for another page: one store operation at a time, never a
+ *   synchronous read on the loop.
  * - Signals and shutdown, with deadlines so that a stuck peer cannot hold the process.
  *
  * Persisting: a job stays 'pending' in the store while its request is in flight (no
@@ -47,6 +53,7 @@
 #define BUCKETS 1024 /* both hash tables; chains stay short for thousands of entries */
 #define STOP_CHECK_MS 10
 #define REASON_OPTED_OUT "recipient opted out"
+#define REPAGE_TICK_MS 1000
 
 /* What the outbox does not carry about a job. */
 struct job_meta {
@@ -74,7 +81,8 @@ struct service {
     struct metrics metrics;
     char *status_callback; /* {public_url}/webhooks/twilio/status */
 
-    struct event *ev_term, *ev_int, *ev_stop_check;
+    struct event *ev_term, *ev_int, *ev_stop_check, *ev_repage;
+    bool repage_busy; /* a re-page operation is queued in the store */
     bool stopping, drained;
     int64_t stop_deadline_us;
 
@@ -191,7 +199,8 @@ static void meta_del(struct service *sv, int64_t id)
  * attempt. */
 static bool send_allowed(const struct service *sv, const struct job_meta *m)
 {
-    return !optout_has(sv, m->to) || m->priority == SERVER_PRIORITY_OPT_OUT_CONFIRMATION;
+    return m->kind == STORE_JOB_PAGE || !optout_has(sv, m->to) ||
+           m->priority == SERVER_PRIORITY_OPT_OUT_CONFIRMATION;
 }
 
 /* ---- persisting outcomes ---- */
@@ -313,9 +322,47 @@ static void on_inbound(void *arg, const struct store_result *res, const char *fr
                        enum intent intent)
 {
     struct service *sv = arg;
-    optout_set(sv, from, res->sender.opted_out);
-    for (size_t i = 0; i < res->njobs; i++)
+    if (!res->staff_command)
+        optout_set(sv, from, res->sender.opted_out);
+    size_t pages = 0;
+    for (size_t i = 0; i < res->njobs; i++) {
+        pages += res->jobs[i].kind == STORE_JOB_PAGE;
         dispatch(sv, &res->jobs[i], res->jobs[i].kind == STORE_JOB_REPLY ? (int)intent : -1);
+    }
+    if (res->escalation_id)
+        log_event(res->escalation == ESCALATE_URGENT ? LOG_WARN : LOG_INFO, "escalation",
+                  "id=%lld level=%s inbound=%lld pages=%zu", (long long)res->escalation_id,
+                  escalation_name(res->escalation), (long long)res->inbound_id, pages);
+}
+
+/* ---- re-paging ---- */
+
+static void on_repaged(const struct store_result *res, void *arg)
+{
+    struct service *sv = arg;
+    sv->repage_busy = false;
+    if (sv->stopping)
+        return; /* the outbox may be gone: the pages stay pending and resume at the next start */
+    if (res->outcome != STORE_OK) {
+        log_event(LOG_ERROR, "repage", "error=\"%s\"", res->error ? res->error : "?");
+        return;
+    }
+    for (size_t i = 0; i < res->njobs; i++)
+        dispatch(sv, &res->jobs[i], -1);
+    if (res->njobs)
+        log_event(LOG_WARN, "repage", "pages=%zu", res->njobs);
+}
+
+static void on_repage_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct service *sv = arg;
+    if (sv->stopping || sv->repage_busy)
+        return;
+    if (store_submit_repage(sv->store, (int64_t)sv->cfg->repage_seconds * 1000, on_repaged, sv) ==
+        0)
+        sv->repage_busy = true;
 }
 
 static void fill_gauges(void *arg, struct metrics_gauges *g)
@@ -472,6 +519,7 @@ static void on_signal(evutil_socket_t fd, short what, void *arg)
     log_event(LOG_INFO, "shutdown", "signal=%s webhooks_pending=%zu", name,
               server_pending(sv->server));
     server_stop_accepting(sv->server);
+    event_del(sv->ev_repage);
     sv->stop_deadline_us = mono_us() + (int64_t)SERVICE_SHUTDOWN_DEADLINE_MS * 1000;
     if (!sv->outbox || outbox_drain(sv->outbox, SERVICE_DRAIN_WAIT_MS, on_drained, sv) != 0)
         sv->drained = true;
@@ -547,6 +595,8 @@ static void service_teardown(struct service *sv)
         event_free(sv->ev_int);
     if (sv->ev_stop_check)
         event_free(sv->ev_stop_check);
+    if (sv->ev_repage)
+        event_free(sv->ev_repage);
     server_free(sv->server); /* first: nothing new can arrive */
     outbox_free(sv->outbox); /* transfers still running are reported and stored pending */
     store_close(sv->store);  /* commits what is queued and runs the last callbacks */
@@ -649,8 +699,14 @@ int service_run(struct config *cfg)
     sv->ev_term = evsignal_new(sv->base, SIGTERM, on_signal, sv);
     sv->ev_int = evsignal_new(sv->base, SIGINT, on_signal, sv);
     sv->ev_stop_check = event_new(sv->base, -1, EV_PERSIST, on_stop_check, sv);
-    if (!sv->ev_term || !sv->ev_int || !sv->ev_stop_check || event_add(sv->ev_term, NULL) != 0 ||
-        event_add(sv->ev_int, NULL) != 0) {
+    sv->ev_repage = event_new(sv->base, -1, EV_PERSIST, on_repage_tick, sv);
+    long tick_ms = cfg->repage_seconds * 1000 / 2;
+    if (tick_ms > REPAGE_TICK_MS)
+        tick_ms = REPAGE_TICK_MS;
+    struct timeval tick = {tick_ms / 1000, (tick_ms % 1000) * 1000};
+    if (!sv->ev_term || !sv->ev_int || !sv->ev_stop_check || !sv->ev_repage ||
+        event_add(sv->ev_term, NULL) != 0 || event_add(sv->ev_int, NULL) != 0 ||
+        event_add(sv->ev_repage, &tick) != 0) {
         log_event(LOG_ERROR, "start", "error=\"cannot install the signal handlers\"");
         goto out;
     }
@@ -665,9 +721,16 @@ int service_run(struct config *cfg)
         local_mode_banner(addr);
         log_event(LOG_WARN, "local_mode", "signatures=off gateway=stdout");
     }
-    log_event(LOG_INFO, "listening", "addr=%s public_url=%s mode=%s keyword_replies=%s", addr,
-              cfg->public_url, cfg->local_mode ? "local" : "twilio",
-              cfg->keyword_replies == CONFIG_KEYWORDS_GATEWAY ? "gateway" : "self");
+    int64_t on_call = store_count_on_call(sv->store);
+    if (on_call == 0)
+        log_event(LOG_WARN, "no_staff_on_call",
+                  "warning=\"nobody is on call: escalations are logged but page nobody (hotline "
+                  "staff on-call NAME on)\"");
+    log_event(LOG_INFO, "listening",
+              "addr=%s public_url=%s mode=%s keyword_replies=%s staff_on_call=%lld repage_s=%ld",
+              addr, cfg->public_url, cfg->local_mode ? "local" : "twilio",
+              cfg->keyword_replies == CONFIG_KEYWORDS_GATEWAY ? "gateway" : "self",
+              (long long)on_call, cfg->repage_seconds);
 
     if (event_base_dispatch(sv->base) < 0) {
         log_event(LOG_ERROR, "loop", "error=\"event_base_dispatch failed\"");

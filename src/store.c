@@ -65,7 +65,9 @@
 #include <event2/thread.h>
 #include <sqlite3.h>
 
+#include "hotline/escalation.h"
 #include "hotline/log.h"
+#include "hotline/staff.h"
 
 /* ---- schema ---- */
 
@@ -124,6 +126,38 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_unfinished ON jobs (priority, next_attempt_at)"
     " WHERE state IN ('pending', 'sending');"
     "CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);",
+
+    /* v3: the staff directory and escalations (escalation.h); pages point at theirs, and
+     * a text from a staff phone records who sent it. */
+    "CREATE TABLE staff ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " phone TEXT NOT NULL UNIQUE,"
+    " on_call INTEGER NOT NULL DEFAULT 0 CHECK (on_call IN (0, 1)),"
+    " token_hash TEXT NOT NULL UNIQUE,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE TABLE escalations ("
+    " id INTEGER PRIMARY KEY,"
+    " texter TEXT NOT NULL,"
+    " line TEXT NOT NULL,"
+    " level TEXT NOT NULL CHECK (level IN ('standard', 'urgent')),"
+    " intent TEXT NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'acknowledged', 'closed')),"
+    " inbound_id INTEGER REFERENCES inbound (id),"
+    " opened_at INTEGER NOT NULL,"
+    " last_paged_at INTEGER NOT NULL,"
+    " pages INTEGER NOT NULL DEFAULT 0,"
+    " acked_at INTEGER,"
+    " acked_by TEXT,"
+    " closed_at INTEGER,"
+    " closed_by TEXT,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX escalations_active ON escalations (texter) WHERE state != 'closed';"
+    "CREATE INDEX escalations_due ON escalations (last_paged_at)"
+    " WHERE level = 'urgent' AND state = 'open';"
+    "ALTER TABLE jobs ADD COLUMN escalation_id INTEGER REFERENCES escalations (id);"
+    "ALTER TABLE inbound ADD COLUMN staff TEXT;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -163,8 +197,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROLLBACK_TO] = "ROLLBACK TO op",
     [ST_INBOUND_FIND] = "SELECT id FROM inbound WHERE message_sid = ?1",
     [ST_INBOUND_INSERT] = "INSERT INTO inbound (gateway, message_sid, account_sid, from_number,"
-                          " to_number, body, received_at, intent, lang, confidence, escalation)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                          " to_number, body, received_at, intent, lang, confidence, escalation,"
+                          " staff) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [ST_SENDER_GET] = "SELECT opted_out, opted_out_at, lang, misses, updated_at FROM senders"
                       " WHERE number = ?1",
     [ST_SENDER_PUT] = "INSERT INTO senders (number, opted_out, opted_out_at, lang, misses,"
@@ -173,8 +207,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " excluded.opted_out_at, lang = excluded.lang, misses = excluded.misses,"
                       " updated_at = excluded.updated_at",
     [ST_JOB_INSERT] = "INSERT INTO jobs (kind, priority, inbound_id, to_number, from_number,"
-                      " body, state, attempts, next_attempt_at, created_at, updated_at)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?7, ?7)",
+                      " body, state, attempts, next_attempt_at, created_at, updated_at,"
+                      " escalation_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?7, ?7,"
+                      " ?8)",
     [ST_JOB_STATE] = "SELECT state FROM jobs WHERE id = ?1",
     [ST_JOB_UPDATE] = "UPDATE jobs SET state = ?2, attempts = ?3, next_attempt_at = ?4,"
                       " gateway_sid = coalesce(?5, gateway_sid), error_code = ?6, reason = ?7,"
@@ -252,7 +287,7 @@ static bool status_advances(enum store_job_state cur, enum store_job_state next)
 
 /* ---- the store ---- */
 
-enum op_kind { OP_INBOUND, OP_JOB_UPDATE, OP_STATUS, OP_SENDER, OP_PROBE };
+enum op_kind { OP_INBOUND, OP_JOB_UPDATE, OP_STATUS, OP_SENDER, OP_PROBE, OP_REPAGE };
 
 #define OP_MAX_COPIES 6
 
@@ -275,13 +310,15 @@ struct op {
             unsigned fields;
             struct store_sender values;
         } sender;
+        int64_t repage_ms;
     } u;
     char *copies[OP_MAX_COPIES];
     int ncopies;
     struct store_result res;
     struct store_job *jobs; /* res.jobs */
     size_t njobs;
-    char error[192]; /* res.error */
+    char error[192];                 /* res.error */
+    struct escalation_events events; /* for the log, written after the COMMIT */
 };
 
 struct op_list {
@@ -296,6 +333,8 @@ struct store {
 
     sqlite3 *wdb; /* the writer thread's, once it runs */
     sqlite3_stmt *stmts[ST_COUNT];
+    struct escalation_db *esc; /* statements on wdb: writer thread */
+    int log_fd;                /* escalations.jsonl: writer thread */
 
     sqlite3 *rdb; /* read-only, under rd_mu */
     pthread_mutex_t rd_mu;
@@ -415,6 +454,7 @@ static void op_free(struct op *op)
     if (!op)
         return;
     op_drop_jobs(op);
+    escalation_events_clear(&op->events);
     for (int i = 0; i < op->ncopies; i++)
         free(op->copies[i]);
     free(op);
@@ -555,8 +595,8 @@ static int write_sender(struct store *s, struct op *op, const char *number,
 
 /* Inserts a pending job and fills *job (owned strings) from what was written. */
 static int insert_job(struct store *s, struct op *op, enum store_job_kind kind, int priority,
-                      int64_t inbound_id, const char *to, const char *from, const char *body,
-                      int64_t now, struct store_job *job)
+                      int64_t inbound_id, int64_t escalation_id, const char *to, const char *from,
+                      const char *body, int64_t now, struct store_job *job)
 {
     sqlite3_stmt *st = op_stmt(s, op, ST_JOB_INSERT);
     if (!st)
@@ -568,6 +608,7 @@ static int insert_job(struct store *s, struct op *op, enum store_job_kind kind, 
     bind_text(st, 5, from);
     bind_text(st, 6, body);
     sqlite3_bind_int64(st, 7, now);
+    bind_opt_int64(st, 8, escalation_id);
     if (op_exec(s, op, st, kind == STORE_JOB_PAGE ? "insert page job" : "insert reply job") < 0)
         return -1;
     struct store_job written = {
@@ -599,6 +640,95 @@ static bool decision_valid(const struct store_decision *d)
     return true;
 }
 
+/* The inbound row; escalation and staff (NULL: a texter) as decided. */
+static int insert_inbound(struct store *s, struct op *op, enum escalation escalation,
+                          const char *staff, int64_t *id)
+{
+    const struct store_inbound *in = &op->u.inbound.in;
+    sqlite3_stmt *st = op_stmt(s, op, ST_INBOUND_INSERT);
+    if (!st)
+        return -1;
+    bind_text(st, 1, in->gateway);
+    bind_text(st, 2, in->message_sid);
+    bind_text(st, 3, in->account_sid);
+    bind_text(st, 4, in->from);
+    bind_text(st, 5, in->to);
+    bind_text(st, 6, in->body);
+    sqlite3_bind_int64(st, 7, in->received_at);
+    bind_text(st, 8, intent_name(in->intent));
+    bind_text(st, 9, lang_name(in->lang));
+    sqlite3_bind_double(st, 10, in->confidence);
+    bind_text(st, 11, escalation_name(escalation));
+    bind_text(st, 12, staff);
+    if (op_exec(s, op, st, "insert inbound") < 0)
+        return -1;
+    *id = sqlite3_last_insert_rowid(s->wdb);
+    return 0;
+}
+
+/*
+ * A text from a staff phone: a staff command, never a texter's text (no conversation
+ * step, no sender state, no escalation). "ACK n" acknowledges escalation n; the staff
+ * member gets a short confirmation, sent as a page (it goes to a staff phone).
+ */
+static int do_staff_text(struct store *s, struct op *op, const char *staff, int64_t now)
+{
+    const struct store_inbound *in = &op->u.inbound.in;
+    int64_t inbound_id;
+    if (insert_inbound(s, op, ESCALATE_NONE, staff, &inbound_id) < 0)
+        return -1;
+
+    char answer[160], by[STAFF_NAME_MAX + 1], err[160];
+    int64_t id = 0;
+    if (escalation_parse_ack(in->body, &id)) {
+        enum escalation_act_outcome outcome;
+        if (escalation_act(s->esc, id, true, staff, "sms", now, &outcome, by, sizeof by,
+                           &op->events, err, sizeof err) < 0)
+            return op_fail(op, "%s", err);
+        if (outcome == ESCALATION_ACT_DONE)
+            snprintf(answer, sizeof answer, "ACK %lld ok", (long long)id);
+        else if (outcome == ESCALATION_ACT_ALREADY)
+            snprintf(answer, sizeof answer, "ACK %lld: already acknowledged by %s", (long long)id,
+                     by);
+        else
+            snprintf(answer, sizeof answer, "no open escalation %lld", (long long)id);
+    } else {
+        snprintf(answer, sizeof answer, "hotline: unknown command. Reply ACK <id> to acknowledge.");
+    }
+    if (!(op->jobs = calloc(1, sizeof *op->jobs)))
+        return op_fail(op, "out of memory");
+    if (insert_job(s, op, STORE_JOB_PAGE, STORE_PRIORITY_PAGE, inbound_id, 0, in->from, in->to,
+                   answer, now, &op->jobs[0]) < 0)
+        return -1;
+    op->njobs = 1;
+
+    struct store_sender state;
+    if (read_sender(s, op, in->from, &state) < 0)
+        return -1;
+    op->res.outcome = STORE_OK;
+    op->res.inbound_id = inbound_id;
+    op->res.escalation = ESCALATE_NONE;
+    op->res.staff_command = true;
+    op->res.jobs = op->jobs;
+    op->res.njobs = op->njobs;
+    op->res.sender = state;
+    return 0;
+}
+
+/* Inserts the page jobs of pages after the jobs already in op->jobs (room reserved). */
+static int insert_pages(struct store *s, struct op *op, const struct escalation_pages *pages,
+                        int64_t inbound_id, int64_t now)
+{
+    for (size_t i = 0; i < pages->n; i++) {
+        const struct escalation_page *pg = &pages->v[i];
+        if (insert_job(s, op, STORE_JOB_PAGE, STORE_PRIORITY_PAGE, inbound_id, pg->escalation_id,
+                       pg->to, pg->from, pg->body, now, &op->jobs[op->njobs]) < 0)
+            return -1;
+        op->njobs++;
+    }
+    return 0;
+}
+
 static int do_inbound(struct store *s, struct op *op)
 {
     const struct store_inbound *in = &op->u.inbound.in;
@@ -618,6 +748,14 @@ static int do_inbound(struct store *s, struct op *op)
     if (rc != SQLITE_DONE)
         return rc == SQLITE_ROW ? 0 : -1;
 
+    int64_t now = now_ms();
+    char staff[STAFF_NAME_MAX + 1];
+    int is_staff = escalation_staff_by_phone(s->esc, in->from, staff, sizeof staff);
+    if (is_staff < 0)
+        return op_fail(op, "read staff: %s", sqlite3_errmsg(s->wdb));
+    if (is_staff)
+        return do_staff_text(s, op, staff, now);
+
     struct store_sender state;
     if (read_sender(s, op, in->from, &state) < 0)
         return -1;
@@ -630,46 +768,52 @@ static int do_inbound(struct store *s, struct op *op)
     if (!decision_valid(&d))
         return op_fail(op, "decide returned an invalid decision");
 
-    int64_t now = now_ms();
-    if (!(st = op_stmt(s, op, ST_INBOUND_INSERT)))
+    int64_t inbound_id;
+    if (insert_inbound(s, op, d.escalation, NULL, &inbound_id) < 0)
         return -1;
-    bind_text(st, 1, in->gateway);
-    bind_text(st, 2, in->message_sid);
-    bind_text(st, 3, in->account_sid);
-    bind_text(st, 4, in->from);
-    bind_text(st, 5, in->to);
-    bind_text(st, 6, in->body);
-    sqlite3_bind_int64(st, 7, in->received_at);
-    bind_text(st, 8, intent_name(in->intent));
-    bind_text(st, 9, lang_name(in->lang));
-    sqlite3_bind_double(st, 10, in->confidence);
-    bind_text(st, 11, escalation_name(d.escalation));
-    if (op_exec(s, op, st, "insert inbound") < 0)
-        return -1;
-    int64_t inbound_id = sqlite3_last_insert_rowid(s->wdb);
-
     if (write_sender(s, op, in->from, &d.sender, now) < 0)
         return -1;
 
-    size_t njobs = (d.reply ? 1 : 0) + d.npages;
-    if (njobs && !(op->jobs = calloc(njobs, sizeof *op->jobs)))
+    /* The escalation, in this same transaction: opened, joined or raised, with its pages. */
+    struct escalation_pages pages = {0};
+    int64_t escalation_id = 0;
+    char err[160];
+    if (escalation_on_text(s->esc, in->from, in->to, in->intent, d.escalation, inbound_id, now,
+                           &escalation_id, &pages, &op->events, err, sizeof err) < 0) {
+        escalation_pages_clear(&pages);
+        return op_fail(op, "%s", err);
+    }
+
+    size_t njobs = (d.reply ? 1 : 0) + d.npages + pages.n;
+    if (njobs && !(op->jobs = calloc(njobs, sizeof *op->jobs))) {
+        escalation_pages_clear(&pages);
         return op_fail(op, "out of memory");
+    }
     if (d.reply) {
-        if (insert_job(s, op, STORE_JOB_REPLY, d.reply_priority, inbound_id, in->from, in->to,
-                       d.reply, now, &op->jobs[op->njobs]) < 0)
+        if (insert_job(s, op, STORE_JOB_REPLY, d.reply_priority, inbound_id, 0, in->from, in->to,
+                       d.reply, now, &op->jobs[op->njobs]) < 0) {
+            escalation_pages_clear(&pages);
             return -1;
+        }
         op->njobs++;
     }
     for (size_t i = 0; i < d.npages; i++) {
-        if (insert_job(s, op, STORE_JOB_PAGE, STORE_PRIORITY_PAGE, inbound_id, d.pages[i].to,
-                       in->to, d.pages[i].body, now, &op->jobs[op->njobs]) < 0)
+        if (insert_job(s, op, STORE_JOB_PAGE, STORE_PRIORITY_PAGE, inbound_id, escalation_id,
+                       d.pages[i].to, in->to, d.pages[i].body, now, &op->jobs[op->njobs]) < 0) {
+            escalation_pages_clear(&pages);
             return -1;
+        }
         op->njobs++;
     }
+    rc = insert_pages(s, op, &pages, inbound_id, now);
+    escalation_pages_clear(&pages);
+    if (rc < 0)
+        return -1;
 
     op->res.outcome = STORE_OK;
     op->res.inbound_id = inbound_id;
     op->res.escalation = d.escalation;
+    op->res.escalation_id = escalation_id;
     op->res.jobs = op->jobs;
     op->res.njobs = op->njobs;
     op->res.sender = d.sender;
@@ -677,6 +821,31 @@ static int do_inbound(struct store *s, struct op *op)
     op->res.sender.updated_at = now;
     if (!op->res.sender.opted_out)
         op->res.sender.opted_out_at = 0;
+    return 0;
+}
+
+/* Urgent escalations due for another page: one round of page jobs each. */
+static int do_repage(struct store *s, struct op *op)
+{
+    struct escalation_pages pages = {0};
+    char err[160];
+    int64_t now = now_ms();
+    if (escalation_repage_due(s->esc, now, op->u.repage_ms, &pages, &op->events, err, sizeof err) <
+        0) {
+        escalation_pages_clear(&pages);
+        return op_fail(op, "%s", err);
+    }
+    if (pages.n && !(op->jobs = calloc(pages.n, sizeof *op->jobs))) {
+        escalation_pages_clear(&pages);
+        return op_fail(op, "out of memory");
+    }
+    int rc = insert_pages(s, op, &pages, 0, now);
+    escalation_pages_clear(&pages);
+    if (rc < 0)
+        return -1;
+    op->res.outcome = STORE_OK;
+    op->res.jobs = op->jobs;
+    op->res.njobs = op->njobs;
     return 0;
 }
 
@@ -826,6 +995,8 @@ static int run_op(struct store *s, struct op *op)
         return do_sender(s, op);
     case OP_PROBE:
         return do_probe(s, op);
+    case OP_REPAGE:
+        return do_repage(s, op);
     }
     return op_fail(op, "unknown operation");
 }
@@ -880,6 +1051,50 @@ static bool run_group(struct store *s, struct op *group)
     return true;
 }
 
+/*
+ * Appends the escalation events of the committed ops to the log, durably (fdatasync),
+ * BEFORE the loop hears of the commit: an event whose transaction committed is in the
+ * log even if the process is killed right after. A failed write cannot undo the commit;
+ * it is logged for the operator (the events stay in the database's escalation rows).
+ */
+static void write_escalation_log(struct store *s, struct op *group)
+{
+    struct escalation_events all = {0};
+    size_t n = 0;
+    for (struct op *op = group; op; op = op->next)
+        if (op->res.outcome == STORE_OK && op->events.len)
+            n += op->events.len;
+    if (n == 0)
+        return;
+    const char *data = NULL;
+    size_t len = 0;
+    if (!group->next || n == group->events.len) {
+        /* Usually one op carries events: write its buffer as it is. */
+        for (struct op *op = group; op && !data; op = op->next)
+            if (op->res.outcome == STORE_OK && op->events.len == n) {
+                data = op->events.data;
+                len = n;
+            }
+    }
+    if (!data) {
+        if (!(all.data = malloc(n))) {
+            log_event(LOG_ERROR, "escalation_log", "error=\"out of memory\"");
+            return;
+        }
+        for (struct op *op = group; op; op = op->next)
+            if (op->res.outcome == STORE_OK && op->events.len) {
+                memcpy(all.data + all.len, op->events.data, op->events.len);
+                all.len += op->events.len;
+            }
+        data = all.data;
+        len = all.len;
+    }
+    if (s->log_fd < 0 || escalation_log_write(s->log_fd, data, len) < 0)
+        log_event(LOG_ERROR, "escalation_log", "error=\"cannot write %s: %s\"", ESCALATION_LOG_FILE,
+                  s->log_fd < 0 ? "not open" : strerror(errno));
+    escalation_events_clear(&all);
+}
+
 static void *writer_main(void *arg)
 {
     struct store *s = arg;
@@ -895,6 +1110,8 @@ static void *writer_main(void *arg)
             break; /* stopping, and everything queued is done */
 
         bool committed = run_group(s, group.head);
+        if (committed)
+            write_escalation_log(s, group.head);
 
         uint64_t n = 0, failed = 0;
         for (struct op *op = group.head; op; op = op->next) {
@@ -1090,6 +1307,17 @@ int store_submit_sender_update(struct store *s, const char *number, unsigned fie
     return submit(s, op);
 }
 
+int store_submit_repage(struct store *s, int64_t repage_ms, store_done_fn cb, void *arg)
+{
+    if (!s || repage_ms < 0)
+        return -1;
+    struct op *op = op_new(OP_REPAGE, cb, arg);
+    if (!op)
+        return -1;
+    op->u.repage_ms = repage_ms;
+    return submit(s, op);
+}
+
 int store_submit_probe(struct store *s, store_done_fn cb, void *arg)
 {
     if (!s)
@@ -1166,6 +1394,33 @@ static int pragma_int(sqlite3 *db, const char *sql, char *text, size_t textlen)
     return v;
 }
 
+/*
+ * Applies migrations[version] and sets user_version to version + 1, in one transaction;
+ * a no-op when another process (the service, a command) got there first.
+ */
+static int migrate_step(sqlite3 *db, int version, char *why, size_t whylen)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version + 1);
+    if (exec_sql(db, "BEGIN IMMEDIATE", why, whylen) < 0)
+        return -1;
+    int at = pragma_int(db, "PRAGMA user_version", NULL, 0);
+    if (at < 0) {
+        snprintf(why, whylen, "cannot read the schema version");
+        goto fail;
+    }
+    if (at <= version &&
+        (exec_sql(db, migrations[version], why, whylen) < 0 || exec_sql(db, sql, why, whylen) < 0))
+        goto fail;
+    if (exec_sql(db, "COMMIT", why, whylen) < 0)
+        goto fail;
+    return 0;
+fail:
+    if (!sqlite3_get_autocommit(db))
+        exec_sql(db, "ROLLBACK", NULL, 0);
+    return -1;
+}
+
 static int migrate(sqlite3 *db, char *err, size_t errlen)
 {
     int version = pragma_int(db, "PRAGMA user_version", NULL, 0);
@@ -1179,13 +1434,8 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
         return -1;
     }
     for (; version < SCHEMA_VERSION; version++) {
-        char sql[64], why[160];
-        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version + 1);
-        if (exec_sql(db, "BEGIN IMMEDIATE", why, sizeof why) < 0 ||
-            exec_sql(db, migrations[version], why, sizeof why) < 0 ||
-            exec_sql(db, sql, why, sizeof why) < 0 || exec_sql(db, "COMMIT", why, sizeof why) < 0) {
-            if (!sqlite3_get_autocommit(db))
-                exec_sql(db, "ROLLBACK", NULL, 0);
+        char why[160];
+        if (migrate_step(db, version, why, sizeof why) < 0) {
             set_err(err, errlen, "migration to schema version %d failed: %s", version + 1, why);
             return -1;
         }
@@ -1307,6 +1557,7 @@ struct store *store_open(struct event_base *base, const char *data_dir, char *er
     }
     s->base = base;
     s->lock_fd = -1;
+    s->log_fd = -1;
     s->healthy = true;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->rd_mu, NULL);
@@ -1339,6 +1590,15 @@ struct store *store_open(struct event_base *base, const char *data_dir, char *er
 
     if (open_writer(s, db_path, err, errlen) < 0 || fix_sidecar_modes(db_path, err, errlen) < 0)
         goto fail;
+    if (!(s->esc = escalation_db_new(s->wdb))) {
+        set_err(err, errlen, "out of memory");
+        goto fail;
+    }
+    if ((s->log_fd = escalation_log_open(data_dir)) < 0) {
+        set_err(err, errlen, "cannot open %s/%s: %s", data_dir, ESCALATION_LOG_FILE,
+                strerror(errno));
+        goto fail;
+    }
     if (sqlite3_open_v2(db_path, &s->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
         SQLITE_OK) {
         set_err(err, errlen, "cannot open the database for reading");
@@ -1366,6 +1626,57 @@ fail:
     return NULL;
 }
 
+struct sqlite3 *store_open_direct(const char *data_dir, char *err, size_t errlen)
+{
+    char db_path[PATH_MAX], why[160], mode[32];
+    sqlite3 *db = NULL;
+    if (!data_dir || !*data_dir ||
+        (size_t)snprintf(db_path, sizeof db_path, "%s/hotline.db", data_dir) >=
+            sizeof db_path - 8) {
+        set_err(err, errlen, "no data directory, or its path is too long");
+        return NULL;
+    }
+    if (mkdir(data_dir, 0700) == 0) {
+        if (chmod(data_dir, 0700) < 0) {
+            set_err(err, errlen, "chmod %s: %s", data_dir, strerror(errno));
+            return NULL;
+        }
+    } else if (errno != EEXIST) {
+        set_err(err, errlen, "cannot create %s: %s", data_dir, strerror(errno));
+        return NULL;
+    }
+    int fd = open_private(db_path);
+    if (fd < 0) {
+        set_err(err, errlen, "cannot open %s: %s", db_path, strerror(errno));
+        return NULL;
+    }
+    close(fd);
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
+        SQLITE_OK) {
+        set_err(err, errlen, "cannot open the database: %s",
+                db ? sqlite3_errmsg(db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    /* The service's writer holds the write lock for one group commit at a time. */
+    sqlite3_busy_timeout(db, 10000);
+    if (pragma_int(db, "PRAGMA journal_mode = WAL", mode, sizeof mode) < 0 ||
+        strcmp(mode, "wal") != 0) {
+        set_err(err, errlen, "cannot switch the database to WAL mode");
+        goto fail;
+    }
+    if (exec_sql(db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", why, sizeof why) < 0) {
+        set_err(err, errlen, "cannot configure the database: %s", why);
+        goto fail;
+    }
+    if (migrate(db, err, errlen) < 0 || fix_sidecar_modes(db_path, err, errlen) < 0)
+        goto fail;
+    return db;
+fail:
+    sqlite3_close(db);
+    return NULL;
+}
+
 void store_close(struct store *s)
 {
     if (!s)
@@ -1385,6 +1696,9 @@ void store_close(struct store *s)
     }
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->stmts[i]);
+    escalation_db_free(s->esc);
+    if (s->log_fd >= 0)
+        close(s->log_fd);
     sqlite3_close(s->rdb);
     sqlite3_close(s->cdb);
     sqlite3_close(s->wdb); /* the last connection checkpoints the WAL into the file */
@@ -1527,6 +1841,11 @@ static int64_t count(struct store *s, const char *sql, const char *text)
 int64_t store_count_inbound(struct store *s)
 {
     return count(s, "SELECT count(*) FROM inbound", NULL);
+}
+
+int64_t store_count_on_call(struct store *s)
+{
+    return count(s, "SELECT count(*) FROM staff WHERE on_call = 1", NULL);
 }
 
 int64_t store_count_jobs(struct store *s, enum store_job_state state)

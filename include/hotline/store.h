@@ -26,6 +26,7 @@
 #include "hotline/intent.h"
 
 struct event_base;
+struct sqlite3;
 struct store;
 
 /* Outbox priorities: lower goes sooner. */
@@ -146,7 +147,11 @@ struct store_result {
     /* store_submit_inbound */
     int64_t inbound_id;           /* OK, and DUPLICATE (the stored row) */
     enum escalation escalation;   /* OK: the decision's */
-    const struct store_job *jobs; /* OK: the created jobs, reply first, then pages */
+    int64_t escalation_id;        /* OK: the texter's escalation the text belongs to, or 0 */
+    bool staff_command;           /* OK: the text came from a staff phone (escalation.h) */
+    const struct store_job *jobs; /* OK: the created jobs, reply first, then pages (and for a
+                                     staff command, the confirmation, a page-kind job);
+                                     store_submit_repage: the new pages */
     size_t njobs;
 
     /* store_submit_job_update, store_submit_status */
@@ -187,6 +192,13 @@ void store_close(struct store *s);
  * The text, the decision's sender state, reply job and page jobs: all or nothing.
  * decide(decide_ctx, ...) runs on the writer thread; decide_ctx must stay valid until cb
  * has run (a per-request context may carry what the step needs beyond the text).
+ *
+ * In the same transaction (escalation.h): a text from a staff phone is a staff command
+ * (decide is not called; "ACK n" acknowledges, and a confirmation job is created); a
+ * texter's text opens, joins or raises their escalation by the decision's level, with a
+ * page job (kind page, STORE_PRIORITY_PAGE) to every on-call staff phone. The escalation
+ * events are appended to $data_dir/escalations.jsonl (fdatasync) after the COMMIT and
+ * before cb runs.
  */
 int store_submit_inbound(struct store *s, const struct store_inbound *in, store_decide_fn decide,
                          void *decide_ctx, store_done_fn cb, void *arg);
@@ -227,6 +239,12 @@ int store_submit_status(struct store *s, const struct store_status *st, store_do
 int store_submit_sender_update(struct store *s, const char *number, unsigned fields,
                                const struct store_sender *values, store_done_fn cb, void *arg);
 
+/*
+ * Pages again the urgent escalations not acknowledged whose last page is repage_ms old
+ * (escalation_repage_due): res->jobs are the new page jobs, events logged as above.
+ */
+int store_submit_repage(struct store *s, int64_t repage_ms, store_done_fn cb, void *arg);
+
 /* Writes a heartbeat row through the writer: STORE_OK means the disk takes commits. */
 int store_submit_probe(struct store *s, store_done_fn cb, void *arg);
 
@@ -262,5 +280,15 @@ int store_get_job(struct store *s, int64_t id, struct store_job *out);
 int store_get_sender(struct store *s, const char *number, struct store_sender *out);
 int64_t store_count_inbound(struct store *s);
 int64_t store_count_jobs(struct store *s, enum store_job_state state);
+/* Staff members on call (for the start-up warning). */
+int64_t store_count_on_call(struct store *s);
+
+/*
+ * For the staff and escalation commands: a read-write connection of their own to
+ * $data_dir/hotline.db (created and migrated if needed, WAL, synchronous=FULL, a busy
+ * timeout so that it waits for the service's writer), WITHOUT the data_dir's lock: it
+ * works while the service runs. Close it with sqlite3_close. NULL with err on failure.
+ */
+struct sqlite3 *store_open_direct(const char *data_dir, char *err, size_t errlen);
 
 #endif

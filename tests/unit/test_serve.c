@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,7 +100,7 @@ static bool overridden(const char *entry)
         "HOTLINE_LISTEN=",          "HOTLINE_PUBLIC_URL=",      "TWILIO_ACCOUNT_SID=",
         "TWILIO_AUTH_TOKEN=",       "HOTLINE_TWILIO_API_BASE=", "HOTLINE_FROM=",
         "HOTLINE_DATA_DIR=",        "HOTLINE_REPLIES=",         "HOTLINE_LOG_LEVEL=",
-        "HOTLINE_KEYWORD_REPLIES=", "HOTLINE_RETRY_BASE_MS="};
+        "HOTLINE_KEYWORD_REPLIES=", "HOTLINE_RETRY_BASE_MS=",   "HOTLINE_REPAGE_SECONDS="};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strncmp(entry, names[i], strlen(names[i])) == 0)
             return true;
@@ -912,6 +913,277 @@ static void test_sigterm_answers_and_exits_zero(void **state)
     curl_easy_cleanup(c);
 }
 
+/* ---- escalations ---- */
+
+#define ALICE "+15550009001"
+#define BOB "+15550009002"
+#define CAROL "+15550009003"
+#define URGENT_TEXT "my friend took too much and is not breathing"
+
+/* Runs `hotline ARGS` against the fixture's data folder; returns the exit status. */
+static int cli(struct fx *fx, const char *args, char **out)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "env HOTLINE_DATA_DIR='%s' HOTLINE_LISTEN=127.0.0.1:0 TWILIO_ACCOUNT_SID= "
+             "TWILIO_AUTH_TOKEN= '%s' %s",
+             fx->data, HOTLINE_BINARY, args);
+    return tu_run(cmd, NULL, out);
+}
+
+static void cli_ok(struct fx *fx, const char *args)
+{
+    char *out = NULL;
+    int rc = cli(fx, args, &out);
+    if (rc != 0)
+        fail_msg("hotline %s: exit %d: %s", args, rc, out ? out : "");
+    free(out);
+}
+
+/* alice and bob on call, carol not. */
+static void add_staff(struct fx *fx)
+{
+    char *out = NULL;
+    assert_int_equal(cli(fx, "staff add alice --phone " ALICE " --on-call", &out), 0);
+    assert_non_null(strstr(out, "token: hlt_"));
+    free(out);
+    cli_ok(fx, "staff add bob --phone " BOB " --on-call");
+    cli_ok(fx, "staff add carol --phone " CAROL);
+}
+
+static void wait_db_at_least(struct fx *fx, const char *sql, int64_t want)
+{
+    int64_t deadline = now_ms() + WAIT_MS, got = -1;
+    while ((got = db_int(fx, sql)) < want) {
+        if (now_ms() > deadline)
+            fail_msg("waited for %s >= %lld, got %lld", sql, (long long)want, (long long)got);
+        sleep_ms(20);
+    }
+}
+
+/* How many lines of the escalation log contain needle. */
+static int log_count(struct fx *fx, const char *needle)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/escalations.jsonl", fx->data);
+    char *text = tu_read_file(path, NULL);
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    free(text);
+    return n;
+}
+
+static char *request_form(struct fx *fx, size_t i, const char *field)
+{
+    struct mock_request r;
+    assert_int_equal(mock_gateway_request(fx->mg, i, &r), 0);
+    char *v = mock_request_form(&r, field);
+    mock_request_clear(&r);
+    assert_non_null(v);
+    return v;
+}
+
+/*
+ * An urgent text pages every on-call phone (not the others), with the id and without the
+ * texter's words, ahead of FAQ replies already queued: the four sends the outbox runs at
+ * once are held by the mock, four more replies wait in the queue, then the urgent text
+ * arrives; the next requests the mock sees are the two pages.
+ */
+static void test_urgent_pages_before_queued_replies(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    add_staff(fx);
+    for (int i = 0; i < 4; i++)
+        mock_gateway_push(fx->mg, &(struct mock_response){.delay_ms = 4000});
+    start(fx);
+    char sid[TWILIO_SID_LEN + 1], from[32];
+    for (int i = 0; i < 8; i++) {
+        snprintf(from, sizeof from, "+1555000300%d", i);
+        next_sid(fx, sid);
+        post_text_ok(fx, sid, from, "do you take insurance?");
+        if (i == 3)
+            wait_mock(fx, 4);
+    }
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, URGENT_TEXT);
+    /* The premise: nothing beyond the four held sends has reached the mock yet. */
+    assert_int_equal(mock_gateway_count(fx->mg), 4);
+
+    wait_mock(fx, 4 + 4 + 1 + 2);
+    char *to4 = request_form(fx, 4, "To"), *to5 = request_form(fx, 5, "To");
+    assert_true((strcmp(to4, ALICE) == 0 && strcmp(to5, BOB) == 0) ||
+                (strcmp(to4, BOB) == 0 && strcmp(to5, ALICE) == 0));
+    free(to4);
+    free(to5);
+    for (size_t i = 4; i < 6; i++) {
+        char *body = request_form(fx, i, "Body");
+        assert_non_null(strstr(body, "URGENT"));
+        assert_non_null(strstr(body, "#1"));
+        assert_non_null(strstr(body, "Reply ACK 1"));
+        assert_non_null(strstr(body, "possible overdose"));
+        assert_non_null(strstr(body, TEXTER));
+        assert_null(strstr(body, "breathing"));
+        assert_true(strlen(body) <= 160);
+        free(body);
+    }
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 11);
+    assert_int_equal(mock_gateway_count(fx->mg), 11);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE to_number = '" CAROL "'"), 0);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE kind = 'page' AND priority = 0"
+                                " AND escalation_id = 1"),
+                     2);
+    /* The texter's own reply went out too. */
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE to_number = '" TEXTER "'"
+                                " AND kind = 'reply' AND state = 'sent'"),
+                     1);
+    char *out = NULL;
+    assert_int_equal(cli(fx, "escalations list --json", &out), 0);
+    assert_non_null(strstr(out, "\"level\": \"urgent\""));
+    assert_non_null(strstr(out, "\"state\": \"open\""));
+    free(out);
+    stop_ok(fx);
+    char *err = tu_read_file(fx->err_path, NULL);
+    assert_null(strstr(err, TEXTER));
+    assert_null(strstr(err, ALICE));
+    assert_null(strstr(err, "breathing"));
+    free(err);
+}
+
+/*
+ * With a one-second re-page interval, pages repeat until alice texts "ack 1" from her
+ * phone; she gets a confirmation and nothing else (a staff phone is never answered as a
+ * texter), and the pages stop. After a SIGKILL every page and the acknowledgment are in
+ * the escalation log, which the restarted service appends to.
+ */
+static void test_repage_until_ack_by_sms(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    env_add(fx, "HOTLINE_REPAGE_SECONDS=1");
+    add_staff(fx);
+    start(fx);
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, URGENT_TEXT);
+    wait_db_at_least(fx,
+                     "SELECT count(*) FROM jobs WHERE kind = 'page' AND escalation_id = 1"
+                     " AND state = 'sent'",
+                     6);
+
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, ALICE, "  aCk   1 ");
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE body = 'ACK 1 ok' AND state = 'sent'", 1);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM escalations WHERE state = 'acknowledged'"
+                                " AND acked_by = 'alice'"),
+                     1);
+    int64_t pages = db_int(fx, "SELECT count(*) FROM jobs WHERE escalation_id = 1");
+    sleep_ms(3000); /* three re-page intervals */
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE escalation_id = 1"), pages);
+    /* alice was treated as staff: her text is marked, no texter reply, no sender row. */
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM inbound WHERE staff = 'alice'"), 1);
+    assert_int_equal(
+        db_int(fx, "SELECT count(*) FROM jobs WHERE to_number = '" ALICE "' AND kind = 'reply'"),
+        0);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM senders WHERE number = '" ALICE "'"), 0);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM escalations"), 1);
+
+    /* An unknown escalation gets an answer too. */
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, BOB, "ACK 99");
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE body = 'no open escalation 99'", 1);
+
+    assert_int_equal(kill(fx->pid, SIGKILL), 0);
+    assert_int_equal(reap(fx), 128 + SIGKILL);
+    /* Every page that was created is in the log, and so is the acknowledgment. */
+    assert_int_equal(log_count(fx, "\"event\":\"opened\""), 1);
+    assert_int_equal(log_count(fx, "\"event\":\"paged\"") + log_count(fx, "\"event\":\"re-paged\""),
+                     (int)db_int(fx, "SELECT count(*) FROM jobs WHERE escalation_id = 1"));
+    assert_int_equal(log_count(fx, "\"event\":\"acknowledged\""), 1);
+    assert_int_equal(log_count(fx, "\"staff\":\"alice\",\"via\":\"sms\""), 1);
+
+    start(fx);
+    cli_ok(fx, "escalations close 1 --by bob");
+    assert_int_equal(log_count(fx, "\"event\":\"closed\""), 1);
+    assert_int_equal(log_count(fx, "\"event\":\"opened\""), 1);
+    char path[700];
+    snprintf(path, sizeof path, "%s/escalations.jsonl", fx->data);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    stop_ok(fx);
+}
+
+/*
+ * Two fallbacks in a row open a standard escalation, paged once (no re-page even with a
+ * one-second interval); staff commands work while the service runs; an urgent text from
+ * the same texter raises it and pages; a further urgent text joins (no second opening).
+ */
+static void test_standard_escalation_raise_and_join(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    env_add(fx, "HOTLINE_REPAGE_SECONDS=1");
+    start(fx);     /* nobody in the directory yet */
+    add_staff(fx); /* while it runs */
+    cli_ok(fx, "staff on-call bob off");
+    char *out = NULL;
+    assert_int_equal(cli(fx, "staff list", &out), 0);
+    assert_non_null(strstr(out, "alice"));
+    assert_non_null(strstr(out, ALICE));
+    free(out);
+
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, "zxqv blorp");
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, "qwzx flarb");
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE kind = 'page' AND state = 'sent'", 1);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM escalations WHERE level = 'standard'"), 1);
+    char *to = db_text(fx, "SELECT to_number FROM jobs WHERE kind = 'page'");
+    assert_string_equal(to, ALICE);
+    free(to);
+    char *body = db_text(fx, "SELECT body FROM jobs WHERE kind = 'page'");
+    assert_non_null(strstr(body, "#1"));
+    assert_non_null(strstr(body, "ACK 1"));
+    assert_null(strstr(body, "flarb"));
+    free(body);
+    sleep_ms(2500);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE kind = 'page'"), 1);
+
+    /* The command line acknowledges while the service runs. */
+    cli_ok(fx, "escalations ack 1 --by alice");
+    assert_int_equal(cli(fx, "escalations ack 1 --by nobody", NULL), 1);
+    assert_int_equal(log_count(fx, "\"event\":\"acknowledged\""), 1);
+
+    cli_ok(fx, "staff on-call bob on");
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, URGENT_TEXT);
+    wait_db_at_least(fx, "SELECT count(*) FROM jobs WHERE kind = 'page' AND state = 'sent'", 3);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM escalations WHERE level = 'urgent'"
+                                " AND state = 'open'"),
+                     1);
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, "i want to kill myself");
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE kind = 'reply' AND state = 'sent'", 4);
+    cli_ok(fx, "escalations ack 1 --by bob");
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM escalations"), 1);
+    assert_int_equal(log_count(fx, "\"event\":\"opened\""), 1);
+    assert_int_equal(log_count(fx, "\"event\":\"raised\""), 1);
+    assert_int_equal(log_count(fx, "\"event\":\"joined\""), 1);
+    assert_int_equal(log_count(fx, "\"event\":\"acknowledged\""), 2);
+
+    assert_int_equal(cli(fx, "escalations list", &out), 0);
+    assert_non_null(strstr(out, "acknowledged"));
+    free(out);
+    assert_int_equal(cli(fx, "escalations show 1", &out), 0);
+    assert_non_null(strstr(out, "flarb"));
+    free(out);
+    cli_ok(fx, "staff remove carol");
+    stop_ok(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -927,6 +1199,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_local_mode_prints_the_sms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_answers_and_exits_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_urgent_pages_before_queued_replies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repage_until_ack_by_sms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_standard_escalation_raise_and_join, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

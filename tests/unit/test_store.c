@@ -24,6 +24,8 @@
 #include <event2/thread.h>
 #include <sqlite3.h>
 
+#include "hotline/escalation.h"
+#include "hotline/staff.h"
 #include "hotline/store.h"
 
 #define HOTLINE "+19497633440"
@@ -110,6 +112,8 @@ struct got {
     char error[256];
     int64_t inbound_id;
     enum escalation escalation;
+    int64_t escalation_id;
+    bool staff_command;
     struct store_job jobs[8];
     size_t njobs;
     bool matched, changed;
@@ -127,6 +131,8 @@ static void on_got(const struct store_result *r, void *arg)
     snprintf(g->error, sizeof g->error, "%s", r->error ? r->error : "");
     g->inbound_id = r->inbound_id;
     g->escalation = r->escalation;
+    g->escalation_id = r->escalation_id;
+    g->staff_command = r->staff_command;
     assert_true(r->njobs <= 8);
     for (size_t i = 0; i < r->njobs; i++)
         assert_int_equal(store_job_copy(&g->jobs[i], &r->jobs[i]), 0);
@@ -847,10 +853,15 @@ static void test_migrate_from_v1(void **state)
     struct store *s = store_open(fx->base, data, err, sizeof err);
     if (!s)
         fail_msg("store_open: %s", err);
-    assert_int_equal(sql_int(db, "PRAGMA user_version"), 2);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), 3);
     assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_schema"
                                  " WHERE name IN ('heartbeat', 'jobs_unfinished')"),
                      2);
+    /* v3: the staff directory and escalations; old jobs have no escalation. */
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_schema"
+                                 " WHERE name IN ('staff', 'escalations', 'escalations_active')"),
+                     3);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM jobs WHERE escalation_id IS NULL"), 1);
 
     /* The old rows survive and behave. */
     struct store_job *jobs;
@@ -971,6 +982,124 @@ static void test_senders_probe_and_refusals(void **state)
     assert_true(store_healthy(fx->s));
 }
 
+/* ---- escalations (escalation.h) inside the store's transactions ---- */
+
+/* ctx is the escalation level (as an intptr_t) the decision carries. */
+static void decide_level(void *ctx, const struct store_inbound *in,
+                         const struct store_sender *state, struct store_decision *out)
+{
+    (void)in;
+    (void)state;
+    out->escalation = (enum escalation)(intptr_t)ctx;
+    out->reply = "a reply";
+}
+
+static void submit_level(struct fx *fx, const char *sid, const char *from, const char *body,
+                         enum intent intent, enum escalation level, struct got *g)
+{
+    struct store_inbound in = text(sid, from, body);
+    in.intent = intent;
+    assert_int_equal(
+        store_submit_inbound(fx->s, &in, decide_level, (void *)(intptr_t)level, on_got, g), 0);
+}
+
+static int count_in_log(struct fx *fx, const char *needle)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/escalations.jsonl", fx->data);
+    char *t = tu_read_file(path, NULL);
+    int n = 0;
+    for (const char *p = t; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    free(t);
+    return n;
+}
+
+static void test_escalations_in_the_transaction(void **state)
+{
+    struct fx *fx = *state;
+    char err[256], token[STAFF_TOKEN_SIZE];
+    sqlite3 *db = store_open_direct(fx->data, err, sizeof err); /* while the store is open */
+    if (!db)
+        fail_msg("store_open_direct: %s", err);
+    assert_int_equal(staff_add(db, "alice", "+15550009001", true, token, err, sizeof err), 0);
+    assert_int_equal(staff_add(db, "bob", "+15550009002", false, token, err, sizeof err), 0);
+    char old[STAFF_TOKEN_SIZE], spare[STAFF_TOKEN_SIZE];
+    memcpy(old, token, sizeof old);
+    assert_int_equal(staff_add(db, "bob", "+15550009003", false, spare, err, sizeof err), -1);
+    assert_int_equal(staff_add(db, "bad name", "+15550009004", false, spare, err, sizeof err), -1);
+    struct staff_member m;
+    assert_int_equal(staff_by_token(db, old, &m), 1);
+    assert_string_equal(m.name, "bob");
+    assert_int_equal(staff_new_token(db, "bob", token, err, sizeof err), 0);
+    assert_int_equal(staff_by_token(db, old, &m), 0);
+    assert_int_equal(staff_by_token(db, token, &m), 1);
+    assert_int_equal(store_count_on_call(fx->s), 1);
+
+    /* An urgent text opens an escalation and pages alice (on call), not bob. */
+    struct got g[6] = {0};
+    submit_level(fx, "SM1", TEXTER, "words", INTENT_CRISIS_SUICIDE, ESCALATE_URGENT, &g[0]);
+    run(fx);
+    assert_int_equal(g[0].outcome, STORE_OK);
+    assert_int_equal(g[0].njobs, 2);
+    assert_int_equal(g[0].jobs[0].kind, STORE_JOB_REPLY);
+    assert_int_equal(g[0].jobs[1].kind, STORE_JOB_PAGE);
+    assert_int_equal(g[0].jobs[1].priority, STORE_PRIORITY_PAGE);
+    assert_string_equal(g[0].jobs[1].to, "+15550009001");
+    assert_string_equal(g[0].jobs[1].from, HOTLINE);
+    assert_non_null(strstr(g[0].jobs[1].body, "suicide risk"));
+    assert_null(strstr(g[0].jobs[1].body, "words"));
+    int64_t id = g[0].escalation_id;
+    assert_true(id > 0);
+    assert_int_equal(count_in_log(fx, "\"event\":\"opened\""), 1);
+    assert_int_equal(count_in_log(fx, "\"event\":\"paged\""), 1);
+
+    /* A further text joins; a staff phone's "ACK n" acknowledges and is answered. */
+    submit_level(fx, "SM2", TEXTER, "more", INTENT_GREETING, ESCALATE_NONE, &g[1]);
+    char ack[32];
+    snprintf(ack, sizeof ack, "ack %lld", (long long)id);
+    submit_level(fx, "SM3", "+15550009002", ack, INTENT_FALLBACK, ESCALATE_URGENT, &g[2]);
+    run(fx);
+    assert_int_equal(g[1].escalation_id, id);
+    assert_int_equal(g[1].njobs, 1);
+    assert_true(g[2].staff_command);
+    assert_int_equal(g[2].escalation, ESCALATE_NONE);
+    assert_int_equal(g[2].njobs, 1);
+    assert_int_equal(g[2].jobs[0].kind, STORE_JOB_PAGE);
+    char want[32];
+    snprintf(want, sizeof want, "ACK %lld ok", (long long)id);
+    assert_string_equal(g[2].jobs[0].body, want);
+    assert_int_equal(count_in_log(fx, "\"event\":\"joined\""), 1);
+    assert_int_equal(count_in_log(fx, "\"event\":\"acknowledged\""), 1);
+    assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM senders WHERE number = '+15550009002'"),
+                     0);
+
+    /* Re-paging: nothing due for an acknowledged escalation; a new urgent one is due. */
+    assert_int_equal(store_submit_repage(fx->s, 0, on_got, &g[3]), 0);
+    run(fx);
+    assert_int_equal(g[3].outcome, STORE_OK);
+    assert_int_equal(g[3].njobs, 0);
+    submit_level(fx, "SM4", "+15550001234", "x", INTENT_CRISIS_OVERDOSE, ESCALATE_URGENT, &g[4]);
+    run(fx);
+    assert_int_equal(store_submit_repage(fx->s, 0, on_got, &g[5]), 0);
+    run(fx);
+    assert_int_equal(g[5].njobs, 1);
+    assert_non_null(strstr(g[5].jobs[0].body, "page 2"));
+    assert_int_equal(count_in_log(fx, "\"event\":\"re-paged\""), 1);
+
+    assert_int_equal(staff_remove(db, "bob", err, sizeof err), 0);
+    assert_int_equal(staff_remove(db, "bob", err, sizeof err), -1);
+    sqlite3_close(db);
+    got_clear(g, 6);
+
+    int64_t v;
+    assert_int_equal(escalation_parse_ack(" ACK  #17 ", &v), 1);
+    assert_int_equal(v, 17);
+    assert_int_equal(escalation_parse_ack("ack17", &v), 0);
+    assert_int_equal(escalation_parse_ack("ACK 17 please", &v), 0);
+    assert_int_equal(escalation_parse_ack("hello", &v), 0);
+}
+
 int main(void)
 {
     alarm(120); /* a hung writer fails the run instead of stalling it */
@@ -987,6 +1116,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_commits_and_delivers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_senders_probe_and_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escalations_in_the_transaction, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

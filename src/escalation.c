@@ -1,0 +1,543 @@
+/*
+ * escalation: the escalation records, the page text and the escalation log (see
+ * escalation.h for why everything here runs inside a caller's transaction).
+ *
+ * The rules, in one place:
+ *  - a texter has at most one active (open or acknowledged) escalation; the schema's
+ *    partial unique index holds it;
+ *  - a text with level standard or urgent and no active escalation opens one and pages
+ *    every on-call phone; with one active, it joins it; an urgent text on a standard
+ *    escalation raises it to urgent, clears its acknowledgment and pages again;
+ *  - urgent and open (unacknowledged) escalations are paged again when their last page
+ *    is the re-page interval old; standard ones never are;
+ *  - with nobody on call the escalation is still opened and logged (the round counts as
+ *    paged, so someone who goes on call is paged at the next re-page of an urgent one).
+ */
+#include "hotline/escalation.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+enum esc_stmt {
+    E_ACTIVE,
+    E_INSERT,
+    E_RAISE,
+    E_PAGED,
+    E_ON_CALL,
+    E_STAFF_BY_PHONE,
+    E_DUE,
+    E_GET,
+    E_ACK,
+    E_CLOSE,
+    E_COUNT
+};
+
+static const char *const esc_sql[E_COUNT] = {
+    [E_ACTIVE] = "SELECT id, level FROM escalations WHERE texter = ?1"
+                 " AND state != 'closed'",
+    [E_INSERT] = "INSERT INTO escalations (texter, line, level, intent, state, inbound_id,"
+                 " opened_at, last_paged_at, pages, updated_at)"
+                 " VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?6, 1, ?6)",
+    [E_RAISE] = "UPDATE escalations SET level = 'urgent', intent = ?2, state = 'open',"
+                " acked_at = NULL, acked_by = NULL, last_paged_at = ?3, pages = pages + 1,"
+                " updated_at = ?3 WHERE id = ?1",
+    [E_PAGED] = "UPDATE escalations SET last_paged_at = ?2, pages = pages + 1, updated_at = ?2"
+                " WHERE id = ?1",
+    [E_ON_CALL] = "SELECT name, phone FROM staff WHERE on_call = 1 ORDER BY name",
+    [E_STAFF_BY_PHONE] = "SELECT name FROM staff WHERE phone = ?1",
+    [E_DUE] = "SELECT id, texter, line, intent, pages FROM escalations WHERE level = 'urgent'"
+              " AND state = 'open' AND last_paged_at <= ?1 ORDER BY opened_at, id LIMIT 64",
+    [E_GET] = "SELECT texter, level, intent, state, acked_by FROM escalations WHERE id = ?1",
+    [E_ACK] = "UPDATE escalations SET state = 'acknowledged', acked_at = ?2, acked_by = ?3,"
+              " updated_at = ?2 WHERE id = ?1",
+    [E_CLOSE] = "UPDATE escalations SET state = 'closed', closed_at = ?2, closed_by = ?3,"
+                " updated_at = ?2 WHERE id = ?1",
+};
+
+struct escalation_db {
+    sqlite3 *db;
+    sqlite3_stmt *st[E_COUNT];
+};
+
+/* ---- small helpers ---- */
+
+void escalation_events_clear(struct escalation_events *ev)
+{
+    if (!ev)
+        return;
+    free(ev->data);
+    memset(ev, 0, sizeof *ev);
+}
+
+void escalation_pages_clear(struct escalation_pages *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->v[i].to);
+        free(p->v[i].from);
+        free(p->v[i].body);
+        free(p->v[i].staff);
+    }
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+struct escalation_db *escalation_db_new(struct sqlite3 *db)
+{
+    struct escalation_db *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->db = db;
+    return e;
+}
+
+void escalation_db_free(struct escalation_db *e)
+{
+    if (!e)
+        return;
+    for (int i = 0; i < E_COUNT; i++)
+        sqlite3_finalize(e->st[i]);
+    free(e);
+}
+
+/* The statement, reset and unbound, or NULL with err set. */
+static sqlite3_stmt *stmt(struct escalation_db *e, enum esc_stmt id, char *err, size_t errlen)
+{
+    if (!e->st[id] && sqlite3_prepare_v3(e->db, esc_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                         &e->st[id], NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "prepare escalation statement: %s", sqlite3_errmsg(e->db));
+        return NULL;
+    }
+    sqlite3_reset(e->st[id]);
+    sqlite3_clear_bindings(e->st[id]);
+    return e->st[id];
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return s ? s : "";
+}
+
+/* Steps a statement that returns no row; -1 with err on failure. */
+static int exec_done(struct escalation_db *e, sqlite3_stmt *st, const char *what, char *err,
+                     size_t errlen)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(e->db));
+        return -1;
+    }
+    return 0;
+}
+
+const char *escalation_need(enum intent intent)
+{
+    switch (intent) {
+    case INTENT_CRISIS_SUICIDE:
+        return "suicide risk";
+    case INTENT_CRISIS_OVERDOSE:
+        return "possible overdose";
+    case INTENT_MEDICAL_URGENT:
+        return "urgent medical";
+    case INTENT_GET_HELP:
+        return "wants help";
+    case INTENT_HUMAN:
+        return "asks for a person";
+    case INTENT_FALLBACK:
+        return "not understood twice";
+    default:
+        return "needs a person";
+    }
+}
+
+/* ---- events ---- */
+
+static void iso_time(int64_t ms, char *out, size_t outlen)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, outlen, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
+static int event_add(struct escalation_events *ev, int64_t now, const char *event, int64_t id,
+                     const char *level, const char *intent, const char *texter, const char *staff,
+                     const char *via, char *err, size_t errlen)
+{
+    char when[40];
+    iso_time(now, when, sizeof when);
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s?, s:s}", "time", when, "event", event,
+                          "escalation", (json_int_t)id, "level", level, "intent", intent, "texter",
+                          texter, "staff", staff, "via", via);
+    char *line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (!line) {
+        snprintf(err, errlen, "out of memory (event)");
+        return -1;
+    }
+    size_t n = strlen(line);
+    if (ev->len + n + 2 > ev->cap) {
+        size_t cap = ev->cap ? ev->cap * 2 : 512;
+        while (cap < ev->len + n + 2)
+            cap *= 2;
+        char *grown = realloc(ev->data, cap);
+        if (!grown) {
+            free(line);
+            snprintf(err, errlen, "out of memory (event)");
+            return -1;
+        }
+        ev->data = grown;
+        ev->cap = cap;
+    }
+    memcpy(ev->data + ev->len, line, n);
+    ev->len += n;
+    ev->data[ev->len++] = '\n';
+    ev->data[ev->len] = '\0';
+    free(line);
+    return 0;
+}
+
+/* ---- pages ---- */
+
+/* The page text: GSM-7 only (plain ASCII without []{}|^~\), one segment for any E.164. */
+static void page_text(char *out, size_t outlen, int64_t id, bool urgent, const char *what,
+                      enum intent intent, const char *texter)
+{
+    if (urgent)
+        snprintf(out, outlen, "URGENT hotline #%lld%s: %s. Texter %s. Reply ACK %lld",
+                 (long long)id, what, escalation_need(intent), texter, (long long)id);
+    else
+        snprintf(out, outlen, "hotline #%lld: %s, please follow up. Texter %s. Reply ACK %lld",
+                 (long long)id, escalation_need(intent), texter, (long long)id);
+}
+
+static int page_add(struct escalation_pages *p, int64_t id, const char *to, const char *from,
+                    const char *body, const char *staff)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 8;
+        struct escalation_page *grown = realloc(p->v, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        p->v = grown;
+        p->cap = cap;
+    }
+    struct escalation_page *pg = &p->v[p->n];
+    pg->escalation_id = id;
+    pg->to = strdup(to);
+    pg->from = strdup(from);
+    pg->body = strdup(body);
+    pg->staff = strdup(staff);
+    if (!pg->to || !pg->from || !pg->body || !pg->staff) {
+        free(pg->to);
+        free(pg->from);
+        free(pg->body);
+        free(pg->staff);
+        return -1;
+    }
+    p->n++;
+    return 0;
+}
+
+/* One round of pages for escalation id: every on-call phone, one event each. */
+static int page_round(struct escalation_db *e, int64_t id, bool urgent, const char *what,
+                      const char *event, enum intent intent, const char *texter, const char *line,
+                      int64_t now, struct escalation_pages *pages, struct escalation_events *ev,
+                      char *err, size_t errlen)
+{
+    char body[200];
+    page_text(body, sizeof body, id, urgent, what, intent, texter);
+    sqlite3_stmt *st = stmt(e, E_ON_CALL, err, errlen);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = col_text(st, 0), *phone = col_text(st, 1);
+        if (page_add(pages, id, phone, line, body, name) < 0 ||
+            event_add(ev, now, event, id, urgent ? "urgent" : "standard", intent_name(intent),
+                      texter, name, "service", err, errlen) < 0) {
+            sqlite3_reset(st);
+            snprintf(err, errlen, "out of memory (pages)");
+            return -1;
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "read on-call staff: %s", sqlite3_errmsg(e->db));
+        return -1;
+    }
+    return 0;
+}
+
+int escalation_staff_by_phone(struct escalation_db *e, const char *phone, char *name,
+                              size_t namelen)
+{
+    char err[8];
+    sqlite3_stmt *st = stmt(e, E_STAFF_BY_PHONE, err, sizeof err);
+    if (!st)
+        return -1;
+    bind_text(st, 1, phone);
+    int rc = sqlite3_step(st), ret = -1;
+    if (rc == SQLITE_ROW) {
+        snprintf(name, namelen, "%s", col_text(st, 0));
+        ret = 1;
+    } else if (rc == SQLITE_DONE) {
+        ret = 0;
+    }
+    sqlite3_reset(st);
+    return ret;
+}
+
+int escalation_on_text(struct escalation_db *e, const char *texter, const char *line,
+                       enum intent intent, enum escalation level, int64_t inbound_id, int64_t now,
+                       int64_t *escalation_id, struct escalation_pages *pages,
+                       struct escalation_events *ev, char *err, size_t errlen)
+{
+    *escalation_id = 0;
+    sqlite3_stmt *st = stmt(e, E_ACTIVE, err, errlen);
+    if (!st)
+        return -1;
+    bind_text(st, 1, texter);
+    int rc = sqlite3_step(st);
+    int64_t id = 0;
+    bool was_urgent = false;
+    if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        was_urgent = strcmp(col_text(st, 1), "urgent") == 0;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        snprintf(err, errlen, "find escalation: %s", sqlite3_errmsg(e->db));
+        return -1;
+    }
+
+    if (id == 0) {
+        if (level == ESCALATE_NONE)
+            return 0;
+        bool urgent = level == ESCALATE_URGENT;
+        if (!(st = stmt(e, E_INSERT, err, errlen)))
+            return -1;
+        bind_text(st, 1, texter);
+        bind_text(st, 2, line);
+        bind_text(st, 3, urgent ? "urgent" : "standard");
+        bind_text(st, 4, intent_name(intent));
+        if (inbound_id)
+            sqlite3_bind_int64(st, 5, inbound_id);
+        sqlite3_bind_int64(st, 6, now);
+        if (exec_done(e, st, "open escalation", err, errlen) < 0)
+            return -1;
+        id = sqlite3_last_insert_rowid(e->db);
+        *escalation_id = id;
+        if (event_add(ev, now, "opened", id, urgent ? "urgent" : "standard", intent_name(intent),
+                      texter, NULL, "service", err, errlen) < 0)
+            return -1;
+        return page_round(e, id, urgent, "", "paged", intent, texter, line, now, pages, ev, err,
+                          errlen);
+    }
+
+    *escalation_id = id;
+    if (level == ESCALATE_URGENT && !was_urgent) {
+        if (!(st = stmt(e, E_RAISE, err, errlen)))
+            return -1;
+        sqlite3_bind_int64(st, 1, id);
+        bind_text(st, 2, intent_name(intent));
+        sqlite3_bind_int64(st, 3, now);
+        if (exec_done(e, st, "raise escalation", err, errlen) < 0 ||
+            event_add(ev, now, "raised", id, "urgent", intent_name(intent), texter, NULL, "service",
+                      err, errlen) < 0)
+            return -1;
+        return page_round(e, id, true, " (raised)", "paged", intent, texter, line, now, pages, ev,
+                          err, errlen);
+    }
+    /* Joined: the text belongs to the escalation; nobody is paged again for it. */
+    return event_add(ev, now, "joined", id, was_urgent ? "urgent" : "standard", intent_name(intent),
+                     texter, NULL, "service", err, errlen);
+}
+
+int escalation_repage_due(struct escalation_db *e, int64_t now, int64_t repage_ms,
+                          struct escalation_pages *pages, struct escalation_events *ev, char *err,
+                          size_t errlen)
+{
+    struct due {
+        int64_t id;
+        char texter[40], line[40];
+        int intent, pages;
+    } due[64];
+    size_t n = 0;
+    sqlite3_stmt *st = stmt(e, E_DUE, err, errlen);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, now - repage_ms);
+    int rc;
+    while (n < 64 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        due[n].id = sqlite3_column_int64(st, 0);
+        snprintf(due[n].texter, sizeof due[n].texter, "%s", col_text(st, 1));
+        snprintf(due[n].line, sizeof due[n].line, "%s", col_text(st, 2));
+        due[n].intent = intent_from_name(col_text(st, 3));
+        due[n].pages = sqlite3_column_int(st, 4);
+        n++;
+    }
+    sqlite3_reset(st);
+    if (n < 64 && rc != SQLITE_DONE) {
+        snprintf(err, errlen, "find due escalations: %s", sqlite3_errmsg(e->db));
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char what[48];
+        snprintf(what, sizeof what, " (page %d, no ACK yet)", due[i].pages + 1);
+        enum intent intent = due[i].intent >= 0 ? (enum intent)due[i].intent : INTENT_FALLBACK;
+        if (!(st = stmt(e, E_PAGED, err, errlen)))
+            return -1;
+        sqlite3_bind_int64(st, 1, due[i].id);
+        sqlite3_bind_int64(st, 2, now);
+        if (exec_done(e, st, "mark escalation paged", err, errlen) < 0 ||
+            page_round(e, due[i].id, true, what, "re-paged", intent, due[i].texter, due[i].line,
+                       now, pages, ev, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int escalation_act(struct escalation_db *e, int64_t id, bool ack, const char *staff,
+                   const char *via, int64_t now, enum escalation_act_outcome *outcome, char *by,
+                   size_t bylen, struct escalation_events *ev, char *err, size_t errlen)
+{
+    *outcome = ESCALATION_ACT_NONE;
+    if (by && bylen)
+        by[0] = '\0';
+    sqlite3_stmt *st = stmt(e, E_GET, err, errlen);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    char texter[40] = "", level[16] = "", intent[40] = "", state[16] = "";
+    if (rc == SQLITE_ROW) {
+        snprintf(texter, sizeof texter, "%s", col_text(st, 0));
+        snprintf(level, sizeof level, "%s", col_text(st, 1));
+        snprintf(intent, sizeof intent, "%s", col_text(st, 2));
+        snprintf(state, sizeof state, "%s", col_text(st, 3));
+        if (by && bylen)
+            snprintf(by, bylen, "%s", col_text(st, 4));
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        snprintf(err, errlen, "read escalation: %s", sqlite3_errmsg(e->db));
+        return -1;
+    }
+    if (rc == SQLITE_DONE || strcmp(state, "closed") == 0)
+        return 0;
+    if (ack && strcmp(state, "acknowledged") == 0) {
+        *outcome = ESCALATION_ACT_ALREADY;
+        return 0;
+    }
+    if (!(st = stmt(e, ack ? E_ACK : E_CLOSE, err, errlen)))
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    bind_text(st, 3, staff);
+    if (exec_done(e, st, ack ? "acknowledge escalation" : "close escalation", err, errlen) < 0 ||
+        event_add(ev, now, ack ? "acknowledged" : "closed", id, level, intent, texter, staff, via,
+                  err, errlen) < 0)
+        return -1;
+    *outcome = ESCALATION_ACT_DONE;
+    return 0;
+}
+
+int escalation_parse_ack(const char *text, int64_t *id)
+{
+    const char *p = text;
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    if (strncasecmp(p, "ack", 3) != 0)
+        return 0;
+    p += 3;
+    if (*p != ' ' && *p != '\t' && *p != '#')
+        return 0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '#')
+        p++;
+    if (*p < '0' || *p > '9')
+        return 0;
+    int64_t v = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > 100000000000LL)
+            return 0;
+        v = v * 10 + (*p - '0');
+    }
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '.' || *p == '!')
+        p++;
+    if (*p || v <= 0)
+        return 0;
+    *id = v;
+    return 1;
+}
+
+/* ---- the log ---- */
+
+int escalation_log_open(const char *data_dir)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/" ESCALATION_LOG_FILE, data_dir) >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0 && fchmod(fd, 0600) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int escalation_log_write(int fd, const char *data, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (flock(fd, LOCK_EX) < 0)
+        return -1;
+    int rc = 0;
+    while (len > 0) {
+        ssize_t w = write(fd, data, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -1;
+            break;
+        }
+        data += w;
+        len -= (size_t)w;
+    }
+    if (rc == 0 && fdatasync(fd) < 0)
+        rc = -1;
+    int saved = errno;
+    flock(fd, LOCK_UN);
+    errno = saved;
+    return rc;
+}
