@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +49,13 @@ static const char usage_esc[] =
     "Escalations (in HOTLINE_DATA_DIR, safe while the service runs):\n"
     "  list [--all] [--json]     open ones (--all: closed too), urgent first, then oldest\n"
     "  show ID [--json]          one escalation and the texter's texts since it opened\n"
-    "  ack ID --by NAME          acknowledge it (stops re-paging)\n"
-    "  close ID --by NAME        close it\n"
+    "  ack ID --by NAME          acknowledge it (stops re-paging; NAME holds the texter)\n"
+    "  reply ID TEXT --by NAME   text the texter from the hotline number\n"
+    "  close ID --by NAME        close it (the auto-responder answers the texter again)\n"
+    "  tail                      follow the escalation log live, one line per event\n"
     "\n"
-    "Every change is appended to HOTLINE_DATA_DIR/escalations.jsonl.\n";
+    "Every change, and every show (as --by NAME, else the login), is appended to\n"
+    "HOTLINE_DATA_DIR/escalations.jsonl.\n";
 
 struct args {
     const char *config;
@@ -127,18 +132,6 @@ static sqlite3 *open_db(const struct args *a, char **data_dir)
     }
     config_clear(&cfg);
     return db;
-}
-
-static void fmt_time(int64_t ms, char *out, size_t outlen)
-{
-    if (ms <= 0) {
-        snprintf(out, outlen, "-");
-        return;
-    }
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* ---- staff ---- */
@@ -232,35 +225,6 @@ static int parse_id(const char *s, int64_t *id)
     return 0;
 }
 
-#define ESC_COLUMNS                                                                                \
-    "id, level, state, intent, texter, opened_at, pages, acked_by, acked_at, closed_by, "          \
-    "closed_at, inbound_id"
-
-static const char *need_of(const char *intent)
-{
-    int i = intent_from_name(intent);
-    return escalation_need(i >= 0 ? (enum intent)i : INTENT_FALLBACK);
-}
-
-static json_t *esc_json(sqlite3_stmt *st)
-{
-    const char *acked_by = (const char *)sqlite3_column_text(st, 7);
-    const char *closed_by = (const char *)sqlite3_column_text(st, 9);
-    char opened[32], acked[32], closed[32];
-    fmt_time(sqlite3_column_int64(st, 5), opened, sizeof opened);
-    fmt_time(sqlite3_column_int64(st, 8), acked, sizeof acked);
-    fmt_time(sqlite3_column_int64(st, 10), closed, sizeof closed);
-    return json_pack(
-        "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s?, s:s?, s:s?, s:s?}", "id",
-        (json_int_t)sqlite3_column_int64(st, 0), "level", (const char *)sqlite3_column_text(st, 1),
-        "state", (const char *)sqlite3_column_text(st, 2), "intent",
-        (const char *)sqlite3_column_text(st, 3), "need",
-        need_of((const char *)sqlite3_column_text(st, 3)), "texter",
-        (const char *)sqlite3_column_text(st, 4), "opened_at", opened, "pages",
-        sqlite3_column_int(st, 6), "acked_by", acked_by, "acked_at", acked_by ? acked : NULL,
-        "closed_by", closed_by, "closed_at", closed_by ? closed : NULL);
-}
-
 static void print_row(json_t *e)
 {
     printf("%-6" JSON_INTEGER_FORMAT " %-8s %-12s %-20s %-17s %-20s %s\n",
@@ -277,23 +241,9 @@ static void print_row(json_t *e)
 
 static int esc_list(sqlite3 *db, const struct args *a)
 {
-    static const char sql[] = "SELECT " ESC_COLUMNS " FROM escalations"
-                              " WHERE ?1 OR state != 'closed'"
-                              " ORDER BY level = 'urgent' DESC, opened_at, id";
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+    json_t *list = escalation_list_json(db, a->all);
+    if (!list) {
         fprintf(stderr, "hotline: %s\n", sqlite3_errmsg(db));
-        return 1;
-    }
-    sqlite3_bind_int(st, 1, a->all);
-    json_t *list = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(list, esc_json(st));
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        fprintf(stderr, "hotline: %s\n", sqlite3_errmsg(db));
-        json_decref(list);
         return 1;
     }
     if (a->json) {
@@ -312,46 +262,68 @@ static int esc_list(sqlite3 *db, const struct args *a)
     return 0;
 }
 
-static int esc_show(sqlite3 *db, const struct args *a, int64_t id)
+/* Appends ev to the log after the COMMIT that holds it; a failure is only warned about. */
+static void append_log(const char *data_dir, const struct escalation_events *ev)
 {
-    sqlite3_stmt *st = NULL;
-    json_t *e = NULL;
-    int64_t inbound_id = 0;
-    char texter[40] = "";
-    if (sqlite3_prepare_v2(db, "SELECT " ESC_COLUMNS " FROM escalations WHERE id = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            e = esc_json(st);
-            inbound_id = sqlite3_column_int64(st, 11);
-            snprintf(texter, sizeof texter, "%s", (const char *)sqlite3_column_text(st, 4));
+    if (!ev->len)
+        return;
+    int fd = escalation_log_open(data_dir);
+    if (fd < 0 || escalation_log_write(fd, ev->data, ev->len) < 0)
+        fprintf(stderr, "hotline: warning: cannot append to the escalation log: %s\n",
+                strerror(errno));
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Who looks: --by NAME (a staff member), else the login the command runs as. */
+static int viewer(sqlite3 *db, const struct args *a, char *out, size_t outlen)
+{
+    if (a->by) {
+        struct staff_member m;
+        int found = staff_get(db, a->by, &m);
+        if (found != 1) {
+            fprintf(stderr, "hotline: --by must name a staff member (hotline staff list)\n");
+            return -1;
         }
+        snprintf(out, outlen, "%s", m.name);
+        return 0;
     }
-    sqlite3_finalize(st);
+    struct passwd *pw = getpwuid(geteuid());
+    snprintf(out, outlen, "unix:%s", pw && pw->pw_name ? pw->pw_name : "?");
+    return 0;
+}
+
+static int64_t unix_ms(void);
+
+/* One escalation and its conversation; the view is an audit event ("viewed", via cli). */
+static int esc_show(sqlite3 *db, const char *data_dir, const struct args *a, int64_t id)
+{
+    char who[64];
+    if (viewer(db, a, who, sizeof who) < 0)
+        return 1;
+    json_t *e = escalation_show_json(db, id);
     if (!e) {
         fprintf(stderr, "hotline: no escalation %lld\n", (long long)id);
         return 1;
     }
-    json_t *texts = json_array();
-    static const char sql[] =
-        "SELECT i.received_at, i.intent, i.body, (SELECT j.body FROM jobs j WHERE"
-        " j.inbound_id = i.id AND j.kind = 'reply' ORDER BY j.id LIMIT 1)"
-        " FROM inbound i WHERE i.from_number = ?1 AND i.id >= ?2 ORDER BY i.id";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, texter, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, inbound_id);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            char at[32];
-            fmt_time(sqlite3_column_int64(st, 0), at, sizeof at);
-            json_array_append_new(texts,
-                                  json_pack("{s:s, s:s, s:s, s:s?}", "at", at, "intent",
-                                            (const char *)sqlite3_column_text(st, 1), "text",
-                                            (const char *)sqlite3_column_text(st, 2), "reply",
-                                            (const char *)sqlite3_column_text(st, 3)));
-        }
+    struct escalation_db *edb = escalation_db_new(db);
+    struct escalation_events ev = {0};
+    char err[256] = "";
+    if (!edb || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+        escalation_viewed(edb, id, who, "cli", unix_ms(), &ev, err, sizeof err) < 0 ||
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        /* No record of the view, no view. */
+        fprintf(stderr, "hotline: cannot record the view: %s\n", err[0] ? err : sqlite3_errmsg(db));
+        if (!sqlite3_get_autocommit(db))
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        escalation_db_free(edb);
+        json_decref(e);
+        return 1;
     }
-    sqlite3_finalize(st);
-    json_object_set_new(e, "texts", texts);
+    escalation_db_free(edb);
+    append_log(data_dir, &ev);
+    escalation_events_clear(&ev);
+    json_t *texts = json_object_get(e, "texts");
     if (a->json) {
         json_dumpf(e, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         putchar('\n');
@@ -363,6 +335,12 @@ static int esc_show(sqlite3 *db, const struct args *a, int64_t id)
         json_t *t;
         json_array_foreach(texts, i, t)
         {
+            const char *from = json_string_value(json_object_get(t, "from"));
+            if (from && strcmp(from, "staff") == 0) {
+                printf("\n[%s] staff:\n  %s\n", json_string_value(json_object_get(t, "at")),
+                       json_string_value(json_object_get(t, "text")));
+                continue;
+            }
             printf("\n[%s] texter (%s):\n  %s\n", json_string_value(json_object_get(t, "at")),
                    json_string_value(json_object_get(t, "intent")),
                    json_string_value(json_object_get(t, "text")));
@@ -410,14 +388,7 @@ static int esc_act(sqlite3 *db, const char *data_dir, const struct args *a, int6
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         goto done;
     }
-    if (ev.len) {
-        int fd = escalation_log_open(data_dir);
-        if (fd < 0 || escalation_log_write(fd, ev.data, ev.len) < 0)
-            fprintf(stderr, "hotline: warning: cannot append to the escalation log: %s\n",
-                    strerror(errno));
-        if (fd >= 0)
-            close(fd);
-    }
+    append_log(data_dir, &ev);
     switch (outcome) {
     case ESCALATION_ACT_DONE:
         printf("escalation %lld %s by %s\n", (long long)id, ack ? "acknowledged" : "closed",
@@ -440,6 +411,155 @@ done:
     return rc;
 }
 
+/*
+ * A staff answer: the job is written with a job_handoff row in the same transaction; a
+ * running service picks it up within a second (store.h, store_submit_repage) and sends
+ * it; with no service running, the next start sends it.
+ */
+static int esc_reply(sqlite3 *db, const char *data_dir, const struct args *a, int64_t id,
+                     const char *text)
+{
+    struct staff_member m;
+    int found = staff_get(db, a->by, &m);
+    if (found != 1) {
+        fprintf(stderr, "hotline: %s\n",
+                found == 0 ? "--by must name a staff member (hotline staff list)"
+                           : sqlite3_errmsg(db));
+        return 1;
+    }
+    struct escalation_db *e = escalation_db_new(db);
+    struct escalation_events ev = {0};
+    enum escalation_reply_outcome ro = ESCALATION_REPLY_NONE;
+    char err[256] = "", to[40], from[40];
+    int64_t now = unix_ms(), job = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = 1;
+    if (!e || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    if (escalation_reply(e, id, m.name, "cli", text, now, &ro, to, from, &ev, err, sizeof err) < 0)
+        goto fail;
+    if (ro == ESCALATION_REPLY_OK) {
+        static const char sql[] =
+            "INSERT INTO jobs (kind, priority, to_number, from_number, body, state, attempts,"
+            " next_attempt_at, created_at, updated_at, escalation_id) VALUES ('reply', ?1, ?2,"
+            " ?3, ?4, 'pending', 0, ?5, ?5, ?5, ?6)";
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+            goto fail;
+        sqlite3_bind_int(st, 1, ESCALATION_PRIORITY_STAFF_REPLY);
+        sqlite3_bind_text(st, 2, to, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, from, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 5, now);
+        sqlite3_bind_int64(st, 6, id);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            goto fail;
+        sqlite3_finalize(st);
+        st = NULL;
+        job = sqlite3_last_insert_rowid(db);
+        char sql2[96];
+        snprintf(sql2, sizeof sql2, "INSERT INTO job_handoff (job_id) VALUES (%lld)",
+                 (long long)job);
+        if (sqlite3_exec(db, sql2, NULL, NULL, NULL) != SQLITE_OK)
+            goto fail;
+    }
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    append_log(data_dir, &ev);
+    switch (ro) {
+    case ESCALATION_REPLY_OK:
+        printf("escalation %lld: reply queued (job %lld)\n", (long long)id, (long long)job);
+        rc = 0;
+        break;
+    case ESCALATION_REPLY_OPTED_OUT:
+        fprintf(stderr, "hotline: not sent: the texter opted out (STOP)\n");
+        break;
+    case ESCALATION_REPLY_EMPTY:
+        fprintf(stderr, "hotline: not sent: the text is empty or over 1600 characters\n");
+        break;
+    case ESCALATION_REPLY_NONE:
+        fprintf(stderr, "hotline: no open escalation %lld\n", (long long)id);
+        break;
+    }
+    goto done;
+fail:
+    fprintf(stderr, "hotline: %s\n", err[0] ? err : sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+done:
+    escalation_events_clear(&ev);
+    escalation_db_free(e);
+    return rc;
+}
+
+/* One event line as a person reads it. */
+static void print_event(const char *line)
+{
+    json_error_t jerr;
+    json_t *o = json_loads(line, 0, &jerr);
+    if (!o) {
+        printf("%s\n", line);
+        return;
+    }
+    const char *staff = json_string_value(json_object_get(o, "staff"));
+    const char *intent = json_string_value(json_object_get(o, "intent"));
+    int i = intent ? intent_from_name(intent) : -1;
+    printf("%s  #%-5" JSON_INTEGER_FORMAT " %-12s %-8s %-22s texter %s%s%s (via %s)\n",
+           json_string_value(json_object_get(o, "time")),
+           json_integer_value(json_object_get(o, "escalation")),
+           json_string_value(json_object_get(o, "event")),
+           json_string_value(json_object_get(o, "level")),
+           escalation_need(i >= 0 ? (enum intent)i : INTENT_FALLBACK),
+           json_string_value(json_object_get(o, "texter")), staff ? "  staff " : "",
+           staff ? staff : "", json_string_value(json_object_get(o, "via")));
+    fflush(stdout);
+    json_decref(o);
+}
+
+/* Follows escalations.jsonl from its end (a new file after a rotation is read from its
+ * start); polls every 200 ms until interrupted. */
+static int esc_tail(const char *data_dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/" ESCALATION_LOG_FILE, data_dir);
+    FILE *f = NULL;
+    long pos = -1;
+    ino_t ino = 0;
+    char line[4096];
+    size_t len = 0;
+    for (;;) {
+        struct stat sb;
+        if (stat(path, &sb) == 0 && (!f || sb.st_ino != ino || sb.st_size < pos)) {
+            if (f)
+                fclose(f);
+            f = fopen(path, "r");
+            if (f && pos < 0)
+                fseek(f, 0, SEEK_END); /* the first open: only what comes next */
+            ino = sb.st_ino;
+            len = 0;
+        }
+        int c;
+        while (f && (c = fgetc(f)) != EOF) {
+            if (c == '\n') {
+                line[len] = '\0';
+                print_event(line);
+                len = 0;
+            } else if (len < sizeof line - 1) {
+                line[len++] = (char)c;
+            }
+        }
+        if (f) {
+            clearerr(f);
+            pos = ftell(f);
+        } else {
+            pos = 0;
+        }
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 int admin_escalations(int argc, char **argv)
 {
     struct args a;
@@ -453,13 +573,17 @@ int admin_escalations(int argc, char **argv)
     const char *cmd = a.pos[0];
     bool list = strcmp(cmd, "list") == 0, show = strcmp(cmd, "show") == 0;
     bool ack = strcmp(cmd, "ack") == 0, close_ = strcmp(cmd, "close") == 0;
+    bool reply = strcmp(cmd, "reply") == 0, tail = strcmp(cmd, "tail") == 0;
     int64_t id = 0;
-    if ((!list && !show && !ack && !close_) || a.npos != (list ? 1 : 2) ||
-        (!list && parse_id(a.pos[1], &id) < 0)) {
+    if ((!list && !show && !ack && !close_ && !reply && !tail) ||
+        a.npos != (list || tail ? 1
+                   : reply      ? 3
+                                : 2) ||
+        (!list && !tail && parse_id(a.pos[1], &id) < 0)) {
         fputs(usage_esc, stderr);
         return 2;
     }
-    if ((ack || close_) && !a.by) {
+    if ((ack || close_ || reply) && !a.by) {
         fprintf(stderr, "hotline: escalations %s needs --by NAME (a staff member)\n", cmd);
         return 2;
     }
@@ -467,12 +591,19 @@ int admin_escalations(int argc, char **argv)
     sqlite3 *db = open_db(&a, &data_dir);
     if (!db)
         return 1;
-    if (list)
+    if (tail) {
+        sqlite3_close(db);
+        db = NULL;
+        rc = esc_tail(data_dir);
+    } else if (list) {
         rc = esc_list(db, &a);
-    else if (show)
-        rc = esc_show(db, &a, id);
-    else
+    } else if (show) {
+        rc = esc_show(db, data_dir, &a, id);
+    } else if (reply) {
+        rc = esc_reply(db, data_dir, &a, id, a.pos[2]);
+    } else {
         rc = esc_act(db, data_dir, &a, id, ack);
+    }
     sqlite3_close(db);
     free(data_dir);
     return rc;

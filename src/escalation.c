@@ -40,6 +40,8 @@ enum esc_stmt {
     E_GET,
     E_ACK,
     E_CLOSE,
+    E_HOLDER,
+    E_OPTED_OUT,
     E_COUNT
 };
 
@@ -58,11 +60,14 @@ static const char *const esc_sql[E_COUNT] = {
     [E_STAFF_BY_PHONE] = "SELECT name FROM staff WHERE phone = ?1",
     [E_DUE] = "SELECT id, texter, line, intent, pages FROM escalations WHERE level = 'urgent'"
               " AND state = 'open' AND last_paged_at <= ?1 ORDER BY opened_at, id LIMIT 64",
-    [E_GET] = "SELECT texter, level, intent, state, acked_by FROM escalations WHERE id = ?1",
+    [E_GET] = "SELECT texter, level, intent, state, acked_by, line FROM escalations WHERE id = ?1",
     [E_ACK] = "UPDATE escalations SET state = 'acknowledged', acked_at = ?2, acked_by = ?3,"
               " updated_at = ?2 WHERE id = ?1",
     [E_CLOSE] = "UPDATE escalations SET state = 'closed', closed_at = ?2, closed_by = ?3,"
                 " updated_at = ?2 WHERE id = ?1",
+    [E_HOLDER] = "SELECT e.id, s.name, s.phone FROM escalations e JOIN staff s ON s.name ="
+                 " e.acked_by WHERE e.texter = ?1 AND e.state = 'acknowledged'",
+    [E_OPTED_OUT] = "SELECT opted_out FROM senders WHERE number = ?1",
 };
 
 struct escalation_db {
@@ -467,34 +472,324 @@ int escalation_act(struct escalation_db *e, int64_t id, bool ack, const char *st
     return 0;
 }
 
-int escalation_parse_ack(const char *text, int64_t *id)
+/* "WORD [#]N": the id after the word, and where the rest starts; NULL when no match. */
+static const char *parse_word_id(const char *text, const char *word, int64_t *id)
 {
     const char *p = text;
+    size_t wl = strlen(word);
     while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
         p++;
-    if (strncasecmp(p, "ack", 3) != 0)
-        return 0;
-    p += 3;
+    if (strncasecmp(p, word, wl) != 0)
+        return NULL;
+    p += wl;
     if (*p != ' ' && *p != '\t' && *p != '#')
-        return 0;
+        return NULL;
     while (*p == ' ' || *p == '\t')
         p++;
     if (*p == '#')
         p++;
     if (*p < '0' || *p > '9')
-        return 0;
+        return NULL;
     int64_t v = 0;
     for (; *p >= '0' && *p <= '9'; p++) {
         if (v > 100000000000LL)
-            return 0;
+            return NULL;
         v = v * 10 + (*p - '0');
     }
+    if (v <= 0)
+        return NULL;
+    *id = v;
+    return p;
+}
+
+/* Nothing but spaces and a final '.' or '!' left. */
+static bool only_trailer(const char *p)
+{
     while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '.' || *p == '!')
         p++;
-    if (*p || v <= 0)
+    return *p == '\0';
+}
+
+int escalation_parse_ack(const char *text, int64_t *id)
+{
+    return escalation_parse_command(text, id, NULL) == ESCALATION_CMD_ACK;
+}
+
+enum escalation_cmd escalation_parse_command(const char *text, int64_t *id, const char **msg)
+{
+    int64_t v = 0;
+    const char *p;
+    if ((p = parse_word_id(text, "ack", &v)) && only_trailer(p)) {
+        *id = v;
+        return ESCALATION_CMD_ACK;
+    }
+    if ((p = parse_word_id(text, "close", &v)) && only_trailer(p)) {
+        *id = v;
+        return ESCALATION_CMD_CLOSE;
+    }
+    /* "R 17 text": the text is everything after the one space that follows the id. */
+    if ((p = parse_word_id(text, "r", &v)) && (*p == ' ' || *p == '\t' || *p == '\n')) {
+        *id = v;
+        if (msg)
+            *msg = p + 1;
+        return ESCALATION_CMD_REPLY;
+    }
+    return ESCALATION_CMD_NONE;
+}
+
+/* ---- holding, relays, staff replies, views ---- */
+
+int escalation_holder(struct escalation_db *e, const char *texter, int64_t *id, char *name,
+                      size_t namelen, char *phone, size_t phonelen)
+{
+    char err[8];
+    sqlite3_stmt *st = stmt(e, E_HOLDER, err, sizeof err);
+    if (!st)
+        return -1;
+    bind_text(st, 1, texter);
+    int rc = sqlite3_step(st), ret = -1;
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        snprintf(name, namelen, "%s", col_text(st, 1));
+        snprintf(phone, phonelen, "%s", col_text(st, 2));
+        ret = 1;
+    } else if (rc == SQLITE_DONE) {
+        ret = 0;
+    }
+    sqlite3_reset(st);
+    return ret;
+}
+
+struct esc_row {
+    char texter[40], level[16], intent[40], state[16], acked_by[40], line[40];
+};
+
+/* 1 with the row, 0 when there is no such escalation, -1 with err. */
+static int get_row(struct escalation_db *e, int64_t id, struct esc_row *r, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = stmt(e, E_GET, err, errlen);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(r->texter, sizeof r->texter, "%s", col_text(st, 0));
+        snprintf(r->level, sizeof r->level, "%s", col_text(st, 1));
+        snprintf(r->intent, sizeof r->intent, "%s", col_text(st, 2));
+        snprintf(r->state, sizeof r->state, "%s", col_text(st, 3));
+        snprintf(r->acked_by, sizeof r->acked_by, "%s", col_text(st, 4));
+        snprintf(r->line, sizeof r->line, "%s", col_text(st, 5));
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        snprintf(err, errlen, "read escalation: %s", sqlite3_errmsg(e->db));
+        return -1;
+    }
+    return rc == SQLITE_ROW;
+}
+
+/* Longest relay and staff reply: Twilio's Body limit (store.h's STORE_BODY_MAX). */
+#define BODY_MAX 1600
+
+int escalation_relay(struct escalation_db *e, int64_t id, const char *texter, const char *line,
+                     const char *holder, const char *holder_phone, const char *text, int64_t now,
+                     struct escalation_pages *pages, struct escalation_events *ev, char *err,
+                     size_t errlen)
+{
+    struct esc_row r;
+    int found = get_row(e, id, &r, err, errlen);
+    if (found <= 0)
+        return found < 0 ? -1 : 0;
+    /* Cut to the limit in characters, never inside a UTF-8 sequence. */
+    char body[BODY_MAX * 4 + 1];
+    int head = snprintf(body, sizeof body, "#%lld %s: ", (long long)id, texter);
+    size_t chars = (size_t)head, at = (size_t)head;
+    for (const unsigned char *p = (const unsigned char *)text; *p && chars < BODY_MAX; chars++) {
+        size_t n = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : 4;
+        for (size_t k = 0; k < n && *p && at < sizeof body - 1; k++)
+            body[at++] = (char)*p++;
+    }
+    body[at] = '\0';
+    if (page_add(pages, id, holder_phone, line, body, holder) < 0) {
+        snprintf(err, errlen, "out of memory (relay)");
+        return -1;
+    }
+    return event_add(ev, now, "relayed", id, r.level, r.intent, texter, holder, "service", err,
+                     errlen);
+}
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+int escalation_reply(struct escalation_db *e, int64_t id, const char *staff, const char *via,
+                     const char *text, int64_t now, enum escalation_reply_outcome *outcome,
+                     char *to, char *from, struct escalation_events *ev, char *err, size_t errlen)
+{
+    *outcome = ESCALATION_REPLY_NONE;
+    const char *t = text ? text : "";
+    while (*t == ' ' || *t == '\t' || *t == '\r' || *t == '\n')
+        t++;
+    if (!*t || utf8_chars(text) > BODY_MAX) {
+        *outcome = ESCALATION_REPLY_EMPTY;
         return 0;
-    *id = v;
+    }
+    struct esc_row r;
+    int found = get_row(e, id, &r, err, errlen);
+    if (found < 0)
+        return -1;
+    if (!found || strcmp(r.state, "closed") == 0)
+        return 0;
+    sqlite3_stmt *st = stmt(e, E_OPTED_OUT, err, errlen);
+    if (!st)
+        return -1;
+    bind_text(st, 1, r.texter);
+    int rc = sqlite3_step(st);
+    bool opted_out = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        snprintf(err, errlen, "read sender: %s", sqlite3_errmsg(e->db));
+        return -1;
+    }
+    if (opted_out) {
+        *outcome = ESCALATION_REPLY_OPTED_OUT;
+        return 0;
+    }
+    if (strcmp(r.state, "open") == 0) {
+        /* Whoever answers first holds the conversation. */
+        enum escalation_act_outcome ao;
+        if (escalation_act(e, id, true, staff, via, now, &ao, NULL, 0, ev, err, errlen) < 0)
+            return -1;
+    }
+    snprintf(to, 40, "%s", r.texter);
+    snprintf(from, 40, "%s", r.line);
+    *outcome = ESCALATION_REPLY_OK;
+    return event_add(ev, now, "replied", id, r.level, r.intent, r.texter, staff, via, err, errlen);
+}
+
+int escalation_viewed(struct escalation_db *e, int64_t id, const char *staff, const char *via,
+                      int64_t now, struct escalation_events *ev, char *err, size_t errlen)
+{
+    struct esc_row r;
+    int found = get_row(e, id, &r, err, errlen);
+    if (found <= 0)
+        return found;
+    if (event_add(ev, now, "viewed", id, r.level, r.intent, r.texter, staff, via, err, errlen) < 0)
+        return -1;
     return 1;
+}
+
+/* ---- JSON views (the command line and the staff API) ---- */
+
+#define ESC_COLUMNS                                                                                \
+    "id, level, state, intent, texter, opened_at, pages, acked_by, acked_at, closed_by, "          \
+    "closed_at, inbound_id"
+
+static void fmt_time(int64_t ms, char *out, size_t outlen)
+{
+    if (ms <= 0) {
+        snprintf(out, outlen, "-");
+        return;
+    }
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *need_of(const char *intent)
+{
+    int i = intent_from_name(intent);
+    return escalation_need(i >= 0 ? (enum intent)i : INTENT_FALLBACK);
+}
+
+static json_t *esc_json(sqlite3_stmt *st)
+{
+    const char *acked_by = (const char *)sqlite3_column_text(st, 7);
+    const char *closed_by = (const char *)sqlite3_column_text(st, 9);
+    char opened[32], acked[32], closed[32];
+    fmt_time(sqlite3_column_int64(st, 5), opened, sizeof opened);
+    fmt_time(sqlite3_column_int64(st, 8), acked, sizeof acked);
+    fmt_time(sqlite3_column_int64(st, 10), closed, sizeof closed);
+    return json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s?, s:s?, s:s?, s:s?}", "id",
+        (json_int_t)sqlite3_column_int64(st, 0), "level", col_text(st, 1), "state", col_text(st, 2),
+        "intent", col_text(st, 3), "need", need_of(col_text(st, 3)), "texter", col_text(st, 4),
+        "opened_at", opened, "pages", sqlite3_column_int(st, 6), "acked_by", acked_by, "acked_at",
+        acked_by ? acked : NULL, "closed_by", closed_by, "closed_at", closed_by ? closed : NULL);
+}
+
+void *escalation_list_json(struct sqlite3 *db, bool all)
+{
+    static const char sql[] = "SELECT " ESC_COLUMNS " FROM escalations"
+                              " WHERE ?1 OR state != 'closed'"
+                              " ORDER BY level = 'urgent' DESC, opened_at, id";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_int(st, 1, all);
+    json_t *list = json_array();
+    int rc;
+    while (list && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(list, esc_json(st));
+    sqlite3_finalize(st);
+    if (list && rc != SQLITE_DONE) {
+        json_decref(list);
+        return NULL;
+    }
+    return list;
+}
+
+void *escalation_show_json(struct sqlite3 *db, int64_t id)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *e = NULL;
+    int64_t inbound_id = 0;
+    char texter[40] = "";
+    if (sqlite3_prepare_v2(db, "SELECT " ESC_COLUMNS " FROM escalations WHERE id = ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            e = esc_json(st);
+            inbound_id = sqlite3_column_int64(st, 11);
+            snprintf(texter, sizeof texter, "%s", col_text(st, 4));
+        }
+    }
+    sqlite3_finalize(st);
+    if (!e)
+        return NULL;
+    /* The texter's texts since it opened, each with the auto-reply it got (if any), and
+     * the staff's answers, in time order. */
+    json_t *texts = json_array();
+    static const char sql[] =
+        "SELECT at, who, intent, body, reply FROM ("
+        " SELECT i.received_at AS at, i.id AS k, 'texter' AS who, i.intent AS intent,"
+        " i.body AS body, (SELECT j.body FROM jobs j WHERE j.inbound_id = i.id AND"
+        " j.kind = 'reply' ORDER BY j.id LIMIT 1) AS reply"
+        " FROM inbound i WHERE i.from_number = ?1 AND i.id >= ?2 AND i.staff IS NULL"
+        " UNION ALL SELECT j.created_at, j.id, 'staff', NULL, j.body, NULL FROM jobs j"
+        " WHERE j.escalation_id = ?3 AND j.kind = 'reply') ORDER BY at, who DESC, k";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, texter, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, inbound_id);
+        sqlite3_bind_int64(st, 3, id);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            char at[32];
+            fmt_time(sqlite3_column_int64(st, 0), at, sizeof at);
+            json_array_append_new(texts, json_pack("{s:s, s:s, s:s?, s:s, s:s?}", "at", at, "from",
+                                                   col_text(st, 1), "intent",
+                                                   (const char *)sqlite3_column_text(st, 2), "text",
+                                                   col_text(st, 3), "reply",
+                                                   (const char *)sqlite3_column_text(st, 4)));
+        }
+    }
+    sqlite3_finalize(st);
+    json_object_set_new(e, "texts", texts);
+    return e;
 }
 
 /* ---- the log ---- */

@@ -42,6 +42,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
 
 #include "hotline/conversation.h"
 #include "hotline/form.h"
@@ -68,7 +69,7 @@ static const struct form_limits webhook_limits = {
     .max_value_len = 16384 /* TWILIO_BODY_ACCEPT_MAX characters of up to 4 bytes each */
 };
 
-enum pending_kind { PENDING_MESSAGE, PENDING_STATUS, PENDING_PROBE };
+enum pending_kind { PENDING_MESSAGE, PENDING_STATUS, PENDING_PROBE, PENDING_STAFF };
 
 /*
  * A request waiting for the store. Owned by the store operation's completion callback,
@@ -97,6 +98,16 @@ struct pending {
     char from_masked[32];
     char status[40];
     int error_code;
+    enum store_staff_action action;
+};
+
+/* An event-stream client: a chunked 200 that stays open until the client leaves or the
+ * server stops. */
+struct sse_client {
+    struct server *srv;
+    struct evhttp_request *req;
+    struct evhttp_connection *conn;
+    struct sse_client *prev, *next;
 };
 
 struct server {
@@ -110,6 +121,9 @@ struct server {
     size_t npending;
     size_t busy; /* taken, not yet fully answered */
     unsigned long long next_rid;
+    struct sse_client *streams;
+    size_t nstreams;
+    struct event *keepalive;
 };
 
 static int64_t mono_us(void)
@@ -347,7 +361,10 @@ static void on_probe_done(const struct store_result *res, void *arg)
     pending_unlink(p);
     if (srv && p->req) {
         if (res->outcome == STORE_OK && !srv->stopping)
-            respond(srv, p->req, 200, "OK", CT_TEXT, "ok\n");
+            respond(srv, p->req, 200, "OK", CT_TEXT,
+                    res->on_call == 0 ? "ok\nwarning: nobody is on call: escalations page "
+                                        "nobody (hotline staff on-call NAME on)\n"
+                                      : "ok\n");
         else
             respond_error(srv, p->req, 503, "Service Unavailable",
                           srv->stopping ? "shutting down" : "store not writable");
@@ -596,6 +613,301 @@ static void method_not_allowed(struct server *srv, struct evhttp_request *req, c
     respond_error(srv, req, 405, "Method Not Allowed", NULL);
 }
 
+/* ---- the staff API ---- */
+
+#define CT_JSON "application/json"
+#define CT_SSE "text/event-stream"
+
+static const char *const action_names[] = {
+    [STORE_STAFF_AUTH] = "events", [STORE_STAFF_LIST] = "list",   [STORE_STAFF_SHOW] = "show",
+    [STORE_STAFF_ACK] = "ack",     [STORE_STAFF_REPLY] = "reply", [STORE_STAFF_CLOSE] = "close",
+};
+
+static void respond_json(struct server *srv, struct evhttp_request *req, int code,
+                         const char *reason, const char *json)
+{
+    if (code == 401)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                          "Bearer realm=\"hotline\"");
+    char *text = NULL;
+    if (json && (text = malloc(strlen(json) + 2)))
+        snprintf(text, strlen(json) + 2, "%s\n", json);
+    respond(srv, req, code, reason, CT_JSON, text ? text : json);
+    free(text);
+}
+
+static const char *status_reason(int code)
+{
+    switch (code) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 404:
+        return "Not Found";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    default:
+        return "Error";
+    }
+}
+
+/* The bearer token of the Authorization header, or NULL. */
+static const char *bearer_token(struct evhttp_request *req)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return *h ? h : NULL;
+}
+
+static void sse_unlink(struct sse_client *c)
+{
+    struct server *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->streams = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nstreams--;
+}
+
+/*
+ * The client left. libevent frees the connection after this returns; a request whose
+ * reply was still streaming was detached from it first (evhttp_request_get_connection()
+ * is NULL) and is ours to free, as in respond_buf.
+ */
+static void on_sse_close(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    struct sse_client *c = arg;
+    if (!evhttp_request_get_connection(c->req))
+        evhttp_request_free(c->req);
+    log_event(LOG_INFO, "staff_stream", "outcome=closed clients=%zu", c->srv->nstreams - 1);
+    sse_unlink(c);
+    free(c);
+}
+
+static void sse_send(struct sse_client *c, const char *data, size_t len)
+{
+    struct evbuffer *buf = evbuffer_new();
+    if (!buf)
+        return;
+    evbuffer_add(buf, data, len);
+    evhttp_send_reply_chunk(c->req, buf);
+    evbuffer_free(buf);
+}
+
+/* Ends one stream (server stopping or freed). */
+static void sse_end(struct sse_client *c)
+{
+    evhttp_connection_set_closecb(c->conn, NULL, NULL);
+    evhttp_send_reply_end(c->req);
+    sse_unlink(c);
+    free(c);
+}
+
+static void on_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct server *srv = arg;
+    for (struct sse_client *c = srv->streams; c; c = c->next)
+        sse_send(c, ": keep-alive\n\n", 14);
+}
+
+void server_publish_events(struct server *srv, const char *lines, size_t len)
+{
+    if (!srv || !srv->streams)
+        return;
+    struct evbuffer *msg = evbuffer_new();
+    if (!msg)
+        return;
+    /* "data: <line>\n\n" per line: a JSON line never holds a raw newline. */
+    for (size_t at = 0; at < len;) {
+        const char *nl = memchr(lines + at, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - (lines + at)) : len - at;
+        if (n) {
+            evbuffer_add(msg, "data: ", 6);
+            evbuffer_add(msg, lines + at, n);
+            evbuffer_add(msg, "\n\n", 2);
+        }
+        at += n + 1;
+    }
+    size_t mlen = evbuffer_get_length(msg);
+    const char *data = (const char *)evbuffer_pullup(msg, -1);
+    for (struct sse_client *c = srv->streams; c && data; c = c->next)
+        sse_send(c, data, mlen);
+    evbuffer_free(msg);
+}
+
+size_t server_stream_clients(const struct server *srv)
+{
+    return srv ? srv->nstreams : 0;
+}
+
+/* The token is good: the request becomes an event stream. */
+static void sse_start(struct server *srv, struct evhttp_request *req, const char *staff)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct sse_client *c = conn ? calloc(1, sizeof *c) : NULL;
+    if (!c) {
+        respond_error(srv, req, 500, "Internal Server Error", "out of memory");
+        return;
+    }
+    c->srv = srv;
+    c->req = req;
+    c->conn = conn;
+    c->next = srv->streams;
+    if (srv->streams)
+        srv->streams->prev = c;
+    srv->streams = c;
+    srv->nstreams++;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", CT_SSE);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "X-Accel-Buffering", "no"); /* nginx: pass events on at once */
+    evhttp_send_reply_start(req, 200, "OK");
+    evhttp_connection_set_closecb(conn, on_sse_close, c);
+    sse_send(c, ": hotline escalation events\n\n", 30);
+    /* A stream is not work in flight: shutdown ends it instead of waiting for it. */
+    if (srv->busy > 0)
+        srv->busy--;
+    log_event(LOG_INFO, "staff_stream", "outcome=open staff=%s clients=%zu", staff, srv->nstreams);
+}
+
+static void on_staff_done(const struct store_result *res, void *arg)
+{
+    struct pending *p = arg;
+    struct server *srv = p->srv;
+    pending_unlink(p);
+    if (!srv || !p->req) {
+        free(p); /* a reply job it made stays pending and goes out at the next start */
+        return;
+    }
+    if (res->outcome != STORE_OK) {
+        log_event(LOG_ERROR, "staff_api", "req=%llu action=%s outcome=error error=\"%s\"", p->rid,
+                  action_names[p->action], res->error ? res->error : "?");
+        respond_json(srv, p->req, 500, "Internal Server Error", "{\"error\":\"store error\"}");
+    } else {
+        log_event(res->http_status == 401 ? LOG_WARN : LOG_INFO, "staff_api",
+                  "req=%llu action=%s status=%d staff=%s latency_ms=%.2f", p->rid,
+                  action_names[p->action], res->http_status,
+                  res->staff && *res->staff ? res->staff : "-", since_ms(p->t0_us));
+        if (p->action == STORE_STAFF_AUTH && res->http_status == 200 && !srv->stopping)
+            sse_start(srv, p->req, res->staff);
+        else
+            respond_json(srv, p->req, res->http_status, status_reason(res->http_status), res->body);
+        if (res->njobs && srv->set.hooks.on_jobs)
+            srv->set.hooks.on_jobs(srv->set.hooks.arg, res);
+    }
+    free(p);
+}
+
+/* A reply's text: {"text": "..."} (application/json) or text=... (a form). NULL after
+ * answering. The caller frees. */
+static char *reply_text(struct server *srv, struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    if (len > SERVER_STAFF_BODY_MAX) {
+        respond_json(srv, req, 413, "Payload Too Large", "{\"error\":\"body over 8 KiB\"}");
+        return NULL;
+    }
+    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    char *text = NULL;
+    if (ctype && strncasecmp(ctype, "application/json", 16) == 0) {
+        json_error_t jerr;
+        json_t *o = json_loadb(body, len, 0, &jerr);
+        const char *t = json_string_value(json_object_get(o, "text"));
+        text = t ? strdup(t) : NULL;
+        json_decref(o);
+    } else {
+        static const struct form_limits limits = {16, 16, SERVER_STAFF_BODY_MAX};
+        const char *why = NULL;
+        struct form *f = form_parse(body, len, &limits, &why);
+        const char *t = f ? form_get(f, "text") : NULL;
+        text = t ? strdup(t) : NULL;
+        form_free(f);
+    }
+    if (!text)
+        respond_json(srv, req, 400, "Bad Request",
+                     "{\"error\":\"expected {\\\"text\\\": ...} or text=...\"}");
+    return text;
+}
+
+static void handle_staff(struct server *srv, struct evhttp_request *req, unsigned long long rid,
+                         int64_t t0, const char *path, enum evhttp_cmd_type method)
+{
+    struct store_staff_request r = {.action = STORE_STAFF_LIST};
+    bool get = method == EVHTTP_REQ_GET, post = method == EVHTTP_REQ_POST;
+    const char *rest = path + strlen("/staff/");
+    if (strcmp(rest, "events") == 0) {
+        if (!get)
+            return method_not_allowed(srv, req, "GET");
+        r.action = STORE_STAFF_AUTH;
+    } else if (strcmp(rest, "escalations") == 0) {
+        if (!get)
+            return method_not_allowed(srv, req, "GET");
+        r.action = STORE_STAFF_LIST;
+    } else if (strncmp(rest, "escalations/", 12) == 0) {
+        const char *p = rest + 12;
+        char *end = NULL;
+        long long id = (*p >= '1' && *p <= '9') ? strtoll(p, &end, 10) : 0;
+        if (id <= 0 || id > 100000000000LL)
+            return respond_json(srv, req, 404, "Not Found", "{\"error\":\"no such path\"}");
+        r.id = id;
+        if (*end == '\0') {
+            if (!get)
+                return method_not_allowed(srv, req, "GET");
+            r.action = STORE_STAFF_SHOW;
+        } else {
+            if (strcmp(end, "/ack") == 0)
+                r.action = STORE_STAFF_ACK;
+            else if (strcmp(end, "/reply") == 0)
+                r.action = STORE_STAFF_REPLY;
+            else if (strcmp(end, "/close") == 0)
+                r.action = STORE_STAFF_CLOSE;
+            else
+                return respond_json(srv, req, 404, "Not Found", "{\"error\":\"no such path\"}");
+            if (!post)
+                return method_not_allowed(srv, req, "POST");
+        }
+    } else {
+        return respond_json(srv, req, 404, "Not Found", "{\"error\":\"no such path\"}");
+    }
+    r.token = bearer_token(req);
+    if (!r.token) {
+        log_event(LOG_WARN, "staff_api", "req=%llu action=%s status=401 reason=no_token", rid,
+                  action_names[r.action]);
+        return respond_json(srv, req, 401, "Unauthorized",
+                            "{\"error\":\"a valid bearer token is required\"}");
+    }
+    char *text = NULL;
+    if (r.action == STORE_STAFF_REPLY && !(r.text = text = reply_text(srv, req)))
+        return;
+    struct pending *p = pending_new(srv, req, PENDING_STAFF, rid, t0);
+    if (p)
+        p->action = r.action;
+    if (!p || store_submit_staff(srv->set.store, &r, on_staff_done, p) != 0) {
+        if (p) {
+            pending_unlink(p);
+            free(p);
+        }
+        respond_json(srv, req, 503, "Service Unavailable", "{\"error\":\"store unavailable\"}");
+    }
+    free(text);
+}
+
 /* The one entry point: every request evhttp parsed within the limits lands here. */
 static void on_request(struct evhttp_request *req, void *arg)
 {
@@ -638,6 +950,8 @@ static void on_request(struct evhttp_request *req, void *arg)
             handle_metrics(srv, req);
         else
             method_not_allowed(srv, req, "GET, HEAD");
+    } else if (strncmp(path, "/staff/", 7) == 0) {
+        handle_staff(srv, req, rid, t0, path, method);
     } else {
         respond_error(srv, req, 404, "Not Found", NULL);
     }
@@ -669,6 +983,16 @@ struct server *server_new(struct event_base *base, const struct server_settings 
                                               EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                               EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(srv->http, on_request, srv);
+    struct timeval ka = {SERVER_SSE_KEEPALIVE_S, 0};
+    if (!(srv->keepalive = event_new(base, -1, EV_PERSIST, on_keepalive, srv)) ||
+        event_add(srv->keepalive, &ka) != 0) {
+        snprintf(err, errlen, "cannot create the keep-alive timer");
+        if (srv->keepalive)
+            event_free(srv->keepalive);
+        evhttp_free(srv->http);
+        free(srv);
+        return NULL;
+    }
     return srv;
 }
 
@@ -716,6 +1040,8 @@ void server_stop_accepting(struct server *srv)
     if (!srv)
         return;
     srv->stopping = true;
+    while (srv->streams)
+        sse_end(srv->streams);
     for (size_t i = 0; i < srv->nbound; i++)
         evhttp_del_accept_socket(srv->http, srv->bound[i]);
     srv->nbound = 0;
@@ -744,6 +1070,9 @@ void server_free(struct server *srv)
         p->req = NULL;
         pending_unlink(p);
     }
+    while (srv->streams)
+        sse_end(srv->streams);
+    event_free(srv->keepalive);
     evhttp_free(srv->http);
     free(srv);
 }

@@ -335,6 +335,21 @@ static void on_inbound(void *arg, const struct store_result *res, const char *fr
                   escalation_name(res->escalation), (long long)res->inbound_id, pages);
 }
 
+/* server hook: a staff API action committed jobs (a staff reply to a texter). */
+static void on_staff_jobs(void *arg, const struct store_result *res)
+{
+    struct service *sv = arg;
+    for (size_t i = 0; i < res->njobs; i++)
+        dispatch(sv, &res->jobs[i], -1);
+}
+
+/* store hook: escalation events committed; the live streams get them at once. */
+static void on_events(void *arg, const char *lines, size_t len)
+{
+    struct service *sv = arg;
+    server_publish_events(sv->server, lines, len);
+}
+
 /* ---- re-paging ---- */
 
 static void on_repaged(const struct store_result *res, void *arg)
@@ -597,7 +612,9 @@ static void service_teardown(struct service *sv)
         event_free(sv->ev_stop_check);
     if (sv->ev_repage)
         event_free(sv->ev_repage);
-    server_free(sv->server); /* first: nothing new can arrive */
+    if (sv->store)
+        store_set_events_hook(sv->store, NULL, NULL); /* the server goes first */
+    server_free(sv->server);                          /* first: nothing new can arrive */
     outbox_free(sv->outbox); /* transfers still running are reported and stored pending */
     store_close(sv->store);  /* commits what is queued and runs the last callbacks */
     if (sv->base)
@@ -681,7 +698,10 @@ int service_run(struct config *cfg)
         .matcher = sv->matcher,
         .store = sv->store,
         .metrics = &sv->metrics,
-        .hooks = {.on_inbound = on_inbound, .fill_gauges = fill_gauges, .arg = sv},
+        .hooks = {.on_inbound = on_inbound,
+                  .on_jobs = on_staff_jobs,
+                  .fill_gauges = fill_gauges,
+                  .arg = sv},
     };
     if (!(sv->server = server_new(sv->base, &ss, err, sizeof err)) ||
         server_listen(sv->server, cfg->listen_host, cfg->listen_port, addr, sizeof addr, NULL, err,
@@ -691,6 +711,7 @@ int service_run(struct config *cfg)
     }
     if (fix_public_url(cfg, addr) != 0)
         goto out;
+    store_set_events_hook(sv->store, on_events, sv);
     size_t n = strlen(cfg->public_url) + sizeof "/webhooks/twilio/status";
     if (!(sv->status_callback = malloc(n)))
         goto out;

@@ -42,8 +42,7 @@ bool staff_phone_valid(const char *s)
            strspn(s + 1, "0123456789") == n - 1;
 }
 
-/* hex(SHA-256(token)) into out[65]. */
-static int token_hash(const char *token, char out[65])
+int staff_token_hash(const char *token, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -62,7 +61,7 @@ static int token_new(char token[STAFF_TOKEN_SIZE], char hash[65])
     memcpy(token, "hlt_", 4);
     for (size_t i = 0; i < sizeof raw; i++)
         snprintf(token + 4 + 2 * i, 3, "%02x", raw[i]);
-    return token_hash(token, hash);
+    return staff_token_hash(token, hash);
 }
 
 /*
@@ -240,7 +239,7 @@ int staff_get(struct sqlite3 *db, const char *name, struct staff_member *out)
 int staff_by_token(struct sqlite3 *db, const char *token, struct staff_member *out)
 {
     char hash[65];
-    if (!token || token_hash(token, hash) < 0)
+    if (!token || staff_token_hash(token, hash) < 0)
         return -1;
     return get_one(db, "SELECT " MEMBER_COLUMNS " FROM staff WHERE token_hash = ?1", hash, out);
 }

@@ -63,6 +63,8 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
 #include <sqlite3.h>
 
 #include "hotline/escalation.h"
@@ -158,6 +160,9 @@ static const char *const migrations[] = {
     " WHERE level = 'urgent' AND state = 'open';"
     "ALTER TABLE jobs ADD COLUMN escalation_id INTEGER REFERENCES escalations (id);"
     "ALTER TABLE inbound ADD COLUMN staff TEXT;",
+
+    /* v4: jobs another process (`hotline escalations reply`) queued for the service. */
+    "CREATE TABLE job_handoff (job_id INTEGER PRIMARY KEY REFERENCES jobs (id));",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -185,6 +190,10 @@ enum stmt_id {
     ST_JOB_ADVANCE,
     ST_STATUS_INSERT,
     ST_HEARTBEAT,
+    ST_ON_CALL,
+    ST_HANDOFF,
+    ST_HANDOFF_DEL,
+    ST_TOKENS,
     ST_COUNT
 };
 
@@ -221,6 +230,13 @@ static const char *const stmt_sql[ST_COUNT] = {
                          " received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_HEARTBEAT] = "INSERT INTO heartbeat (id, at) VALUES (1, ?1)"
                      " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+    [ST_ON_CALL] = "SELECT count(*) FROM staff WHERE on_call = 1",
+    [ST_HANDOFF] = "SELECT j.id, j.kind, j.to_number, j.from_number, j.body, j.priority,"
+                   " j.inbound_id, j.created_at, coalesce(s.opted_out, 0) FROM job_handoff h"
+                   " JOIN jobs j ON j.id = h.job_id LEFT JOIN senders s ON s.number ="
+                   " j.to_number WHERE j.state = 'pending' ORDER BY j.id LIMIT 64",
+    [ST_HANDOFF_DEL] = "DELETE FROM job_handoff WHERE job_id = ?1",
+    [ST_TOKENS] = "SELECT name, token_hash FROM staff",
 };
 
 /* ---- job states ---- */
@@ -287,7 +303,7 @@ static bool status_advances(enum store_job_state cur, enum store_job_state next)
 
 /* ---- the store ---- */
 
-enum op_kind { OP_INBOUND, OP_JOB_UPDATE, OP_STATUS, OP_SENDER, OP_PROBE, OP_REPAGE };
+enum op_kind { OP_INBOUND, OP_JOB_UPDATE, OP_STATUS, OP_SENDER, OP_PROBE, OP_REPAGE, OP_STAFF };
 
 #define OP_MAX_COPIES 6
 
@@ -311,6 +327,7 @@ struct op {
             struct store_sender values;
         } sender;
         int64_t repage_ms;
+        struct store_staff_request staff;
     } u;
     char *copies[OP_MAX_COPIES];
     int ncopies;
@@ -319,6 +336,8 @@ struct op {
     size_t njobs;
     char error[192];                 /* res.error */
     struct escalation_events events; /* for the log, written after the COMMIT */
+    char *body;                      /* res.body */
+    char staff[STAFF_NAME_MAX + 1];  /* res.staff */
 };
 
 struct op_list {
@@ -356,6 +375,9 @@ struct store {
     size_t outstanding; /* submitted, callback not yet run */
     bool healthy;
     struct store_stats stats;
+
+    store_events_fn events_fn; /* loop thread */
+    void *events_arg;
 };
 
 #define CHECKPOINT_EVERY_MS 200
@@ -455,6 +477,7 @@ static void op_free(struct op *op)
         return;
     op_drop_jobs(op);
     escalation_events_clear(&op->events);
+    free(op->body);
     for (int i = 0; i < op->ncopies; i++)
         free(op->copies[i]);
     free(op);
@@ -678,10 +701,15 @@ static int do_staff_text(struct store *s, struct op *op, const char *staff, int6
     if (insert_inbound(s, op, ESCALATE_NONE, staff, &inbound_id) < 0)
         return -1;
 
-    char answer[160], by[STAFF_NAME_MAX + 1], err[160];
+    char answer[160] = "", by[STAFF_NAME_MAX + 1], err[160], to[40], from[40];
     int64_t id = 0;
-    if (escalation_parse_ack(in->body, &id)) {
-        enum escalation_act_outcome outcome;
+    const char *msg = NULL;
+    enum escalation_act_outcome outcome;
+    enum escalation_reply_outcome ro = ESCALATION_REPLY_NONE;
+    if (!(op->jobs = calloc(2, sizeof *op->jobs)))
+        return op_fail(op, "out of memory");
+    switch (escalation_parse_command(in->body, &id, &msg)) {
+    case ESCALATION_CMD_ACK:
         if (escalation_act(s->esc, id, true, staff, "sms", now, &outcome, by, sizeof by,
                            &op->events, err, sizeof err) < 0)
             return op_fail(op, "%s", err);
@@ -692,15 +720,48 @@ static int do_staff_text(struct store *s, struct op *op, const char *staff, int6
                      by);
         else
             snprintf(answer, sizeof answer, "no open escalation %lld", (long long)id);
-    } else {
-        snprintf(answer, sizeof answer, "hotline: unknown command. Reply ACK <id> to acknowledge.");
+        break;
+    case ESCALATION_CMD_CLOSE:
+        if (escalation_act(s->esc, id, false, staff, "sms", now, &outcome, by, sizeof by,
+                           &op->events, err, sizeof err) < 0)
+            return op_fail(op, "%s", err);
+        if (outcome == ESCALATION_ACT_DONE)
+            snprintf(answer, sizeof answer, "CLOSE %lld ok", (long long)id);
+        else
+            snprintf(answer, sizeof answer, "no open escalation %lld", (long long)id);
+        break;
+    case ESCALATION_CMD_REPLY:
+        /* The texter gets exactly the staff member's text; staff hear back only when it
+         * cannot go (a confirmation per answer would double the texts of a conversation). */
+        if (escalation_reply(s->esc, id, staff, "sms", msg, now, &ro, to, from, &op->events, err,
+                             sizeof err) < 0)
+            return op_fail(op, "%s", err);
+        if (ro == ESCALATION_REPLY_OK) {
+            if (insert_job(s, op, STORE_JOB_REPLY, ESCALATION_PRIORITY_STAFF_REPLY, inbound_id, id,
+                           to, from, msg, now, &op->jobs[op->njobs]) < 0)
+                return -1;
+            op->njobs++;
+        } else if (ro == ESCALATION_REPLY_OPTED_OUT) {
+            snprintf(answer, sizeof answer, "R %lld not sent: the texter opted out (STOP)",
+                     (long long)id);
+        } else if (ro == ESCALATION_REPLY_EMPTY) {
+            snprintf(answer, sizeof answer, "R %lld not sent: empty or over 1600 characters",
+                     (long long)id);
+        } else {
+            snprintf(answer, sizeof answer, "no open escalation %lld", (long long)id);
+        }
+        break;
+    case ESCALATION_CMD_NONE:
+        snprintf(answer, sizeof answer,
+                 "hotline: unknown command. ACK <id>, R <id> <text> or CLOSE <id>.");
+        break;
     }
-    if (!(op->jobs = calloc(1, sizeof *op->jobs)))
-        return op_fail(op, "out of memory");
-    if (insert_job(s, op, STORE_JOB_PAGE, STORE_PRIORITY_PAGE, inbound_id, 0, in->from, in->to,
-                   answer, now, &op->jobs[0]) < 0)
-        return -1;
-    op->njobs = 1;
+    if (answer[0]) {
+        if (insert_job(s, op, STORE_JOB_PAGE, STORE_PRIORITY_PAGE, inbound_id, 0, in->from, in->to,
+                       answer, now, &op->jobs[op->njobs]) < 0)
+            return -1;
+        op->njobs++;
+    }
 
     struct store_sender state;
     if (read_sender(s, op, in->from, &state) < 0)
@@ -774,14 +835,40 @@ static int do_inbound(struct store *s, struct op *op)
     if (write_sender(s, op, in->from, &d.sender, now) < 0)
         return -1;
 
+    /* Held (a staff member acknowledged the texter's escalation): the text is relayed to
+     * the holder, and the auto-responder stays silent but for the compliance keywords. An
+     * urgent text on a held standard escalation still raises it (escalation_on_text: it is
+     * open again, everyone is paged, and the texter gets the emergency reply); the holder
+     * gets that text relayed all the same. */
+    char holder[STAFF_NAME_MAX + 1], holder_phone[STAFF_PHONE_MAX + 1], err[160];
+    int64_t held_id = 0;
+    int held = escalation_holder(s->esc, in->from, &held_id, holder, sizeof holder, holder_phone,
+                                 sizeof holder_phone);
+    if (held < 0)
+        return op_fail(op, "read holder: %s", sqlite3_errmsg(s->wdb));
+
     /* The escalation, in this same transaction: opened, joined or raised, with its pages. */
     struct escalation_pages pages = {0};
     int64_t escalation_id = 0;
-    char err[160];
     if (escalation_on_text(s->esc, in->from, in->to, in->intent, d.escalation, inbound_id, now,
-                           &escalation_id, &pages, &op->events, err, sizeof err) < 0) {
+                           &escalation_id, &pages, &op->events, err, sizeof err) < 0 ||
+        (held && escalation_relay(s->esc, held_id, in->from, in->to, holder, holder_phone, in->body,
+                                  now, &pages, &op->events, err, sizeof err) < 0)) {
         escalation_pages_clear(&pages);
         return op_fail(op, "%s", err);
+    }
+    if (held) {
+        int64_t still_id = 0;
+        int still = escalation_holder(s->esc, in->from, &still_id, holder, sizeof holder,
+                                      holder_phone, sizeof holder_phone);
+        if (still < 0) {
+            escalation_pages_clear(&pages);
+            return op_fail(op, "read holder: %s", sqlite3_errmsg(s->wdb));
+        }
+        bool keyword = in->intent == INTENT_OPT_OUT || in->intent == INTENT_OPT_IN ||
+                       in->intent == INTENT_HELP_KEYWORD;
+        if (still && !keyword)
+            d.reply = NULL;
     }
 
     size_t njobs = (d.reply ? 1 : 0) + d.npages + pages.n;
@@ -824,6 +911,70 @@ static int do_inbound(struct store *s, struct op *op)
     return 0;
 }
 
+/*
+ * Jobs another process queued (job_handoff) join op->jobs (room for 64 reserved); one to
+ * an opted-out texter is canceled here, in the transaction that would dispatch it.
+ */
+static int take_handoff(struct store *s, struct op *op, int64_t now)
+{
+    sqlite3_stmt *st = op_stmt(s, op, ST_HANDOFF);
+    if (!st)
+        return -1;
+    int64_t ids[64];
+    bool cancel[64];
+    size_t n = 0;
+    int rc;
+    while (n < 64 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ids[n] = sqlite3_column_int64(st, 0);
+        bool reply = strcmp(col_text(st, 1), "reply") == 0;
+        cancel[n] = reply && sqlite3_column_int(st, 8) != 0;
+        if (!cancel[n]) {
+            struct store_job row = {
+                .id = ids[n],
+                .kind = reply ? STORE_JOB_REPLY : STORE_JOB_PAGE,
+                .priority = sqlite3_column_int(st, 5),
+                .inbound_id = sqlite3_column_int64(st, 6),
+                .to = (char *)col_text(st, 2),
+                .from = (char *)col_text(st, 3),
+                .body = (char *)col_text(st, 4),
+                .state = STORE_JOB_PENDING,
+                .next_attempt_at = now,
+                .created_at = sqlite3_column_int64(st, 7),
+                .updated_at = now,
+            };
+            if (store_job_copy(&op->jobs[op->njobs], &row) < 0) {
+                finish(st);
+                return op_fail(op, "out of memory");
+            }
+            op->njobs++;
+        }
+        n++;
+    }
+    finish(st);
+    if (n < 64 && rc != SQLITE_DONE)
+        return op_fail(op, "read handoff: %s", sqlite3_errmsg(s->wdb));
+    for (size_t i = 0; i < n; i++) {
+        if (cancel[i]) {
+            if (!(st = op_stmt(s, op, ST_JOB_UPDATE)))
+                return -1;
+            sqlite3_bind_int64(st, 1, ids[i]);
+            bind_text(st, 2, "canceled");
+            sqlite3_bind_int(st, 3, 0);
+            sqlite3_bind_int64(st, 4, now);
+            bind_text(st, 7, "recipient opted out");
+            sqlite3_bind_int64(st, 8, now);
+            if (op_exec(s, op, st, "cancel handoff job") < 0)
+                return -1;
+        }
+        if (!(st = op_stmt(s, op, ST_HANDOFF_DEL)))
+            return -1;
+        sqlite3_bind_int64(st, 1, ids[i]);
+        if (op_exec(s, op, st, "take handoff") < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Urgent escalations due for another page: one round of page jobs each. */
 static int do_repage(struct store *s, struct op *op)
 {
@@ -835,13 +986,13 @@ static int do_repage(struct store *s, struct op *op)
         escalation_pages_clear(&pages);
         return op_fail(op, "%s", err);
     }
-    if (pages.n && !(op->jobs = calloc(pages.n, sizeof *op->jobs))) {
+    if (!(op->jobs = calloc(pages.n + 64, sizeof *op->jobs))) {
         escalation_pages_clear(&pages);
         return op_fail(op, "out of memory");
     }
     int rc = insert_pages(s, op, &pages, 0, now);
     escalation_pages_clear(&pages);
-    if (rc < 0)
+    if (rc < 0 || take_handoff(s, op, now) < 0)
         return -1;
     op->res.outcome = STORE_OK;
     op->res.jobs = op->jobs;
@@ -974,12 +1125,128 @@ static int do_sender(struct store *s, struct op *op)
 
 static int do_probe(struct store *s, struct op *op)
 {
-    sqlite3_stmt *st = op_stmt(s, op, ST_HEARTBEAT);
+    sqlite3_stmt *st = op_stmt(s, op, ST_ON_CALL);
     if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    op->res.on_call = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    finish(st);
+    if (!(st = op_stmt(s, op, ST_HEARTBEAT)))
         return -1;
     sqlite3_bind_int64(st, 1, now_ms());
     op->res.outcome = STORE_OK;
     return op_exec(s, op, st, "heartbeat");
+}
+
+/* The staff member whose token this is, comparing every stored hash in constant time;
+ * 1 with op->staff, 0 nobody, -1 error. */
+static int authenticate(struct store *s, struct op *op, const char *token)
+{
+    char hash[65];
+    if (!token || !*token || strlen(token) > 128 || staff_token_hash(token, hash) < 0)
+        return 0;
+    sqlite3_stmt *st = op_stmt(s, op, ST_TOKENS);
+    if (!st)
+        return -1;
+    int rc, found = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *h = col_text(st, 1);
+        if (h && strlen(h) == 64 && CRYPTO_memcmp(h, hash, 64) == 0 && !found) {
+            snprintf(op->staff, sizeof op->staff, "%s", col_text(st, 0));
+            found = 1;
+        }
+    }
+    finish(st);
+    if (rc != SQLITE_DONE)
+        return op_fail(op, "read tokens: %s", sqlite3_errmsg(s->wdb));
+    return found;
+}
+
+/* The staff API's body: json (stolen), or {"error": why}. */
+static int staff_answer(struct op *op, int status, json_t *json, const char *why)
+{
+    if (!json)
+        json = json_pack("{s:s}", "error", why ? why : "error");
+    op->body = json ? json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(json);
+    if (!op->body)
+        return op_fail(op, "out of memory");
+    op->res.outcome = STORE_OK;
+    op->res.http_status = status;
+    op->res.body = op->body;
+    op->res.staff = op->staff;
+    return 0;
+}
+
+static int do_staff(struct store *s, struct op *op)
+{
+    const struct store_staff_request *r = &op->u.staff;
+    int who = authenticate(s, op, r->token);
+    if (who < 0)
+        return -1;
+    if (who == 0)
+        return staff_answer(op, 401, NULL, "a valid bearer token is required");
+    int64_t now = now_ms();
+    char err[160], by[STAFF_NAME_MAX + 1] = "", to[40], from[40];
+    enum escalation_act_outcome ao;
+    enum escalation_reply_outcome ro;
+    json_t *j = NULL;
+    switch (r->action) {
+    case STORE_STAFF_AUTH:
+        return staff_answer(op, 200, json_pack("{s:s}", "staff", op->staff), NULL);
+    case STORE_STAFF_LIST:
+        if (!(j = escalation_list_json(s->wdb, false)))
+            return op_fail(op, "list escalations: %s", sqlite3_errmsg(s->wdb));
+        return staff_answer(op, 200, j, NULL);
+    case STORE_STAFF_SHOW:
+        if (!(j = escalation_show_json(s->wdb, r->id)))
+            return staff_answer(op, 404, NULL, "no such escalation");
+        if (escalation_viewed(s->esc, r->id, op->staff, "api", now, &op->events, err, sizeof err) <
+            0) {
+            json_decref(j);
+            return op_fail(op, "%s", err);
+        }
+        return staff_answer(op, 200, j, NULL);
+    case STORE_STAFF_ACK:
+    case STORE_STAFF_CLOSE: {
+        bool ack = r->action == STORE_STAFF_ACK;
+        if (escalation_act(s->esc, r->id, ack, op->staff, "api", now, &ao, by, sizeof by,
+                           &op->events, err, sizeof err) < 0)
+            return op_fail(op, "%s", err);
+        if (ao == ESCALATION_ACT_NONE)
+            return staff_answer(op, 404, NULL, "no open escalation with that id");
+        return staff_answer(op, 200,
+                            json_pack("{s:I, s:s, s:s}", "id", (json_int_t)r->id, "state",
+                                      ack ? "acknowledged" : "closed", "by",
+                                      ao == ESCALATION_ACT_ALREADY ? by : op->staff),
+                            NULL);
+    }
+    case STORE_STAFF_REPLY:
+        if (escalation_reply(s->esc, r->id, op->staff, "api", r->text, now, &ro, to, from,
+                             &op->events, err, sizeof err) < 0)
+            return op_fail(op, "%s", err);
+        if (ro == ESCALATION_REPLY_NONE)
+            return staff_answer(op, 404, NULL, "no open escalation with that id");
+        if (ro == ESCALATION_REPLY_OPTED_OUT)
+            return staff_answer(op, 409, NULL, "the texter opted out (STOP): nothing is sent");
+        if (ro == ESCALATION_REPLY_EMPTY)
+            return staff_answer(op, 400, NULL, "text is empty or over 1600 characters");
+        if (!(op->jobs = calloc(1, sizeof *op->jobs)))
+            return op_fail(op, "out of memory");
+        if (insert_job(s, op, STORE_JOB_REPLY, ESCALATION_PRIORITY_STAFF_REPLY, 0, r->id, to, from,
+                       r->text, now, &op->jobs[0]) < 0)
+            return -1;
+        op->njobs = 1;
+        if (staff_answer(op, 200,
+                         json_pack("{s:I, s:I, s:s}", "id", (json_int_t)r->id, "job",
+                                   (json_int_t)op->jobs[0].id, "state", "queued"),
+                         NULL) < 0)
+            return -1;
+        op->res.jobs = op->jobs;
+        op->res.njobs = op->njobs;
+        return 0;
+    }
+    return op_fail(op, "unknown staff action");
 }
 
 static int run_op(struct store *s, struct op *op)
@@ -997,6 +1264,8 @@ static int run_op(struct store *s, struct op *op)
         return do_probe(s, op);
     case OP_REPAGE:
         return do_repage(s, op);
+    case OP_STAFF:
+        return do_staff(s, op);
     }
     return op_fail(op, "unknown operation");
 }
@@ -1184,6 +1453,8 @@ static void deliver(struct store *s)
     size_t n = 0;
     while (op) {
         struct op *next = op->next;
+        if (s->events_fn && op->res.outcome == STORE_OK && op->events.len)
+            s->events_fn(s->events_arg, op->events.data, op->events.len);
         if (op->cb)
             op->cb(&op->res, op->arg);
         op_free(op);
@@ -1316,6 +1587,29 @@ int store_submit_repage(struct store *s, int64_t repage_ms, store_done_fn cb, vo
         return -1;
     op->u.repage_ms = repage_ms;
     return submit(s, op);
+}
+
+int store_submit_staff(struct store *s, const struct store_staff_request *r, store_done_fn cb,
+                       void *arg)
+{
+    if (!s || !r || (unsigned)r->action > STORE_STAFF_CLOSE ||
+        (r->action == STORE_STAFF_REPLY && !r->text))
+        return -1;
+    struct op *op = op_new(OP_STAFF, cb, arg);
+    if (!op)
+        return -1;
+    op->u.staff = *r;
+    if (op_keep(op, &op->u.staff.token) < 0 || op_keep(op, &op->u.staff.text) < 0) {
+        op_free(op);
+        return -1;
+    }
+    return submit(s, op);
+}
+
+void store_set_events_hook(struct store *s, store_events_fn fn, void *arg)
+{
+    s->events_fn = fn;
+    s->events_arg = arg;
 }
 
 int store_submit_probe(struct store *s, store_done_fn cb, void *arg)

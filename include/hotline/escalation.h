@@ -18,7 +18,8 @@
  *   {"time":"2025-01-02T03:04:05.678Z","event":"opened","escalation":17,"level":"urgent",
  *    "intent":"crisis_overdose","texter":"+15550001111","staff":null,"via":"service"}
  * "staff" is the staff member paged (paged, re-paged) or who acted (acknowledged,
- * closed); null otherwise. The texter's words never appear in pages or in the log.
+ * closed); null otherwise. The texter's words never appear in the log, nor in pages but
+ * the relay of a held texter's text to the holder's phone (escalation_relay).
  *
  * Levels: urgent escalations page every on-call staff phone at once and again every
  * re-page interval until acknowledged; standard ones page once. One active (not closed)
@@ -107,6 +108,67 @@ int escalation_act(struct escalation_db *e, int64_t id, bool ack, const char *st
  * *id, 0 when it is not a command.
  */
 int escalation_parse_ack(const char *text, int64_t *id);
+
+/* ---- part 2: holding, relays, staff replies, views ---- */
+
+/* Outbox priority of a staff member's answer to a texter: ahead of FAQ replies, behind
+ * pages. It is a reply-kind job, so the opt-out veto applies to it. */
+#define ESCALATION_PRIORITY_STAFF_REPLY 1
+
+enum escalation_cmd {
+    ESCALATION_CMD_NONE,
+    ESCALATION_CMD_ACK,   /* "ACK 17" */
+    ESCALATION_CMD_REPLY, /* "R 17 text": *msg is the text (after one space) */
+    ESCALATION_CMD_CLOSE, /* "CLOSE 17" */
+};
+
+/* Parses a staff text (any case, spaces around, an optional '#' before the id). */
+enum escalation_cmd escalation_parse_command(const char *text, int64_t *id, const char **msg);
+
+/*
+ * Whether texter's conversation is held: their active escalation is acknowledged and its
+ * acknowledger is still in the directory. 1 with *id, the holder's name and phone; 0 when
+ * not held; -1 on error.
+ */
+int escalation_holder(struct escalation_db *e, const char *texter, int64_t *id, char *name,
+                      size_t namelen, char *phone, size_t phonelen);
+
+/*
+ * A held texter's text goes to the holder: one page "#17 +15550001111: <text>" (cut to
+ * the SMS body limit) and a "relayed" event (without the text). 0 or -1 with err.
+ */
+int escalation_relay(struct escalation_db *e, int64_t id, const char *texter, const char *line,
+                     const char *holder, const char *holder_phone, const char *text, int64_t now,
+                     struct escalation_pages *pages, struct escalation_events *ev, char *err,
+                     size_t errlen);
+
+enum escalation_reply_outcome {
+    ESCALATION_REPLY_OK,        /* write the job: to the texter, from the line */
+    ESCALATION_REPLY_NONE,      /* no such escalation, or closed */
+    ESCALATION_REPLY_OPTED_OUT, /* the texter sent STOP: nothing may reach them */
+    ESCALATION_REPLY_EMPTY,     /* no text, or over the SMS body limit */
+};
+
+/*
+ * Staff member `staff` answers escalation id's texter with text: checks, acknowledges it
+ * first when still open (the one who answers holds it), and a "replied" event. On OK, to
+ * and from (40 bytes each) get the texter's number and the hotline line; the caller
+ * inserts the reply job (ESCALATION_PRIORITY_STAFF_REPLY) in the same transaction.
+ */
+int escalation_reply(struct escalation_db *e, int64_t id, const char *staff, const char *via,
+                     const char *text, int64_t now, enum escalation_reply_outcome *outcome,
+                     char *to, char *from, struct escalation_events *ev, char *err, size_t errlen);
+
+/* An audit "viewed" event: staff saw escalation id's conversation. 1, 0 (no such), -1. */
+int escalation_viewed(struct escalation_db *e, int64_t id, const char *staff, const char *via,
+                      int64_t now, struct escalation_events *ev, char *err, size_t errlen);
+
+/* The escalations as a JSON array (jansson json_t *; NULL on error): active ones (all:
+ * closed too), urgent first, then oldest. */
+void *escalation_list_json(struct sqlite3 *db, bool all);
+/* One escalation with its conversation (texts, auto-replies, staff replies), or NULL
+ * (no such escalation, or an error). */
+void *escalation_show_json(struct sqlite3 *db, int64_t id);
 
 /* Writes what ev holds to the open log fd: flock, write, fdatasync. 0 or -1 (errno). */
 int escalation_log_write(int fd, const char *data, size_t len);

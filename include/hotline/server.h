@@ -7,8 +7,15 @@
  *                                   transaction (text + decision + reply job); 200 with
  *                                   empty TwiML only once it committed
  *   POST /webhooks/twilio/status    a delivery-status callback: recorded, then 200
- *   GET  /healthz                   200 when the store commits a probe, else 503
+ *   GET  /healthz                   200 when the store commits a probe, else 503 (the
+ *                                   body warns when nobody is on call)
  *   GET  /metrics                   Prometheus text
+ *   GET  /staff/escalations         the staff API, `Authorization: Bearer <token>`
+ *   GET  /staff/escalations/{id}    (401 otherwise): the token is checked and the action
+ *   POST /staff/escalations/{id}/ack|reply|close   runs in one store operation
+ *                                   (store_submit_staff), answered from its completion
+ *   GET  /staff/events              server-sent events: every escalation event committed
+ *                                   (one `data: {json}` each), `: keep-alive` every 15 s
  *   anything else                   404 (unknown path) or 405 (wrong method)
  *
  * The server never answers before the store's completion callback: a webhook waits,
@@ -60,6 +67,8 @@ struct server_hooks {
      * server_free. */
     void (*on_inbound)(void *arg, const struct store_result *res, const char *from,
                        enum intent intent);
+    /* A staff API action committed jobs (a staff reply): dispatch them. */
+    void (*on_jobs)(void *arg, const struct store_result *res);
     /* Fills the gauges of /metrics (the server fills webhooks_pending and the store's). */
     void (*fill_gauges)(void *arg, struct metrics_gauges *g);
     void *arg;
@@ -100,6 +109,17 @@ void server_stop_accepting(struct server *srv);
  * written. Shutdown waits for 0 (with a deadline: a peer that vanished mid-write is never
  * reported). */
 size_t server_busy(const struct server *srv);
+
+/* Sends escalation-log lines (one JSON object each) to every event-stream client. */
+void server_publish_events(struct server *srv, const char *lines, size_t len);
+
+/* Event-stream clients connected. */
+size_t server_stream_clients(const struct server *srv);
+
+/* The largest staff API request body (a reply's text and its encoding). */
+#define SERVER_STAFF_BODY_MAX (8 * 1024)
+/* Seconds between keep-alive comments on an event stream. */
+#define SERVER_SSE_KEEPALIVE_S 15
 
 /* Webhooks waiting for their commit. */
 size_t server_pending(const struct server *srv);

@@ -53,6 +53,8 @@ int staff_remove(struct sqlite3 *db, const char *name, char *err, size_t errlen)
 int staff_list(struct sqlite3 *db, struct staff_member **out, size_t *n, char *err, size_t errlen);
 /* 1 with *out, 0 when no member has the name, -1 on error. */
 int staff_get(struct sqlite3 *db, const char *name, struct staff_member *out);
+/* hex(SHA-256(token)) into out (65 bytes). 0 or -1. */
+int staff_token_hash(const char *token, char out[65]);
 /* 1 with *out when token is someone's current token, 0 when nobody's, -1 on error. */
 int staff_by_token(struct sqlite3 *db, const char *token, struct staff_member *out);
 

@@ -163,6 +163,15 @@ struct store_result {
 
     /* store_submit_inbound (OK) and store_submit_sender_update: the sender's state after */
     struct store_sender sender;
+
+    /* store_submit_staff (OK): the HTTP status to answer, its JSON body (NULL: none) and
+     * the staff member the token belongs to ("" when it matched nobody) */
+    int http_status;
+    const char *body;
+    const char *staff;
+
+    /* store_submit_probe (OK): staff members on call */
+    int64_t on_call;
 };
 
 /* Runs on the loop thread. It may submit further operations; it must not store_close. */
@@ -241,9 +250,46 @@ int store_submit_sender_update(struct store *s, const char *number, unsigned fie
 
 /*
  * Pages again the urgent escalations not acknowledged whose last page is repage_ms old
- * (escalation_repage_due): res->jobs are the new page jobs, events logged as above.
+ * (escalation_repage_due): res->jobs are the new page jobs, events logged as above. It
+ * also hands over the jobs another process queued in job_handoff (`hotline escalations
+ * reply` while the service runs): they come back in res->jobs too, after the pages; one
+ * to a texter who has opted out meanwhile is canceled instead.
  */
 int store_submit_repage(struct store *s, int64_t repage_ms, store_done_fn cb, void *arg);
+
+/*
+ * The staff API (server.c): authenticates a bearer token and runs one action in the
+ * writer's transaction. The token is hashed (SHA-256) and compared with EVERY stored
+ * hash in constant time (CRYPTO_memcmp), so neither the comparison nor an index lookup
+ * tells a prober how close a guess was; going through the writer means a token replaced
+ * by `hotline staff token` stops working at once (no cache to refresh), at the price of a
+ * queue hop (no fsync: a transaction that changed nothing writes nothing). res->staff is
+ * the actor of the events it logs (via "api"). A wrong or missing token: http_status 401.
+ */
+enum store_staff_action {
+    STORE_STAFF_AUTH,  /* only who the token is (the event stream) */
+    STORE_STAFF_LIST,  /* active escalations, urgent first, then oldest */
+    STORE_STAFF_SHOW,  /* one escalation with its conversation: a "viewed" event */
+    STORE_STAFF_ACK,   /* acknowledge: the actor holds the conversation */
+    STORE_STAFF_REPLY, /* text to the texter: res->jobs holds the reply job */
+    STORE_STAFF_CLOSE, /* close: hands the texter back to the auto-responder */
+};
+struct store_staff_request {
+    enum store_staff_action action;
+    const char *token; /* the bearer token as received (NULL: 401) */
+    int64_t id;        /* the escalation (all but AUTH and LIST) */
+    const char *text;  /* REPLY */
+};
+int store_submit_staff(struct store *s, const struct store_staff_request *r, store_done_fn cb,
+                       void *arg);
+
+/*
+ * Called on the loop thread with the escalation-log lines (JSON objects, one per line) of
+ * every committed operation, right before its callback: the live event stream and the
+ * chat webhook. The lines are borrowed for the call. NULL fn: none.
+ */
+typedef void (*store_events_fn)(void *arg, const char *lines, size_t len);
+void store_set_events_hook(struct store *s, store_events_fn fn, void *arg);
 
 /* Writes a heartbeat row through the writer: STORE_OK means the disk takes commits. */
 int store_submit_probe(struct store *s, store_done_fn cb, void *arg);

@@ -26,6 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
@@ -33,6 +38,7 @@
 #include "hotline/form.h"
 #include "hotline/matcher.h"
 #include "hotline/replies.h"
+#include "hotline/staff.h"
 #include "hotline/twilio.h"
 #include "mock_gateway.h"
 
@@ -1184,6 +1190,255 @@ static void test_standard_escalation_raise_and_join(void **state)
     stop_ok(fx);
 }
 
+/* ---- part 2: holding, relays, the staff API and the event stream ---- */
+
+/* A staff member's token from `hotline staff add` output. */
+static void add_with_token(struct fx *fx, const char *args, char token[STAFF_TOKEN_SIZE])
+{
+    char *out = NULL;
+    assert_int_equal(cli(fx, args, &out), 0);
+    const char *t = strstr(out, "token: ");
+    assert_non_null(t);
+    snprintf(token, STAFF_TOKEN_SIZE, "%.*s", STAFF_TOKEN_SIZE - 1, t + 7);
+    free(out);
+}
+
+/* A request with a bearer token (NULL: none); body NULL for GET. */
+static void api(struct fx *fx, const char *method, const char *path, const char *token,
+                const char *body, const char *ctype, struct resp *r)
+{
+    char auth[128];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token ? token : "");
+    memset(r, 0, sizeof *r);
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", fx->base_url, path);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    if (token)
+        h = curl_slist_append(h, auth);
+    if (ctype) {
+        char ct[128];
+        snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
+        h = curl_slist_append(h, ct);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)WAIT_MS);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (curl_easy_perform(c) != CURLE_OK)
+        fail_msg("%s %s failed", method, path);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+}
+
+/* Opens GET /staff/events on a raw socket; returns the fd. */
+static int sse_open(struct fx *fx, const char *token)
+{
+    const char *colon = strrchr(fx->addr, ':');
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    char req[256];
+    int n = snprintf(req, sizeof req,
+                     "GET /staff/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+                     token);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    return fd;
+}
+
+/* Reads from fd into buf (appending) until needle appears or ms pass; true when found. */
+static bool sse_wait(int fd, char *buf, size_t cap, const char *needle, int ms)
+{
+    int64_t deadline = now_ms() + ms;
+    size_t len = strlen(buf);
+    while (!strstr(buf, needle)) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, (int)left) <= 0)
+            continue;
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r <= 0)
+            return false;
+        len += (size_t)r;
+        buf[len] = '\0';
+    }
+    return true;
+}
+
+/*
+ * After ACK by SMS, alice holds the texter: the next text is relayed to her phone and not
+ * auto-answered; "R n text" from her phone reaches the texter from the hotline number;
+ * `hotline escalations reply` too; the API refuses a missing or a wrong token and serves
+ * the list urgent first; a view through the API and `show` are logged; closing hands the
+ * texter back. Nothing of the texter's words reaches stderr.
+ */
+static void test_hold_relay_reply_and_api(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    char alice_token[STAFF_TOKEN_SIZE], bob_token[STAFF_TOKEN_SIZE];
+    add_with_token(fx, "staff add alice --phone " ALICE " --on-call", alice_token);
+    add_with_token(fx, "staff add bob --phone " BOB, bob_token);
+    start(fx);
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, URGENT_TEXT);
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 2); /* reply + page */
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, ALICE, "ACK 1");
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE body = 'ACK 1 ok' AND state = 'sent'", 1);
+
+    /* Relayed, not answered. */
+    size_t before = mock_gateway_count(fx->mg);
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, "do you take insurance?");
+    wait_mock(fx, before + 1);
+    char *to = request_form(fx, before, "To"), *body = request_form(fx, before, "Body");
+    assert_string_equal(to, ALICE);
+    assert_string_equal(body, "#1 " TEXTER ": do you take insurance?");
+    free(to);
+    free(body);
+
+    /* R 1 from alice's phone: exactly that text to the texter, from the hotline. */
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, ALICE, "R 1 This is Alice at the center. Are you safe right now?");
+    wait_mock(fx, before + 2);
+    assert_send_request(fx, before + 1, TEXTER,
+                        "This is Alice at the center. Are you safe right now?");
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE to_number = '" TEXTER "'"
+                                " AND kind = 'reply'"),
+                     2); /* the first emergency reply, and alice's; no auto-reply since */
+
+    /* The command line answers too, through the running service. */
+    cli_ok(fx, "escalations reply 1 'Bob here too' --by bob");
+    wait_mock(fx, before + 3);
+    assert_send_request(fx, before + 2, TEXTER, "Bob here too");
+
+    /* The API. */
+    struct resp r;
+    api(fx, "GET", "/staff/escalations", NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 401);
+    resp_clear(&r);
+    api(fx, "GET", "/staff/escalations", "hlt_0000000000000000000000000000000000000000", NULL, NULL,
+        &r);
+    assert_int_equal(r.status, 401);
+    resp_clear(&r);
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER2, "can I talk to a person?"); /* a standard one, #2 */
+    wait_db(fx, "SELECT count(*) FROM escalations", 2);
+    api(fx, "GET", "/staff/escalations", bob_token, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char *first = strstr(r.body, "\"id\":1"), *second = strstr(r.body, "\"id\":2");
+    assert_non_null(first);
+    assert_non_null(second);
+    assert_true(first < second); /* urgent first */
+    resp_clear(&r);
+    api(fx, "GET", "/staff/escalations/1", bob_token, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "do you take insurance?"));
+    resp_clear(&r);
+    assert_int_equal(log_count(fx, "\"event\":\"viewed\""), 1);
+    assert_int_equal(log_count(fx, "\"staff\":\"bob\",\"via\":\"api\""), 1);
+    api(fx, "GET", "/staff/escalations/99", bob_token, NULL, NULL, &r);
+    assert_int_equal(r.status, 404);
+    resp_clear(&r);
+    api(fx, "POST", "/staff/escalations/2/reply", bob_token, "{\"text\": \"Hi, this is Bob\"}",
+        "application/json", &r);
+    assert_int_equal(r.status, 200);
+    resp_clear(&r);
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE body = 'Hi, this is Bob' AND state = 'sent'", 1);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM escalations WHERE id = 2"
+                                " AND acked_by = 'bob'"),
+                     1);
+    char *out = NULL;
+    assert_int_equal(cli(fx, "escalations show 1 --by alice", &out), 0);
+    free(out);
+    assert_int_equal(log_count(fx, "\"event\":\"viewed\""), 2);
+
+    /* Close (API) hands the texter back: the next text gets the auto-reply. */
+    api(fx, "POST", "/staff/escalations/1/close", alice_token, "", NULL, &r);
+    assert_int_equal(r.status, 200);
+    resp_clear(&r);
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, "do you take insurance?");
+    wait_db(fx,
+            "SELECT count(*) FROM jobs WHERE to_number = '" TEXTER "' AND kind = 'reply'"
+            " AND priority = 10 AND state = 'sent'",
+            2);
+    char *faq = db_text(fx, "SELECT body FROM jobs WHERE to_number = '" TEXTER "' AND"
+                            " priority = 10 ORDER BY id DESC LIMIT 1");
+    assert_string_equal(faq, expected_reply("do you take insurance?"));
+    free(faq);
+    assert_int_equal(log_count(fx, "\"event\":\"relayed\""), 1);
+    assert_int_equal(log_count(fx, "\"event\":\"replied\""), 3);
+    assert_int_equal(log_count(fx, "\"event\":\"closed\""), 1);
+    assert_int_equal(log_count(fx, "Are you safe"), 0);
+
+    /* /healthz: healthy, and says nobody is on call once alice goes off call. */
+    api(fx, "GET", "/healthz", NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.body, "nobody is on call"));
+    resp_clear(&r);
+    cli_ok(fx, "staff on-call alice off");
+    api(fx, "GET", "/healthz", NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "nobody is on call"));
+    resp_clear(&r);
+
+    stop_ok(fx);
+    char *err = tu_read_file(fx->err_path, NULL);
+    assert_null(strstr(err, TEXTER));
+    assert_null(strstr(err, "take insurance"));
+    assert_null(strstr(err, "Are you safe"));
+    assert_null(strstr(err, alice_token));
+    free(err);
+}
+
+/* The event stream: a bad token gets 401; a good one gets the "opened" and "paged" events
+ * of an urgent text within a second of its webhook's answer. */
+static void test_event_stream(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    char token[STAFF_TOKEN_SIZE];
+    add_with_token(fx, "staff add alice --phone " ALICE " --on-call", token);
+    start(fx);
+    char buf[8192] = "";
+    int bad = sse_open(fx, "hlt_nope");
+    assert_true(sse_wait(bad, buf, sizeof buf, "\r\n\r\n", WAIT_MS));
+    assert_non_null(strstr(buf, " 401 "));
+    close(bad);
+
+    buf[0] = '\0';
+    int fd = sse_open(fx, token);
+    assert_true(sse_wait(fd, buf, sizeof buf, "hotline escalation events", WAIT_MS));
+    assert_non_null(strstr(buf, "text/event-stream"));
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, URGENT_TEXT);
+    int64_t t0 = now_ms();
+    assert_true(sse_wait(fd, buf, sizeof buf, "\"event\":\"paged\"", 1000));
+    assert_true(now_ms() - t0 <= 1000);
+    assert_non_null(strstr(buf, "data: {\"time\""));
+    assert_non_null(strstr(buf, "\"event\":\"opened\""));
+    assert_null(strstr(buf, "breathing"));
+    close(fd); /* the server cleans up; it still stops cleanly */
+    sleep_ms(100);
+    stop_ok(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1202,6 +1457,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_urgent_pages_before_queued_replies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repage_until_ack_by_sms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_standard_escalation_raise_and_join, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hold_relay_reply_and_api, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_stream, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -120,6 +120,10 @@ struct got {
     int64_t job_id;
     enum store_job_state state;
     struct store_sender sender;
+    int http_status;
+    char body[2048];
+    char staff[40];
+    int64_t on_call;
 };
 
 static void on_got(const struct store_result *r, void *arg)
@@ -142,6 +146,10 @@ static void on_got(const struct store_result *r, void *arg)
     g->job_id = r->job_id;
     g->state = r->state;
     g->sender = r->sender;
+    g->http_status = r->http_status;
+    snprintf(g->body, sizeof g->body, "%s", r->body ? r->body : "");
+    snprintf(g->staff, sizeof g->staff, "%s", r->staff ? r->staff : "");
+    g->on_call = r->on_call;
 }
 
 static void got_clear(struct got *g, size_t n)
@@ -853,7 +861,7 @@ static void test_migrate_from_v1(void **state)
     struct store *s = store_open(fx->base, data, err, sizeof err);
     if (!s)
         fail_msg("store_open: %s", err);
-    assert_int_equal(sql_int(db, "PRAGMA user_version"), 3);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), 4);
     assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_schema"
                                  " WHERE name IN ('heartbeat', 'jobs_unfinished')"),
                      2);
@@ -1100,6 +1108,130 @@ static void test_escalations_in_the_transaction(void **state)
     assert_int_equal(escalation_parse_ack("hello", &v), 0);
 }
 
+/* Part 2: holding, relays, staff replies by SMS and by the API, close hands back, views
+ * logged, the API's token check, the handoff of jobs from another process. */
+static void test_hold_relay_reply_close(void **state)
+{
+    struct fx *fx = *state;
+    char err[256], token[STAFF_TOKEN_SIZE], bob_token[STAFF_TOKEN_SIZE];
+    sqlite3 *db = store_open_direct(fx->data, err, sizeof err);
+    if (!db)
+        fail_msg("store_open_direct: %s", err);
+    assert_int_equal(staff_add(db, "alice", "+15550009001", true, token, err, sizeof err), 0);
+    assert_int_equal(staff_add(db, "bob", "+15550009002", false, bob_token, err, sizeof err), 0);
+
+    struct got g[12] = {0};
+    submit_level(fx, "SM1", TEXTER, "words", INTENT_CRISIS_SUICIDE, ESCALATE_URGENT, &g[0]);
+    run(fx);
+    int64_t id = g[0].escalation_id;
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "ACK %lld", (long long)id);
+    submit_level(fx, "SM2", "+15550009001", cmd, INTENT_FALLBACK, ESCALATE_NONE, &g[1]);
+    /* Held by alice: the next text is relayed to her phone, with no auto-reply. */
+    submit_level(fx, "SM3", TEXTER, "are you there", INTENT_GREETING, ESCALATE_NONE, &g[2]);
+    run(fx);
+    assert_int_equal(g[2].outcome, STORE_OK);
+    assert_int_equal(g[2].njobs, 1);
+    assert_int_equal(g[2].jobs[0].kind, STORE_JOB_PAGE);
+    assert_string_equal(g[2].jobs[0].to, "+15550009001");
+    char want[128];
+    snprintf(want, sizeof want, "#%lld " TEXTER ": are you there", (long long)id);
+    assert_string_equal(g[2].jobs[0].body, want);
+    assert_int_equal(count_in_log(fx, "\"event\":\"relayed\""), 1);
+    assert_int_equal(count_in_log(fx, "are you there"), 0);
+    /* HELP still gets its answer while held (and is relayed). */
+    submit_level(fx, "SM4", TEXTER, "HELP", INTENT_HELP_KEYWORD, ESCALATE_NONE, &g[3]);
+    run(fx);
+    assert_int_equal(g[3].njobs, 2);
+    assert_int_equal(g[3].jobs[0].kind, STORE_JOB_REPLY);
+
+    /* "R n text" from a staff phone: exactly that text to the texter, from the line. */
+    snprintf(cmd, sizeof cmd, "r %lld  We are here. Call 988 now?", (long long)id);
+    submit_level(fx, "SM5", "+15550009001", cmd, INTENT_FALLBACK, ESCALATE_NONE, &g[4]);
+    run(fx);
+    assert_true(g[4].staff_command);
+    assert_int_equal(g[4].njobs, 1);
+    assert_int_equal(g[4].jobs[0].kind, STORE_JOB_REPLY);
+    assert_int_equal(g[4].jobs[0].priority, ESCALATION_PRIORITY_STAFF_REPLY);
+    assert_string_equal(g[4].jobs[0].to, TEXTER);
+    assert_string_equal(g[4].jobs[0].from, HOTLINE);
+    assert_string_equal(g[4].jobs[0].body, " We are here. Call 988 now?");
+    assert_int_equal(count_in_log(fx, "\"event\":\"replied\""), 1);
+
+    /* The API: no token, a wrong one, then bob's; the list, a view, a reply. */
+    struct store_staff_request r = {.action = STORE_STAFF_LIST};
+    assert_int_equal(store_submit_staff(fx->s, &r, on_got, &g[5]), 0);
+    r.token = "hlt_0000000000000000000000000000000000000000";
+    assert_int_equal(store_submit_staff(fx->s, &r, on_got, &g[6]), 0);
+    r.token = bob_token;
+    assert_int_equal(store_submit_staff(fx->s, &r, on_got, &g[7]), 0);
+    struct store_staff_request show = {.action = STORE_STAFF_SHOW, .token = bob_token, .id = id};
+    assert_int_equal(store_submit_staff(fx->s, &show, on_got, &g[8]), 0);
+    struct store_staff_request reply = {
+        .action = STORE_STAFF_REPLY, .token = bob_token, .id = id, .text = "bob here"};
+    assert_int_equal(store_submit_staff(fx->s, &reply, on_got, &g[9]), 0);
+    run(fx);
+    assert_int_equal(g[5].http_status, 401);
+    assert_int_equal(g[6].http_status, 401);
+    assert_int_equal(g[7].http_status, 200);
+    assert_string_equal(g[7].staff, "bob");
+    assert_non_null(strstr(g[7].body, "\"state\":\"acknowledged\""));
+    assert_int_equal(g[8].http_status, 200);
+    assert_non_null(strstr(g[8].body, "are you there"));
+    assert_int_equal(count_in_log(fx, "\"event\":\"viewed\""), 1);
+    assert_int_equal(count_in_log(fx, "\"staff\":\"bob\",\"via\":\"api\""), 2);
+    assert_int_equal(g[9].http_status, 200);
+    assert_int_equal(g[9].njobs, 1);
+    assert_string_equal(g[9].jobs[0].body, "bob here");
+    got_clear(g, 12);
+    memset(g, 0, sizeof g);
+
+    /* CLOSE by SMS hands the texter back: the next text is auto-answered again. */
+    snprintf(cmd, sizeof cmd, "close #%lld", (long long)id);
+    submit_level(fx, "SM6", "+15550009001", cmd, INTENT_FALLBACK, ESCALATE_NONE, &g[0]);
+    submit_level(fx, "SM7", TEXTER, "thanks", INTENT_THANKS, ESCALATE_NONE, &g[1]);
+    run(fx);
+    snprintf(want, sizeof want, "CLOSE %lld ok", (long long)id);
+    assert_string_equal(g[0].jobs[0].body, want);
+    assert_int_equal(g[1].njobs, 1);
+    assert_int_equal(g[1].jobs[0].kind, STORE_JOB_REPLY);
+    assert_string_equal(g[1].jobs[0].body, "a reply");
+    assert_int_equal(count_in_log(fx, "\"event\":\"closed\""), 1);
+    /* A reply to a closed escalation is refused. */
+    submit_level(fx, "SM8", "+15550009002", "R 1 hello", INTENT_FALLBACK, ESCALATE_NONE, &g[2]);
+    run(fx);
+    assert_int_equal(g[2].njobs, 1);
+    assert_non_null(strstr(g[2].jobs[0].body, "no open escalation"));
+
+    /* A job another process handed over comes back with the next re-page round. */
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO jobs (kind, priority, to_number, from_number, body,"
+                                  " next_attempt_at, created_at, updated_at) VALUES ('reply', 1,"
+                                  " '" TEXTER "', '" HOTLINE "', 'from the cli', 1, 1, 1);"
+                                  "INSERT INTO job_handoff (job_id) VALUES (last_insert_rowid())",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(store_submit_repage(fx->s, 1000000, on_got, &g[3]), 0);
+    assert_int_equal(store_submit_probe(fx->s, on_got, &g[4]), 0);
+    run(fx);
+    assert_int_equal(g[3].njobs, 1);
+    assert_string_equal(g[3].jobs[0].body, "from the cli");
+    assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM job_handoff"), 0);
+    assert_int_equal(g[4].on_call, 1);
+    got_clear(g, 12);
+    sqlite3_close(db);
+
+    int64_t v;
+    const char *msg = NULL;
+    assert_int_equal(escalation_parse_command("R 17 hi there", &v, &msg), ESCALATION_CMD_REPLY);
+    assert_int_equal(v, 17);
+    assert_string_equal(msg, "hi there");
+    assert_int_equal(escalation_parse_command("R17 hi", &v, &msg), ESCALATION_CMD_NONE);
+    assert_int_equal(escalation_parse_command("R 17", &v, &msg), ESCALATION_CMD_NONE);
+    assert_int_equal(escalation_parse_command(" Close 3. ", &v, &msg), ESCALATION_CMD_CLOSE);
+    assert_int_equal(escalation_parse_command("really?", &v, &msg), ESCALATION_CMD_NONE);
+}
+
 int main(void)
 {
     alarm(120); /* a hung writer fails the run instead of stalling it */
@@ -1117,6 +1249,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_commits_and_delivers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_senders_probe_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escalations_in_the_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hold_relay_reply_close, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
