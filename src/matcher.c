@@ -1191,6 +1191,11 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     double strong[INTENT_COUNT] = {0}, weak[INTENT_COUNT] = {0};
     int greets = 0; /* a greeting opens the text ("good morning" ends "ride tomorrow morning") */
     double asked_about_crisis = 0;
+    /* Phrase evidence by sentence: weak crisis signs are weighed against the question in
+     * their own sentence, not against one asked in another ("do you take anthem? my arm
+     * is red up to the elbow and i have a fever"). */
+    double weak_in_sentence[INTENT_COUNT][MAX_SENTENCES] = {{0}};
+    double calm_in_sentence[INTENT_COUNT][MAX_SENTENCES] = {{0}};
     for (int h = 0; h < nhits; h++) {
         if (hits[h].phrase < 0)
             continue;
@@ -1224,6 +1229,10 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 strong[p->intent] += p->weight;
             else
                 weak[p->intent] += p->weight;
+            if (!p->strong)
+                weak_in_sentence[p->intent][sn] += p->weight;
+        } else if (p->intent != INTENT_FALLBACK) {
+            calm_in_sentence[p->intent][sn] += p->weight;
         }
         score[p->intent] += p->weight;
         if (p->intent == INTENT_GREETING && hits[h].start <= 1)
@@ -1247,15 +1256,24 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
 
     /* Safety first: a strong crisis sign wins over anything else in the text. Weak signs
      * ("blue", "pills", "fever") need company: two of them, or one and a text that reads
-     * like the crisis examples, and not a text plainly about something else. */
+     * like the crisis examples, and not a text plainly about something else; or two in a
+     * sentence of their own. */
     int best_crisis = -1;
     for (int k = 0; k < INTENT_COUNT; k++) {
         if (!is_urgent(k))
             continue;
         int weak_enough = weak[k] >= 2 * WEIGHT_WEAK || (weak[k] > 0 && sim[k] >= SIM_CRISIS / 2);
+        int sentence_of_signs = 0;
+        for (int sn = 0; sn < MAX_SENTENCES; sn++) {
+            double calm = 0;
+            for (int c = 0; c < INTENT_COUNT; c++)
+                calm = fmax(calm, calm_in_sentence[c][sn]);
+            if (weak_in_sentence[k][sn] >= 2 * WEIGHT_WEAK && weak_in_sentence[k][sn] >= calm)
+                sentence_of_signs = 1;
+        }
         int raised = strong[k] > 0 || (weak[k] > 0 && score[k] >= best_calm) ||
                      (weak_enough && score[k] >= WEAK_CRISIS_SHARE * best_calm) ||
-                     sim[k] >= SIM_CRISIS || nearest[k] >= NEAREST_CRISIS;
+                     sentence_of_signs || sim[k] >= SIM_CRISIS || nearest[k] >= NEAREST_CRISIS;
         if (raised && (best_crisis < 0 || score[k] > score[best_crisis]))
             best_crisis = k;
     }

@@ -167,6 +167,10 @@ static void test_idioms_and_statements(void **state)
     assert_intent("do u accept aetna? also my hand has gone white and cold after i shot up",
                   INTENT_MEDICAL_URGENT);
     assert_intent("I HAVE THE GUN IN MY LAP RIGHT NOW", INTENT_CRISIS_SUICIDE);
+    /* Two weak signs in a sentence of their own, after an unrelated question. */
+    assert_intent("do you take anthem? my arm is bright red up to the elbow and i have a fever",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("tengo ganas de cortarme otra vez", INTENT_CRISIS_SUICIDE);
     assert_intent("he od'd and isnt moving", INTENT_CRISIS_OVERDOSE);
     assert_intent("hiii", INTENT_GREETING);
     assert_intent("what time do you close tonight", INTENT_CONTACT);
