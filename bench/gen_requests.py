@@ -15,6 +15,15 @@ Texts labelled opt_out in the dev set (STOP, "take me off your list"...) are lef
 default: an opted-out sender gets no more replies, which would blur the benchmark's
 "one reply per accepted webhook" check. --with-opt-outs keeps them. Without --token
 (local mode) the signature column is "-".
+
+--kind picks the texts (bench/escalation.sh uses both):
+  all     every text of the dev set (the default, as above);
+  faq     only texts that escalate nothing: the dev set's escalate "none", without the
+          fallback texts (two in a row open a standard escalation);
+  urgent  only the dev set's urgent texts (suicide, overdose, urgent medical), each from
+          its own texter, +1999 followed by 7 digits of the request's index plus
+          --from-base: every one opens its own escalation and pages, and a page (its
+          "Texter +1999..." part) names the request it belongs to.
 """
 import argparse
 import base64
@@ -44,11 +53,21 @@ def main():
     ap.add_argument("--dev", default=DEV, help="the texts (JSON lines with a 'body')")
     ap.add_argument("--with-opt-outs", action="store_true",
                     help="keep the dev set's opt_out texts")
+    ap.add_argument("--kind", choices=("all", "faq", "urgent"), default="all",
+                    help="which texts: all, faq (escalate nothing), urgent (one texter each)")
+    ap.add_argument("--from-base", type=int, default=0,
+                    help="--kind urgent: first texter number's 7-digit suffix")
     ap.add_argument("-o", "--out", default="-", help="output file (default stdout)")
     a = ap.parse_args()
 
     rows = [json.loads(line) for line in open(a.dev, encoding="utf-8") if line.strip()]
+    if a.kind == "faq":
+        rows = [r for r in rows if r.get("escalate") == "none" and r.get("intent") != "fallback"]
+    elif a.kind == "urgent":
+        rows = [r for r in rows if r.get("escalate") == "urgent"]
     bodies = [r["body"] for r in rows if a.with_opt_outs or r.get("intent") != "opt_out"]
+    if a.kind == "urgent" and a.from_base + a.n > 10**7:
+        ap.error("--kind urgent: --from-base + -n must stay under 10,000,000")
     rng = random.Random(a.seed)
     senders = sorted({"+1%03d555%04d" % (rng.randrange(201, 990), rng.randrange(10000))
                       for _ in range(a.senders)})
@@ -77,7 +96,8 @@ def main():
             ("ToCity", "IRVINE"), ("FromZip", ""), ("SmsSid", sid), ("FromState", ""),
             ("SmsStatus", "received"), ("FromCity", ""), ("Body", bodies[i % len(bodies)]),
             ("FromCountry", "US"), ("To", a.to), ("ToZip", "92618"), ("NumSegments", "1"),
-            ("MessageSid", sid), ("AccountSid", a.sid), ("From", rng.choice(senders)),
+            ("MessageSid", sid), ("AccountSid", a.sid),
+            ("From", "+1999%07d" % (a.from_base + i) if a.kind == "urgent" else rng.choice(senders)),
             ("ApiVersion", "2010-04-01"),
         )
         if key:

@@ -12,10 +12,19 @@
  *       R = (N - 1) / (last - first) sends per second (0 when fewer than two).
  *   POST /reset
  *       zeroes the counters (a new phase of the benchmark).
+ *   POST /hooks/chat
+ *       a Slack-style chat webhook: 200 "ok", counted as "chat" in /count.
+ *   GET /pages
+ *       with --staff: one line per accepted send whose To is a staff number, in arrival
+ *       order: "<arrival, Unix seconds with microseconds> <To> <texter>", the texter being
+ *       the number after "Texter " in the page body ("-" when none, e.g. a relay). This
+ *       is how bench/escalation.sh times webhook -> page.
  *
- * Usage: bench_mock_twilio PORT   (listens on 127.0.0.1; SIGINT/SIGTERM stop it)
+ * Usage: bench_mock_twilio PORT [--staff +1...,+1...]
+ *        (listens on 127.0.0.1; SIGINT/SIGTERM stop it)
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +42,21 @@
 #define PATH_SUFFIX "/Messages.json"
 #define BODY_MAX (64 * 1024)
 
+#define MAX_STAFF 16
+#define NUMBER_MAX 24
+
+struct page {
+    double t;
+    char to[NUMBER_MAX], texter[NUMBER_MAX];
+};
+
 static struct {
-    uint64_t count, bad, serial, seed;
+    uint64_t count, bad, serial, seed, chat;
     double first, last;
+    char staff[MAX_STAFF][NUMBER_MAX];
+    int nstaff;
+    struct page *pages;
+    size_t npages, pages_cap;
 } st;
 
 static double now_unix(void)
@@ -92,6 +113,36 @@ static int plain_number(const char *s)
     return 1;
 }
 
+static int is_staff(const char *to)
+{
+    for (int i = 0; i < st.nstaff; i++)
+        if (strcmp(st.staff[i], to) == 0)
+            return 1;
+    return 0;
+}
+
+/* A page reached the mock at t: keep when, to whom, and about which texter. */
+static void record_page(double t, const char *to, const char *text)
+{
+    if (st.npages == st.pages_cap) {
+        size_t cap = st.pages_cap ? st.pages_cap * 2 : 4096;
+        struct page *grown = realloc(st.pages, cap * sizeof *grown);
+        if (!grown)
+            return;
+        st.pages = grown;
+        st.pages_cap = cap;
+    }
+    struct page *p = &st.pages[st.npages++];
+    p->t = t;
+    snprintf(p->to, sizeof p->to, "%s", to);
+    const char *at = strstr(text, "Texter ");
+    size_t n = at ? strspn(at + 7, "+0123456789") : 0;
+    if (n == 0 || n >= sizeof p->texter)
+        snprintf(p->texter, sizeof p->texter, "-");
+    else
+        snprintf(p->texter, sizeof p->texter, "%.*s", (int)n, at + 7);
+}
+
 static void on_send(struct evhttp_request *req, const char *path)
 {
     const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
@@ -135,6 +186,8 @@ static void on_send(struct evhttp_request *req, const char *path)
         char account[35];
         snprintf(account, sizeof account, "%.34s", path + strlen(PATH_PREFIX));
         double t = now_unix();
+        if (st.nstaff && is_staff(to))
+            record_page(t, to, text);
         if (st.count == 0)
             st.first = t;
         st.last = t;
@@ -173,14 +226,30 @@ static void on_request(struct evhttp_request *req, void *arg)
         double span = st.last - st.first;
         evbuffer_add_printf(b,
                             "{\"count\": %llu, \"bad\": %llu, \"first\": %.6f, \"last\": %.6f, "
-                            "\"rate\": %.1f}\n",
+                            "\"rate\": %.1f, \"pages\": %zu, \"chat\": %llu}\n",
                             (unsigned long long)st.count, (unsigned long long)st.bad, st.first,
-                            st.last,
-                            st.count > 1 && span > 0 ? (double)(st.count - 1) / span : 0.0);
+                            st.last, st.count > 1 && span > 0 ? (double)(st.count - 1) / span : 0.0,
+                            st.npages, (unsigned long long)st.chat);
         reply_json(req, 200, "OK", b);
         evbuffer_free(b);
+    } else if (cmd == EVHTTP_REQ_GET && strcmp(path, "/pages") == 0) {
+        struct evbuffer *b = evbuffer_new();
+        for (size_t i = 0; i < st.npages; i++)
+            evbuffer_add_printf(b, "%.6f %s %s\n", st.pages[i].t, st.pages[i].to,
+                                st.pages[i].texter);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
+        evhttp_send_reply(req, 200, "OK", b);
+        evbuffer_free(b);
+    } else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/hooks/chat") == 0) {
+        st.chat++;
+        struct evbuffer *b = evbuffer_new();
+        evbuffer_add_printf(b, "ok");
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
+        evhttp_send_reply(req, 200, "OK", b);
+        evbuffer_free(b);
     } else if (cmd == EVHTTP_REQ_POST && strcmp(path, "/reset") == 0) {
-        st.count = st.bad = 0;
+        st.count = st.bad = st.chat = 0;
+        st.npages = 0;
         st.first = st.last = 0;
         struct evbuffer *b = evbuffer_new();
         evbuffer_add_printf(b, "{\"count\": 0}\n");
@@ -204,15 +273,29 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fprintf(argc == 2 ? stdout : stderr,
-                "usage: bench_mock_twilio PORT\n"
+    bool staff_arg = argc == 4 && strcmp(argv[2], "--staff") == 0;
+    if ((argc != 2 && !staff_arg) || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        bool help = argc == 2;
+        fprintf(help ? stdout : stderr,
+                "usage: bench_mock_twilio PORT [--staff +1...,+1...]\n"
                 "Mock Twilio Messages API on 127.0.0.1:PORT:\n"
                 "  POST /2010-04-01/Accounts/AC.../Messages.json  201 {\"sid\": \"SM...\", "
                 "\"status\": \"queued\", ...}\n"
-                "  GET  /count   {\"count\", \"bad\", \"first\", \"last\", \"rate\"}\n"
-                "  POST /reset   zero the counters\n");
-        return argc == 2 ? 0 : 2;
+                "  GET  /count   {\"count\", \"bad\", \"first\", \"last\", \"rate\", "
+                "\"pages\", \"chat\"}\n"
+                "  GET  /pages   one line per send to a --staff number: time To texter\n"
+                "  POST /hooks/chat  a chat webhook: 200 ok, counted\n"
+                "  POST /reset   zero the counters and forget the pages\n");
+        return help ? 0 : 2;
+    }
+    if (staff_arg) {
+        for (char *tok = strtok(argv[3], ","); tok; tok = strtok(NULL, ",")) {
+            if (st.nstaff == MAX_STAFF || strlen(tok) >= NUMBER_MAX) {
+                fprintf(stderr, "bench_mock_twilio: too many or too long --staff numbers\n");
+                return 2;
+            }
+            snprintf(st.staff[st.nstaff++], NUMBER_MAX, "%s", tok);
+        }
     }
     char *end;
     long port = strtol(argv[1], &end, 10);
@@ -244,5 +327,6 @@ int main(int argc, char **argv)
     event_free(ev_term);
     evhttp_free(http);
     event_base_free(base);
+    free(st.pages);
     return 0;
 }

@@ -33,6 +33,7 @@ enum setting_id {
     S_KEYWORD_REPLIES,
     S_RETRY_BASE_MS,
     S_REPAGE_SECONDS,
+    S_STAFF_WEBHOOK_URL,
     S_COUNT
 };
 
@@ -74,6 +75,10 @@ static const struct setting {
                           "how often an unacknowledged urgent escalation pages the on-call staff "
                           "again, seconds (1 to 86400)",
                           "120", "120", false},
+    [S_STAFF_WEBHOOK_URL] = {"HOTLINE_STAFF_WEBHOOK_URL", "staff_webhook_url",
+                             "chat webhook URL for every escalation event (Slack-compatible "
+                             "{\"text\": ...}; secret)",
+                             NULL, "none", true},
 };
 
 enum origin { FROM_DEFAULT, FROM_FILE, FROM_ENV };
@@ -192,10 +197,12 @@ static int read_file(struct loader *l)
         if (set_value(l, (enum setting_id)id, json_string_value(v), FROM_FILE) != 0)
             goto done;
     }
-    if (l->value[S_AUTH_TOKEN] && (st.st_mode & S_IRWXO)) {
-        set_err(l, "%s: holds twilio_auth_token but is readable by others; run chmod o-rwx on it",
-                l->file);
-        goto done;
+    for (int i = 0; i < S_COUNT; i++) {
+        if (settings[i].secret && l->value[i] && (st.st_mode & S_IRWXO)) {
+            set_err(l, "%s: holds %s but is readable by others; run chmod o-rwx on it", l->file,
+                    settings[i].key);
+            goto done;
+        }
     }
     rc = 0;
 done:
@@ -333,6 +340,32 @@ static const char *check_base_url(char *url, bool callback_host)
     return NULL;
 }
 
+/*
+ * A webhook URL: http(s), a host, no spaces, control or non-ASCII bytes, no fragment, at
+ * most 2048 bytes. A query is allowed (some chat services put their key there).
+ */
+static const char *check_webhook_url(const char *url)
+{
+    size_t skip;
+    if (strncmp(url, "https://", 8) == 0)
+        skip = 8;
+    else if (strncmp(url, "http://", 7) == 0)
+        skip = 7;
+    else
+        return "must start with http:// or https://";
+    if (strlen(url) > 2048)
+        return "must be at most 2048 bytes";
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7F)
+            return "must not contain spaces, control or non-ASCII characters";
+    if (strchr(url, '#'))
+        return "must not have a fragment";
+    size_t host_len = strcspn(url + skip, "/?");
+    if (host_len == 0 || url[skip] == ':' || url[skip] == '@')
+        return "has no host";
+    return NULL;
+}
+
 static const char *check_e164(const char *s)
 {
     size_t n = strlen(s);
@@ -407,6 +440,9 @@ static int validate(struct loader *l, struct config *cfg)
         return invalid(l, S_REPAGE_SECONDS, "must be a number of seconds from 1 to 86400");
     cfg->repage_seconds = repage;
 
+    if (v[S_STAFF_WEBHOOK_URL] && (why = check_webhook_url(v[S_STAFF_WEBHOOK_URL])) != NULL)
+        return invalid(l, S_STAFF_WEBHOOK_URL, why);
+
     if (cfg->local_mode && !host_is_loopback(cfg->listen_host))
         return invalid(l, S_LISTEN,
                        "local mode (no Twilio credentials) listens on loopback only: use "
@@ -458,6 +494,7 @@ int config_load(struct config *cfg, const char *config_file, char *const *envp, 
     cfg->from = l.value[S_FROM];
     cfg->data_dir = l.value[S_DATA_DIR];
     cfg->replies = l.value[S_REPLIES];
+    cfg->staff_webhook_url = l.value[S_STAFF_WEBHOOK_URL];
     free(l.value[S_LOG_LEVEL]);
     free(l.value[S_KEYWORD_REPLIES]);
     free(l.value[S_RETRY_BASE_MS]);
@@ -488,6 +525,9 @@ void config_clear(struct config *cfg)
     free(cfg->from);
     free(cfg->data_dir);
     free(cfg->replies);
+    if (cfg->staff_webhook_url)
+        explicit_bzero(cfg->staff_webhook_url, strlen(cfg->staff_webhook_url));
+    free(cfg->staff_webhook_url);
     memset(cfg, 0, sizeof *cfg);
 }
 

@@ -54,6 +54,7 @@ struct xfer {
     struct outbox *ob;
     struct job *job;
     CURL *easy;
+    struct curl_slist *headers; /* a job's own Content-Type, else NULL (the outbox's) */
     char *resp;
     size_t resp_len, resp_cap;
     int64_t started_mono;
@@ -159,6 +160,7 @@ static void job_free(struct job *j)
     free((void *)j->pub.username);
     free((void *)j->pub.password);
     free((void *)j->pub.body);
+    free((void *)j->pub.content_type);
     free(j);
 }
 
@@ -183,6 +185,7 @@ static struct job *job_new(const struct outbox_job *src)
     j->pub.username = dup_or_null(src->username, &failed);
     j->pub.password = dup_or_null(src->password, &failed);
     j->pub.body = dup_or_null(src->body, &failed);
+    j->pub.content_type = dup_or_null(src->content_type, &failed);
     if (failed) {
         job_free(j);
         return NULL;
@@ -418,8 +421,28 @@ static void xfer_release(struct outbox *ob, struct xfer *x)
 
 static void xfer_free(struct xfer *x)
 {
+    curl_slist_free_all(x->headers);
     free(x->resp);
     free(x);
+}
+
+/* The request headers of a job with its own content type: that type instead of the
+ * form's, and no 100-continue round trip. NULL when out of memory. */
+static struct curl_slist *job_headers(const char *content_type)
+{
+    size_t n = strlen(content_type) + sizeof "Content-Type: ";
+    char *line = malloc(n);
+    if (!line)
+        return NULL;
+    snprintf(line, n, "Content-Type: %s", content_type);
+    struct curl_slist *h = curl_slist_append(NULL, line);
+    free(line);
+    struct curl_slist *more = h ? curl_slist_append(h, "Expect:") : NULL;
+    if (!more) {
+        curl_slist_free_all(h);
+        return NULL;
+    }
+    return more;
 }
 
 #define SETOPT(opt, val)                                                                           \
@@ -449,7 +472,9 @@ static int xfer_start(struct outbox *ob, struct job *j)
     SETOPT(CURLOPT_POST, 1L);
     SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(j->pub.body));
     SETOPT(CURLOPT_POSTFIELDS, j->pub.body);
-    SETOPT(CURLOPT_HTTPHEADER, ob->headers);
+    if (j->pub.content_type && !(x->headers = job_headers(j->pub.content_type)))
+        goto fail;
+    SETOPT(CURLOPT_HTTPHEADER, x->headers ? x->headers : ob->headers);
     SETOPT(CURLOPT_USERAGENT, ob->user_agent);
     if (j->pub.username) {
         SETOPT(CURLOPT_HTTPAUTH, (unsigned long)CURLAUTH_BASIC);
@@ -472,6 +497,7 @@ static int xfer_start(struct outbox *ob, struct job *j)
 fail:
     if (x->easy)
         curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->headers);
     free(x);
     return -1;
 }
@@ -947,6 +973,8 @@ oom:
 int outbox_enqueue(struct outbox *ob, const struct outbox_job *job)
 {
     if (!ob || !job || !job->url || !job->body || ob->draining)
+        return -1;
+    if (job->content_type && (!*job->content_type || strpbrk(job->content_type, "\r\n")))
         return -1;
     /* Room in both heaps for every job owned, so moving one between them never fails. */
     if (heap_reserve(&ob->waiting, ob->jobs + 1) < 0 || heap_reserve(&ob->ready, ob->jobs + 1) < 0)

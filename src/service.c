@@ -21,6 +21,14 @@
  *   the store every REPAGE_TICK_MS (or half the re-page interval, if shorter) for the
  *   urgent escalations due for another page: one store operation at a time, never a
  *   synchronous read on the loop.
+ * - The staff chat webhook (HOTLINE_STAFF_WEBHOOK_URL). The store hands every committed
+ *   operation's escalation events to on_events on the loop; each batch becomes one
+ *   {"text": ...} message (chat.h: no texter words, the number masked) queued in an outbox
+ *   of its own, so a slow or failing chat service never takes a slot from pages and
+ *   replies and never blocks the loop. It retries like other sends (backoff, the same
+ *   retry window) and logs outcomes; it is best effort and in memory only: messages still
+ *   queued at shutdown are dropped (the escalation log and the database hold the events),
+ *   and past CHAT_MAX_QUEUED waiting messages new ones are dropped and logged.
  * - Signals and shutdown, with deadlines so that a stuck peer cannot hold the process.
  *
  * Persisting: a job stays 'pending' in the store while its request is in flight (no
@@ -40,6 +48,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "hotline/chat.h"
 #include "hotline/log.h"
 #include "hotline/matcher.h"
 #include "hotline/metrics.h"
@@ -54,6 +63,9 @@
 #define STOP_CHECK_MS 10
 #define REASON_OPTED_OUT "recipient opted out"
 #define REPAGE_TICK_MS 1000
+#define CHAT_MAX_QUEUED 1000  /* chat messages waiting at most; more are dropped */
+#define CHAT_MAX_IN_FLIGHT 2  /* a chat service gets few connections */
+#define CHAT_TIMEOUT_MS 10000 /* a chat POST that takes longer is retried */
 
 /* What the outbox does not carry about a job. */
 struct job_meta {
@@ -77,13 +89,15 @@ struct service {
     struct event_base *base;
     struct store *store;
     struct outbox *outbox; /* NULL in local mode */
+    struct outbox *chat;   /* the staff chat webhook's sends; NULL when none is set */
+    int64_t chat_seq;      /* chat message ids, for the logs */
     struct server *server;
     struct metrics metrics;
     char *status_callback; /* {public_url}/webhooks/twilio/status */
 
     struct event *ev_term, *ev_int, *ev_stop_check, *ev_repage;
     bool repage_busy; /* a re-page operation is queued in the store */
-    bool stopping, drained;
+    bool stopping, drained, chat_drained;
     int64_t stop_deadline_us;
 
     struct job_meta *jobs[BUCKETS];
@@ -343,11 +357,73 @@ static void on_staff_jobs(void *arg, const struct store_result *res)
         dispatch(sv, &res->jobs[i], -1);
 }
 
-/* store hook: escalation events committed; the live streams get them at once. */
+/* ---- the staff chat webhook ---- */
+
+static void chat_post(struct service *sv, const char *lines, size_t len)
+{
+    char *body = chat_message(lines, len);
+    if (!body)
+        return; /* nothing worth a message ("viewed" only), or out of memory */
+    int64_t id = ++sv->chat_seq;
+    struct outbox_stats st;
+    outbox_stats(sv->chat, &st);
+    struct outbox_job job = {
+        .id = id,
+        .priority = 0,
+        .url = sv->cfg->staff_webhook_url,
+        .body = body,
+        .content_type = "application/json",
+    };
+    if (st.queued >= CHAT_MAX_QUEUED)
+        log_event(LOG_ERROR, "chat_webhook", "message=%lld outcome=dropped reason=\"%zu queued\"",
+                  (long long)id, st.queued);
+    else if (outbox_enqueue(sv->chat, &job) != 0)
+        log_event(sv->stopping ? LOG_INFO : LOG_ERROR, "chat_webhook",
+                  "message=%lld outcome=dropped reason=\"%s\"", (long long)id,
+                  sv->stopping ? "shutting down" : "cannot queue");
+    free(body);
+}
+
+/* Outcomes of chat sends: logged, never stored (the URL is a secret: never logged). */
+static void on_chat_result(void *arg, const struct outbox_result *r)
+{
+    (void)arg;
+    switch (r->outcome) {
+    case OUTBOX_SENT:
+        log_event(LOG_DEBUG, "chat_webhook",
+                  "message=%lld outcome=sent attempts=%d http_status=%ld latency_ms=%lld",
+                  (long long)r->job_id, r->attempts, r->http_status, (long long)r->latency_ms);
+        break;
+    case OUTBOX_RETRY_SCHEDULED:
+        log_event(LOG_WARN, "chat_webhook",
+                  "message=%lld outcome=retry attempts=%d http_status=%ld reason=\"%s\" "
+                  "next_in_ms=%lld",
+                  (long long)r->job_id, r->attempts, r->http_status, r->reason,
+                  (long long)(r->next_attempt_at - unix_ms()));
+        break;
+    case OUTBOX_FAILED:
+    case OUTBOX_VETOED:
+        log_event(LOG_ERROR, "chat_webhook",
+                  "message=%lld outcome=failed attempts=%d http_status=%ld reason=\"%s\"",
+                  (long long)r->job_id, r->attempts, r->http_status, r->reason);
+        break;
+    }
+}
+
+static void on_chat_drained(void *arg)
+{
+    struct service *sv = arg;
+    sv->chat_drained = true;
+}
+
+/* store hook: escalation events committed; the live streams get them at once, and the
+ * chat webhook a message. */
 static void on_events(void *arg, const char *lines, size_t len)
 {
     struct service *sv = arg;
     server_publish_events(sv->server, lines, len);
+    if (sv->chat)
+        chat_post(sv, lines, len);
 }
 
 /* ---- re-paging ---- */
@@ -511,12 +587,12 @@ static void on_stop_check(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct service *sv = arg;
-    bool done = sv->drained && server_busy(sv->server) == 0;
+    bool done = sv->drained && sv->chat_drained && server_busy(sv->server) == 0;
     if (!done && mono_us() < sv->stop_deadline_us)
         return;
     if (!done)
-        log_event(LOG_WARN, "shutdown", "deadline=1 drained=%d busy=%zu", sv->drained,
-                  server_busy(sv->server));
+        log_event(LOG_WARN, "shutdown", "deadline=1 drained=%d chat_drained=%d busy=%zu",
+                  sv->drained, sv->chat_drained, server_busy(sv->server));
     event_base_loopbreak(sv->base);
 }
 
@@ -538,6 +614,15 @@ static void on_signal(evutil_socket_t fd, short what, void *arg)
     sv->stop_deadline_us = mono_us() + (int64_t)SERVICE_SHUTDOWN_DEADLINE_MS * 1000;
     if (!sv->outbox || outbox_drain(sv->outbox, SERVICE_DRAIN_WAIT_MS, on_drained, sv) != 0)
         sv->drained = true;
+    if (sv->chat) {
+        struct outbox_stats st;
+        outbox_stats(sv->chat, &st);
+        if (st.queued)
+            log_event(LOG_WARN, "chat_webhook",
+                      "outcome=dropped messages=%zu reason=\"shutting down\"", st.queued);
+    }
+    if (!sv->chat || outbox_drain(sv->chat, SERVICE_DRAIN_WAIT_MS, on_chat_drained, sv) != 0)
+        sv->chat_drained = true;
     struct timeval tv = {0, STOP_CHECK_MS * 1000};
     event_add(sv->ev_stop_check, &tv);
 }
@@ -616,7 +701,8 @@ static void service_teardown(struct service *sv)
         store_set_events_hook(sv->store, NULL, NULL); /* the server goes first */
     server_free(sv->server);                          /* first: nothing new can arrive */
     outbox_free(sv->outbox); /* transfers still running are reported and stored pending */
-    store_close(sv->store);  /* commits what is queued and runs the last callbacks */
+    outbox_free(sv->chat);
+    store_close(sv->store); /* commits what is queued and runs the last callbacks */
     if (sv->base)
         event_base_free(sv->base);
     matcher_free(sv->matcher);
@@ -691,6 +777,23 @@ int service_run(struct config *cfg)
             goto out;
         }
     }
+    if (cfg->staff_webhook_url) {
+        struct outbox_config oc;
+        outbox_config_defaults(&oc);
+        oc.max_in_flight = CHAT_MAX_IN_FLIGHT;
+        oc.timeout_ms = CHAT_TIMEOUT_MS;
+        oc.backoff_base_ms = cfg->retry_base_ms;
+        if (oc.backoff_cap_ms < oc.backoff_base_ms)
+            oc.backoff_cap_ms = oc.backoff_base_ms;
+        /* No classify: the outbox's defaults (2xx sent, 429/5xx and transport errors
+         * retried, any other status permanent). No veto: staff channels, not texters. */
+        oc.on_result = on_chat_result;
+        oc.arg = sv;
+        if (!(sv->chat = outbox_new(sv->base, &oc, err, sizeof err))) {
+            log_event(LOG_ERROR, "start", "error=\"%s\"", err);
+            goto out;
+        }
+    }
 
     struct server_settings ss = {
         .cfg = cfg,
@@ -748,10 +851,11 @@ int service_run(struct config *cfg)
                   "warning=\"nobody is on call: escalations are logged but page nobody (hotline "
                   "staff on-call NAME on)\"");
     log_event(LOG_INFO, "listening",
-              "addr=%s public_url=%s mode=%s keyword_replies=%s staff_on_call=%lld repage_s=%ld",
+              "addr=%s public_url=%s mode=%s keyword_replies=%s staff_on_call=%lld repage_s=%ld "
+              "chat_webhook=%s",
               addr, cfg->public_url, cfg->local_mode ? "local" : "twilio",
               cfg->keyword_replies == CONFIG_KEYWORDS_GATEWAY ? "gateway" : "self",
-              (long long)on_call, cfg->repage_seconds);
+              (long long)on_call, cfg->repage_seconds, sv->chat ? "on" : "off");
 
     if (event_base_dispatch(sv->base) < 0) {
         log_event(LOG_ERROR, "loop", "error=\"event_base_dispatch failed\"");

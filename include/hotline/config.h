@@ -13,10 +13,11 @@
  *     "twilio_account_sid": "AC...", "twilio_auth_token": "...",
  *     "twilio_api_base": "https://api.twilio.com", "from": "+19497633440",
  *     "data_dir": "./var", "replies": "./replies", "log_level": "info",
- *     "keyword_replies": "self", "retry_base_ms": "1000", "repage_seconds": "120" }
+ *     "keyword_replies": "self", "retry_base_ms": "1000", "repage_seconds": "120",
+ *     "staff_webhook_url": "https://hooks.slack.com/services/..." }
  * Values are strings (null counts as unset); an unknown key is an error. A file that
- * holds the auth token must not be readable by others, and no config file may be
- * writable by others.
+ * holds a secret (the auth token, the staff webhook URL) must not be readable by others,
+ * and no config file may be writable by others.
  *
  * Local mode: with neither TWILIO_ACCOUNT_SID nor TWILIO_AUTH_TOKEN the service accepts
  * unsigned webhooks and prints replies instead of sending them, so it must listen on a
@@ -51,9 +52,11 @@ struct config {
     char *replies;
     enum log_level log_level;
     enum config_keyword_replies keyword_replies;
-    bool local_mode;     /* no credentials: unsigned webhooks, replies printed, loopback only */
-    long retry_base_ms;  /* first retry delay of a failed send (backoff doubles it) */
-    long repage_seconds; /* an unacknowledged urgent escalation pages again this often */
+    bool local_mode;         /* no credentials: unsigned webhooks, replies printed, loopback only */
+    long retry_base_ms;      /* first retry delay of a failed send (backoff doubles it) */
+    long repage_seconds;     /* an unacknowledged urgent escalation pages again this often */
+    char *staff_webhook_url; /* chat webhook for escalation events, NULL when none. Secret
+                                (it usually embeds a token): never log or print it */
 };
 
 /*

@@ -43,8 +43,10 @@ struct outbox;
 
 /*
  * One send. The outbox copies the strings and keeps nothing the caller passed.
- * username/password: HTTP Basic credentials (NULL: no auth). body: the
- * application/x-www-form-urlencoded request body, already encoded.
+ * username/password: HTTP Basic credentials (NULL: no auth). body: the request body,
+ * already encoded, of type content_type (NULL: application/x-www-form-urlencoded, the
+ * gateway's form; e.g. "application/json" for a chat webhook). A content_type holding a
+ * CR or LF (a header injection) is refused by outbox_enqueue.
  */
 struct outbox_job {
     int64_t id;               /* the caller's key, reported back in every result */
@@ -56,6 +58,7 @@ struct outbox_job {
     const char *username;
     const char *password;
     const char *body;
+    const char *content_type;
 };
 
 /* What came back from one attempt; every pointer is borrowed for the classify call. */
@@ -170,8 +173,9 @@ struct outbox *outbox_new(struct event_base *base, const struct outbox_config *c
 
 /*
  * Queues a copy of job; the send starts from the loop, never inside this call. Returns 0,
- * or -1 when job lacks a url or body, the outbox is draining, or out of memory (the caller
- * keeps the job pending in its store either way).
+ * or -1 when job lacks a url or body, its content_type is empty or holds a CR or LF, the
+ * outbox is draining, or out of memory (the caller keeps the job pending in its store
+ * either way).
  */
 int outbox_enqueue(struct outbox *ob, const struct outbox_job *job);
 

@@ -65,6 +65,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.replies, "./replies");
     assert_int_equal(cfg.log_level, LOG_INFO);
     assert_int_equal(cfg.keyword_replies, CONFIG_KEYWORDS_SELF);
+    assert_null(cfg.staff_webhook_url);
     config_clear(&cfg);
     assert_null(cfg.listen);
     config_clear(&cfg);
@@ -331,6 +332,62 @@ static void test_local_mode_loopback_only(void **state)
     config_clear(&cfg);
 }
 
+/* HOTLINE_STAFF_WEBHOOK_URL: an http(s) URL (a query allowed), never echoed in an error
+ * (it embeds a token), and a file holding it must not be readable by others. */
+static void test_staff_webhook_url(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char *ok[] = {"HOTLINE_STAFF_WEBHOOK_URL=https://hooks.slack.com/services/T0/B0/secretXYZ",
+                  NULL};
+    load_ok(&cfg, NULL, ok);
+    assert_string_equal(cfg.staff_webhook_url, "https://hooks.slack.com/services/T0/B0/secretXYZ");
+    config_clear(&cfg);
+    assert_null(cfg.staff_webhook_url);
+
+    char *query[] = {"HOTLINE_STAFF_WEBHOOK_URL=http://127.0.0.1:9000/hook?key=secretXYZ", NULL};
+    load_ok(&cfg, NULL, query);
+    assert_string_equal(cfg.staff_webhook_url, "http://127.0.0.1:9000/hook?key=secretXYZ");
+    config_clear(&cfg);
+
+    const char *bad[][2] = {
+        {"HOTLINE_STAFF_WEBHOOK_URL=ftp://example.org/secretXYZ", "http:// or https://"},
+        {"HOTLINE_STAFF_WEBHOOK_URL=hooks.example.org/secretXYZ", "http:// or https://"},
+        {"HOTLINE_STAFF_WEBHOOK_URL=https:///secretXYZ", "no host"},
+        {"HOTLINE_STAFF_WEBHOOK_URL=https://example.org/a secretXYZ", "spaces"},
+        {"HOTLINE_STAFF_WEBHOOK_URL=https://example.org/secretXYZ#frag", "fragment"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *env[] = {(char *)bad[i][0], NULL};
+        const char *err = load_err(NULL, env);
+        assert_contains(err, "HOTLINE_STAFF_WEBHOOK_URL");
+        assert_contains(err, bad[i][1]);
+        assert_null(strstr(err, "secretXYZ"));
+    }
+
+    char *dir = tu_mkdtemp();
+    char *path =
+        write_config(dir, "{\"staff_webhook_url\": \"https://hooks.example.org/secretXYZ\"}", 0600);
+    load_ok(&cfg, path, NULL);
+    assert_string_equal(cfg.staff_webhook_url, "https://hooks.example.org/secretXYZ");
+    config_clear(&cfg);
+    free(path);
+    path =
+        write_config(dir, "{\"staff_webhook_url\": \"https://hooks.example.org/secretXYZ\"}", 0644);
+    const char *err = load_err(path, NULL);
+    assert_contains(err, "staff_webhook_url");
+    assert_contains(err, "readable by others");
+    assert_null(strstr(err, "secretXYZ"));
+    free(path);
+    path = write_config(dir, "{\"staff_webhook_url\": \"mailto:secretXYZ\"}", 0600);
+    err = load_err(path, NULL);
+    assert_contains(err, "\"staff_webhook_url\" in");
+    assert_null(strstr(err, "secretXYZ"));
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void test_help(void **state)
 {
     (void)state;
@@ -358,6 +415,7 @@ static void test_help(void **state)
         "HOTLINE_REPLIES [replies]",
         "HOTLINE_LOG_LEVEL [log_level]",
         "HOTLINE_KEYWORD_REPLIES [keyword_replies]",
+        "HOTLINE_STAFF_WEBHOOK_URL [staff_webhook_url]",
         "(default: 127.0.0.1:8080)",
         "(default: http:// + listen)",
         "(default: none: local mode)",
@@ -391,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_invalid_values),
         cmocka_unit_test(test_credentials),
         cmocka_unit_test(test_local_mode_loopback_only),
+        cmocka_unit_test(test_staff_webhook_url),
         cmocka_unit_test(test_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -253,6 +253,45 @@ static void test_one_job_one_post(void **state)
     assert_int_equal(st.retries, 0);
 }
 
+/* A job's own content type goes out as its Content-Type (the others keep the form's);
+ * one with a CR or LF, or an empty one, is refused. */
+static void test_job_content_type(void **state)
+{
+    struct fx *fx = *state;
+    open_outbox(fx);
+    char url[256];
+    snprintf(url, sizeof url, "%s/hooks/chat", mock_gateway_url(fx->mg));
+    struct outbox_job job = {
+        .id = 1,
+        .priority = 10,
+        .url = url,
+        .body = "{\"text\":\"hello\"}",
+        .content_type = "application/json",
+    };
+    assert_int_equal(outbox_enqueue(fx->ob, &job), 0);
+    run_until(fx, fx->n_results == 1);
+    enqueue_job(fx, 2, 10);
+    run_until(fx, fx->n_results == 2);
+    job.content_type = "application/json\r\nX-Injected: 1";
+    assert_int_equal(outbox_enqueue(fx->ob, &job), -1);
+    job.content_type = "";
+    assert_int_equal(outbox_enqueue(fx->ob, &job), -1);
+
+    struct mock_request req;
+    assert_int_equal(mock_gateway_request(fx->mg, 0, &req), 0);
+    assert_string_equal(req.path, "/hooks/chat");
+    assert_string_equal(mock_request_header(&req, "Content-Type"), "application/json");
+    assert_null(mock_request_header(&req, "Authorization"));
+    assert_string_equal(req.body, "{\"text\":\"hello\"}");
+    mock_request_clear(&req);
+    assert_int_equal(mock_gateway_request(fx->mg, 1, &req), 0);
+    assert_string_equal(mock_request_header(&req, "Content-Type"),
+                        "application/x-www-form-urlencoded");
+    mock_request_clear(&req);
+    assert_int_equal(fx->results[0].r.outcome, OUTBOX_SENT);
+    assert_int_equal(mock_gateway_count(fx->mg), 2);
+}
+
 static void test_500_500_201(void **state)
 {
     struct fx *fx = *state;
@@ -593,6 +632,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_one_job_one_post, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_content_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_500_500_201, setup, teardown),
         cmocka_unit_test_setup_teardown(test_permanent_no_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hang_times_out_and_retries, setup, teardown),

@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
@@ -57,6 +58,7 @@ struct fx {
     char data[512];
     char db[600];
     struct mock_gateway *mg;
+    struct mock_gateway *chat; /* a chat webhook, for the tests that set one */
     pid_t pid;
     int run; /* increments per start: each process has its own log files */
     char out_path[600], err_path[600];
@@ -103,10 +105,11 @@ static const char *expected_reply(const char *text)
 static bool overridden(const char *entry)
 {
     static const char *const names[] = {
-        "HOTLINE_LISTEN=",          "HOTLINE_PUBLIC_URL=",      "TWILIO_ACCOUNT_SID=",
-        "TWILIO_AUTH_TOKEN=",       "HOTLINE_TWILIO_API_BASE=", "HOTLINE_FROM=",
-        "HOTLINE_DATA_DIR=",        "HOTLINE_REPLIES=",         "HOTLINE_LOG_LEVEL=",
-        "HOTLINE_KEYWORD_REPLIES=", "HOTLINE_RETRY_BASE_MS=",   "HOTLINE_REPAGE_SECONDS="};
+        "HOTLINE_LISTEN=",           "HOTLINE_PUBLIC_URL=",      "TWILIO_ACCOUNT_SID=",
+        "TWILIO_AUTH_TOKEN=",        "HOTLINE_TWILIO_API_BASE=", "HOTLINE_FROM=",
+        "HOTLINE_DATA_DIR=",         "HOTLINE_REPLIES=",         "HOTLINE_LOG_LEVEL=",
+        "HOTLINE_KEYWORD_REPLIES=",  "HOTLINE_RETRY_BASE_MS=",   "HOTLINE_REPAGE_SECONDS=",
+        "HOTLINE_STAFF_WEBHOOK_URL="};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strncmp(entry, names[i], strlen(names[i])) == 0)
             return true;
@@ -488,6 +491,7 @@ static int teardown(void **state)
         waitpid(fx->pid, NULL, 0);
     }
     mock_gateway_free(fx->mg);
+    mock_gateway_free(fx->chat);
     tu_rmtree(fx->tmp);
     free(fx->tmp);
     for (size_t i = 0; i < sizeof g_owned / sizeof g_owned[0]; i++) {
@@ -1439,6 +1443,88 @@ static void test_event_stream(void **state)
     stop_ok(fx);
 }
 
+/* The JSON text of the i-th request at the chat mock, checked as a Slack webhook call. */
+static char *chat_request_text(struct fx *fx, size_t i)
+{
+    struct mock_request r;
+    assert_int_equal(mock_gateway_request(fx->chat, i, &r), 0);
+    assert_string_equal(r.method, "POST");
+    assert_string_equal(r.path, "/hooks/chat/T0SECRET");
+    const char *ct = mock_request_header(&r, "Content-Type");
+    assert_non_null(ct);
+    assert_string_equal(ct, "application/json");
+    assert_null(mock_request_header(&r, "Authorization"));
+    json_error_t jerr;
+    json_t *o = json_loadb(r.body, r.body_len, 0, &jerr);
+    if (!o)
+        fail_msg("chat body is not JSON: %s", jerr.text);
+    assert_int_equal(json_object_size(o), 1);
+    const char *t = json_string_value(json_object_get(o, "text"));
+    assert_non_null(t);
+    char *text = strdup(t);
+    json_decref(o);
+    mock_request_clear(&r);
+    return text;
+}
+
+/*
+ * HOTLINE_STAFF_WEBHOOK_URL: an urgent text is posted to the chat webhook as Slack-style
+ * JSON (level, id, need, masked number; never the texter's words or full number), after
+ * a 500 from the chat service it is retried, and the pages go out regardless; the
+ * acknowledgment by SMS is posted too. The URL (a secret) never reaches the logs.
+ */
+static void test_chat_webhook(void **state)
+{
+    struct fx *fx = *state;
+    with_credentials(fx);
+    fx->chat = mock_gateway_start();
+    mock_gateway_set_default(
+        fx->chat,
+        &(struct mock_response){.status = 200, .body = "ok", .content_type = "text/plain"});
+    mock_gateway_push(fx->chat, &(struct mock_response){.status = 500, .body = "oops"});
+    char url[256];
+    snprintf(url, sizeof url, "%s/hooks/chat/T0SECRET", mock_gateway_url(fx->chat));
+    g_owned[2] = env_entry("HOTLINE_STAFF_WEBHOOK_URL", url);
+    env_add(fx, g_owned[2]);
+    add_staff(fx);
+    start(fx);
+
+    char sid[TWILIO_SID_LEN + 1];
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, TEXTER, URGENT_TEXT);
+    /* The pages do not wait for the chat service (which failed its first attempt). */
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE kind = 'page' AND state = 'sent'", 2);
+    if (mock_gateway_wait(fx->chat, 2, WAIT_MS) != 0)
+        fail_msg("the chat mock got %zu requests, waited for 2", mock_gateway_count(fx->chat));
+    char *first = chat_request_text(fx, 0), *retry = chat_request_text(fx, 1);
+    assert_string_equal(first, retry); /* the same message, retried after the 500 */
+    assert_non_null(strstr(first, "URGENT #1 opened: possible overdose, texter +1555***1111"));
+    assert_non_null(strstr(first, "URGENT #1 paged alice, bob: possible overdose"));
+    assert_null(strstr(first, TEXTER));
+    assert_null(strstr(first, "breathing"));
+    free(first);
+    free(retry);
+
+    next_sid(fx, sid);
+    post_text_ok(fx, sid, ALICE, "ACK 1");
+    if (mock_gateway_wait(fx->chat, 3, WAIT_MS) != 0)
+        fail_msg("the chat mock got %zu requests, waited for 3", mock_gateway_count(fx->chat));
+    char *ack = chat_request_text(fx, 2);
+    assert_string_equal(ack, "URGENT #1 acknowledged by alice (sms): possible overdose, texter "
+                             "+1555***1111");
+    free(ack);
+    wait_db(fx, "SELECT count(*) FROM jobs WHERE body = 'ACK 1 ok' AND state = 'sent'", 1);
+    stop_ok(fx);
+    assert_int_equal(mock_gateway_count(fx->chat), 3);
+    char *err = tu_read_file(fx->err_path, NULL);
+    assert_non_null(strstr(err, "chat_webhook=on"));
+    assert_non_null(strstr(err, "event=chat_webhook message=1 outcome=retry"));
+    assert_null(strstr(err, "T0SECRET"));
+    assert_null(strstr(err, TEXTER));
+    assert_null(strstr(err, "breathing"));
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1459,6 +1545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_standard_escalation_raise_and_join, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hold_relay_reply_and_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chat_webhook, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
