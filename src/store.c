@@ -163,6 +163,11 @@ static const char *const migrations[] = {
 
     /* v4: jobs another process (`hotline escalations reply`) queued for the service. */
     "CREATE TABLE job_handoff (job_id INTEGER PRIMARY KEY REFERENCES jobs (id));",
+
+    /* v5: the re-page search reads only open urgent escalations, however long the
+     * history of closed and acknowledged ones grows. */
+    "CREATE INDEX escalations_urgent_open ON escalations (last_paged_at)"
+    " WHERE level = 'urgent' AND state = 'open';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

@@ -861,7 +861,11 @@ static void test_migrate_from_v1(void **state)
     struct store *s = store_open(fx->base, data, err, sizeof err);
     if (!s)
         fail_msg("store_open: %s", err);
-    assert_int_equal(sql_int(db, "PRAGMA user_version"), 4);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), 5);
+    /* v5: the re-page search has an index of its own. */
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_schema"
+                                 " WHERE name = 'escalations_urgent_open'"),
+                     1);
     assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_schema"
                                  " WHERE name IN ('heartbeat', 'jobs_unfinished')"),
                      2);
