@@ -46,37 +46,9 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DHOTLINE_BENCH=ON >/dev
 cmake --build "$build" -j2 --target hotline bench_mock_twilio bench_loadgen >/dev/null
 hotline=$build/hotline
 
-mkdir -p "$parent"
-work=$(mktemp -d "$parent/hotline-escalation.XXXXXX")
-data=$work/data
-mkdir -p "$data"
-fs_type=$(findmnt -n -o FSTYPE --target "$work" | head -1)
-case $fs_type in
-tmpfs | ramfs)
-    say "refusing: $work is on $fs_type; durability is the point (set BENCH_DATA_PARENT)"
-    rm -rf "$work"
-    exit 1
-    ;;
-esac
-
-pids=()
-cleanup() {
-    local rc=$?
-    for p in "${pids[@]}"; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in "${pids[@]}"; do
-        wait "$p" 2>/dev/null || true
-    done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then
-        say "kept $work"
-    else
-        rm -rf "$work"
-    fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/common.sh
+. "$root/bench/common.sh"
+bench_workdir hotline-escalation
 
 read -r port_hot port_mock < <(python3 -c '
 import socket

@@ -42,39 +42,11 @@ hotline=$build/hotline
 loadgen=$build/bench_loadgen
 
 # ---- the temp dir, on a real disk ----
-mkdir -p "$parent"
-work=$(mktemp -d "$parent/hotline-bench.XXXXXX")
-data=$work/data
-mkdir -p "$data"
-fs_type=$(findmnt -n -o FSTYPE --target "$work" | head -1)
+# shellcheck source=bench/common.sh
+. "$root/bench/common.sh"
+bench_workdir hotline-bench
 fs_src=$(findmnt -n -o SOURCE --target "$work" | head -1)
 fs_opts=$(findmnt -n -o OPTIONS --target "$work" | head -1)
-case $fs_type in
-tmpfs | ramfs)
-    say "refusing: $work is on $fs_type; durability is the point (set BENCH_DATA_PARENT)"
-    rm -rf "$work"
-    exit 1
-    ;;
-esac
-
-pids=()
-cleanup() {
-    local rc=$?
-    for p in "${pids[@]}"; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in "${pids[@]}"; do
-        wait "$p" 2>/dev/null || true
-    done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then
-        say "kept $work"
-    else
-        rm -rf "$work"
-    fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 read -r port_hot port_mock port_ceil < <(python3 -c '
 import socket

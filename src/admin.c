@@ -2,7 +2,8 @@
  * admin: the staff directory and escalation commands (see admin.h). Each command opens
  * the database directly, does one short transaction and closes it; nothing here takes
  * the service's lock, so it is safe while `hotline serve` runs. Escalation events are
- * appended to the log only after their COMMIT, like the service does.
+ * recorded in escalation_log in the command's transaction and exported to the log
+ * right after its COMMIT (escalation.h).
  *
  * Output is for a person at a terminal (or --json for tools). Numbers are shown here:
  * the operator is staff looking at the record, not a log.
@@ -262,13 +263,15 @@ static int esc_list(sqlite3 *db, const struct args *a)
     return 0;
 }
 
-/* Appends ev to the log after the COMMIT that holds it; a failure is only warned about. */
-static void append_log(const char *data_dir, const struct escalation_events *ev)
+/* After the COMMIT that holds ev's rows (escalation_log): exports the committed rows the
+ * file lacks, ours and any the service has not exported yet. A failure is only warned
+ * about (the rows stay in the database; the next export writes them). */
+static void append_log(sqlite3 *db, const char *data_dir, const struct escalation_events *ev)
 {
     if (!ev->len)
         return;
     int fd = escalation_log_open(data_dir);
-    if (fd < 0 || escalation_log_write(fd, ev->data, ev->len) < 0)
+    if (fd < 0 || escalation_log_export(db, fd, NULL) < 0)
         fprintf(stderr, "hotline: warning: cannot append to the escalation log: %s\n",
                 strerror(errno));
     if (fd >= 0)
@@ -321,7 +324,7 @@ static int esc_show(sqlite3 *db, const char *data_dir, const struct args *a, int
         return 1;
     }
     escalation_db_free(edb);
-    append_log(data_dir, &ev);
+    append_log(db, data_dir, &ev);
     escalation_events_clear(&ev);
     json_t *texts = json_object_get(e, "texts");
     if (a->json) {
@@ -388,7 +391,7 @@ static int esc_act(sqlite3 *db, const char *data_dir, const struct args *a, int6
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         goto done;
     }
-    append_log(data_dir, &ev);
+    append_log(db, data_dir, &ev);
     switch (outcome) {
     case ESCALATION_ACT_DONE:
         printf("escalation %lld %s by %s\n", (long long)id, ack ? "acknowledged" : "closed",
@@ -464,7 +467,7 @@ static int esc_reply(sqlite3 *db, const char *data_dir, const struct args *a, in
     }
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
-    append_log(data_dir, &ev);
+    append_log(db, data_dir, &ev);
     switch (ro) {
     case ESCALATION_REPLY_OK:
         printf("escalation %lld: reply queued (job %lld)\n", (long long)id, (long long)job);

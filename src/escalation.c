@@ -42,6 +42,8 @@ enum esc_stmt {
     E_CLOSE,
     E_HOLDER,
     E_OPTED_OUT,
+    E_LOG_NEXT,
+    E_LOG_INSERT,
     E_COUNT
 };
 
@@ -71,6 +73,8 @@ static const char *const esc_sql[E_COUNT] = {
                  " e.acked_by WHERE e.texter = ?1 AND e.state != 'closed'"
                  " AND e.state = 'acknowledged'",
     [E_OPTED_OUT] = "SELECT opted_out FROM senders WHERE number = ?1",
+    [E_LOG_NEXT] = "SELECT coalesce(max(seq), 0) + 1 FROM escalation_log",
+    [E_LOG_INSERT] = "INSERT INTO escalation_log (seq, line) VALUES (?1, ?2)",
 };
 
 struct escalation_db {
@@ -192,9 +196,15 @@ static void iso_time(int64_t ms, char *out, size_t outlen)
     snprintf(out, outlen, "%s.%03dZ", base, (int)(ms % 1000));
 }
 
-static int event_add(struct escalation_events *ev, int64_t now, const char *event, int64_t id,
-                     const char *level, const char *intent, const char *texter, const char *staff,
-                     const char *via, char *err, size_t errlen)
+/*
+ * One event: its line gets the next seq and goes into escalation_log in the caller's
+ * transaction (the exporter copies it to the file once committed), and into ev for the
+ * live consumers.
+ */
+static int event_add(struct escalation_db *e, struct escalation_events *ev, int64_t now,
+                     const char *event, int64_t id, const char *level, const char *intent,
+                     const char *texter, const char *staff, const char *via, char *err,
+                     size_t errlen)
 {
     char when[40];
     iso_time(now, when, sizeof when);
@@ -205,6 +215,32 @@ static int event_add(struct escalation_events *ev, int64_t now, const char *even
     json_decref(o);
     if (!line) {
         snprintf(err, errlen, "out of memory (event)");
+        return -1;
+    }
+    /* The log's line: {"seq":N, then the live line's members. */
+    sqlite3_stmt *st = stmt(e, E_LOG_NEXT, err, errlen);
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (st)
+        sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+        if (st)
+            snprintf(err, errlen, "next log seq: %s", sqlite3_errmsg(e->db));
+        free(line);
+        return -1;
+    }
+    char *logged = sqlite3_mprintf("{\"seq\":%lld,%s", (long long)seq, line + 1);
+    if (!logged || !(st = stmt(e, E_LOG_INSERT, err, errlen))) {
+        if (!logged)
+            snprintf(err, errlen, "out of memory (event)");
+        sqlite3_free(logged);
+        free(line);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_text(st, 2, logged, -1, sqlite3_free);
+    if (exec_done(e, st, "insert log line", err, errlen) < 0) {
+        free(line);
         return -1;
     }
     size_t n = strlen(line);
@@ -286,7 +322,7 @@ static int page_round(struct escalation_db *e, int64_t id, bool urgent, const ch
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *name = col_text(st, 0), *phone = col_text(st, 1);
         if (page_add(pages, id, phone, line, body, name) < 0 ||
-            event_add(ev, now, event, id, urgent ? "urgent" : "standard", intent_name(intent),
+            event_add(e, ev, now, event, id, urgent ? "urgent" : "standard", intent_name(intent),
                       texter, name, "service", err, errlen) < 0) {
             sqlite3_reset(st);
             snprintf(err, errlen, "out of memory (pages)");
@@ -360,7 +396,7 @@ int escalation_on_text(struct escalation_db *e, const char *texter, const char *
             return -1;
         id = sqlite3_last_insert_rowid(e->db);
         *escalation_id = id;
-        if (event_add(ev, now, "opened", id, urgent ? "urgent" : "standard", intent_name(intent),
+        if (event_add(e, ev, now, "opened", id, urgent ? "urgent" : "standard", intent_name(intent),
                       texter, NULL, "service", err, errlen) < 0)
             return -1;
         return page_round(e, id, urgent, "", "paged", intent, texter, line, now, pages, ev, err,
@@ -375,15 +411,15 @@ int escalation_on_text(struct escalation_db *e, const char *texter, const char *
         bind_text(st, 2, intent_name(intent));
         sqlite3_bind_int64(st, 3, now);
         if (exec_done(e, st, "raise escalation", err, errlen) < 0 ||
-            event_add(ev, now, "raised", id, "urgent", intent_name(intent), texter, NULL, "service",
-                      err, errlen) < 0)
+            event_add(e, ev, now, "raised", id, "urgent", intent_name(intent), texter, NULL,
+                      "service", err, errlen) < 0)
             return -1;
         return page_round(e, id, true, " (raised)", "paged", intent, texter, line, now, pages, ev,
                           err, errlen);
     }
     /* Joined: the text belongs to the escalation; nobody is paged again for it. */
-    return event_add(ev, now, "joined", id, was_urgent ? "urgent" : "standard", intent_name(intent),
-                     texter, NULL, "service", err, errlen);
+    return event_add(e, ev, now, "joined", id, was_urgent ? "urgent" : "standard",
+                     intent_name(intent), texter, NULL, "service", err, errlen);
 }
 
 int escalation_repage_due(struct escalation_db *e, int64_t now, int64_t repage_ms,
@@ -468,8 +504,8 @@ int escalation_act(struct escalation_db *e, int64_t id, bool ack, const char *st
     sqlite3_bind_int64(st, 2, now);
     bind_text(st, 3, staff);
     if (exec_done(e, st, ack ? "acknowledge escalation" : "close escalation", err, errlen) < 0 ||
-        event_add(ev, now, ack ? "acknowledged" : "closed", id, level, intent, texter, staff, via,
-                  err, errlen) < 0)
+        event_add(e, ev, now, ack ? "acknowledged" : "closed", id, level, intent, texter, staff,
+                  via, err, errlen) < 0)
         return -1;
     *outcome = ESCALATION_ACT_DONE;
     return 0;
@@ -617,7 +653,7 @@ int escalation_relay(struct escalation_db *e, int64_t id, const char *texter, co
         snprintf(err, errlen, "out of memory (relay)");
         return -1;
     }
-    return event_add(ev, now, "relayed", id, r.level, r.intent, texter, holder, "service", err,
+    return event_add(e, ev, now, "relayed", id, r.level, r.intent, texter, holder, "service", err,
                      errlen);
 }
 
@@ -671,7 +707,8 @@ int escalation_reply(struct escalation_db *e, int64_t id, const char *staff, con
     snprintf(to, 40, "%s", r.texter);
     snprintf(from, 40, "%s", r.line);
     *outcome = ESCALATION_REPLY_OK;
-    return event_add(ev, now, "replied", id, r.level, r.intent, r.texter, staff, via, err, errlen);
+    return event_add(e, ev, now, "replied", id, r.level, r.intent, r.texter, staff, via, err,
+                     errlen);
 }
 
 int escalation_viewed(struct escalation_db *e, int64_t id, const char *staff, const char *via,
@@ -681,7 +718,8 @@ int escalation_viewed(struct escalation_db *e, int64_t id, const char *staff, co
     int found = get_row(e, id, &r, err, errlen);
     if (found <= 0)
         return found;
-    if (event_add(ev, now, "viewed", id, r.level, r.intent, r.texter, staff, via, err, errlen) < 0)
+    if (event_add(e, ev, now, "viewed", id, r.level, r.intent, r.texter, staff, via, err, errlen) <
+        0)
         return -1;
     return 1;
 }
@@ -804,7 +842,7 @@ int escalation_log_open(const char *data_dir)
         errno = ENAMETOOLONG;
         return -1;
     }
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd >= 0 && fchmod(fd, 0600) < 0) {
         int saved = errno;
         close(fd);
@@ -814,27 +852,143 @@ int escalation_log_open(const char *data_dir)
     return fd;
 }
 
-int escalation_log_write(int fd, const char *data, size_t len)
+/*
+ * The seq of the file's last line (0: empty file, or a last line without one, as in a
+ * log written before the seq existed). A torn last line (no '\n', a crash in the middle
+ * of a write) is cut off: its rows are exported again. Under the flock. -1 (errno).
+ */
+static int64_t log_last_seq(int fd)
 {
-    if (len == 0)
-        return 0;
-    if (flock(fd, LOCK_EX) < 0)
+    struct stat sb;
+    if (fstat(fd, &sb) < 0)
         return -1;
-    int rc = 0;
+    off_t end = sb.st_size;
+    char buf[4096];
+    /* Where the complete lines end: after the last '\n'. */
+    off_t keep = 0, at = end;
+    while (at > 0) {
+        size_t n = at > (off_t)sizeof buf ? sizeof buf : (size_t)at;
+        ssize_t r = pread(fd, buf, n, at - (off_t)n);
+        if (r != (ssize_t)n)
+            return r < 0 ? -1 : (errno = EIO, -1);
+        size_t i = n;
+        while (i > 0 && buf[i - 1] != '\n')
+            i--;
+        if (i > 0) {
+            keep = at - (off_t)n + (off_t)i;
+            break;
+        }
+        at -= (off_t)n;
+    }
+    if (keep < end && ftruncate(fd, keep) < 0)
+        return -1;
+    if (keep == 0)
+        return 0;
+    /* The start of the last complete line. */
+    off_t line = keep - 1;
+    at = line;
+    for (;;) {
+        size_t n = at > (off_t)sizeof buf ? sizeof buf : (size_t)at;
+        if (n == 0) {
+            line = 0;
+            break;
+        }
+        ssize_t r = pread(fd, buf, n, at - (off_t)n);
+        if (r != (ssize_t)n)
+            return r < 0 ? -1 : (errno = EIO, -1);
+        size_t i = n;
+        while (i > 0 && buf[i - 1] != '\n')
+            i--;
+        if (i > 0) {
+            line = at - (off_t)n + (off_t)i;
+            break;
+        }
+        at -= (off_t)n;
+    }
+    char head[48] = "";
+    ssize_t r = pread(fd, head, sizeof head - 1, line);
+    if (r < 0)
+        return -1;
+    head[r] = '\0';
+    static const char prefix[] = "{\"seq\":";
+    if (strncmp(head, prefix, sizeof prefix - 1) != 0)
+        return 0;
+    int64_t seq = 0;
+    for (const char *p = head + sizeof prefix - 1; *p >= '0' && *p <= '9'; p++)
+        seq = seq * 10 + (*p - '0');
+    return seq;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
     while (len > 0) {
         ssize_t w = write(fd, data, len);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            rc = -1;
-            break;
+            return -1;
         }
         data += w;
         len -= (size_t)w;
     }
-    if (rc == 0 && fdatasync(fd) < 0)
-        rc = -1;
-    int saved = errno;
+    return 0;
+}
+
+int escalation_log_export(struct sqlite3 *db, int fd, int64_t *exported)
+{
+    if (exported)
+        *exported = 0;
+    if (flock(fd, LOCK_EX) < 0)
+        return -1;
+    int rc = -1, saved = 0;
+    sqlite3_stmt *st = NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int64_t last = log_last_seq(fd), n = 0;
+    if (last < 0)
+        goto out;
+    if (sqlite3_prepare_v2(db, "SELECT seq, line FROM escalation_log WHERE seq > ?1 ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK) {
+        errno = EIO;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, last);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *line = (const char *)sqlite3_column_text(st, 1);
+        size_t ln = line ? strlen(line) : 0;
+        if (len + ln + 1 > cap) {
+            size_t c = cap ? cap * 2 : 4096;
+            while (c < len + ln + 1)
+                c *= 2;
+            char *grown = realloc(buf, c);
+            if (!grown) {
+                errno = ENOMEM;
+                goto out;
+            }
+            buf = grown;
+            cap = c;
+        }
+        memcpy(buf + len, line ? line : "", ln);
+        len += ln;
+        buf[len++] = '\n';
+        n++;
+    }
+    sqlite3_finalize(st); /* the read snapshot ends before the write and the sync */
+    st = NULL;
+    if (step != SQLITE_DONE) {
+        errno = EIO;
+        goto out;
+    }
+    if (len && (write_all(fd, buf, len) < 0 || fdatasync(fd) < 0))
+        goto out;
+    if (exported)
+        *exported = n;
+    rc = 0;
+out:
+    saved = errno;
+    sqlite3_finalize(st);
+    free(buf);
     flock(fd, LOCK_UN);
     errno = saved;
     return rc;

@@ -39,6 +39,15 @@
  * CHECKPOINT_EVERY_MS while there are new commits. The WAL is reset by the writer's
  * next transaction after a checkpoint has copied everything.
  *
+ * The escalation log (escalations.jsonl) costs the commit path nothing but a row: each
+ * event's line is inserted into escalation_log inside the group's transaction, so the
+ * COMMIT's one fsync makes it durable with the change it reports. The checkpointer
+ * thread exports the committed rows the file lacks (escalation_log_export: flock,
+ * write, one fdatasync) on its next tick after a commit that carried events, before its
+ * checkpoint; store_open exports what a crash left behind, store_close what the last
+ * commits did. So an event whose transaction committed is in the file after a SIGKILL
+ * and a restart. The live consumers (on_events) still get the lines after the COMMIT.
+ *
  * A lock file (flock) makes a data_dir one process's: store_open may then reset jobs a
  * crash left 'sending' to 'pending' (at least once: such a job may be sent twice).
  *
@@ -168,6 +177,10 @@ static const char *const migrations[] = {
      * history of closed and acknowledged ones grows. */
     "CREATE INDEX escalations_urgent_open ON escalations (last_paged_at)"
     " WHERE level = 'urgent' AND state = 'open';",
+
+    /* v6: each escalation event's log line, written in the transaction of the event;
+     * the exporter copies the committed ones to escalations.jsonl (escalation.h). */
+    "CREATE TABLE escalation_log (seq INTEGER PRIMARY KEY, line TEXT NOT NULL);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -340,7 +353,7 @@ struct op {
     struct store_job *jobs; /* res.jobs */
     size_t njobs;
     char error[192];                 /* res.error */
-    struct escalation_events events; /* for the log, written after the COMMIT */
+    struct escalation_events events; /* for the live consumers, after the COMMIT */
     char *body;                      /* res.body */
     char staff[STAFF_NAME_MAX + 1];  /* res.staff */
 };
@@ -358,7 +371,7 @@ struct store {
     sqlite3 *wdb; /* the writer thread's, once it runs */
     sqlite3_stmt *stmts[ST_COUNT];
     struct escalation_db *esc; /* statements on wdb: writer thread */
-    int log_fd;                /* escalations.jsonl: writer thread */
+    int log_fd;                /* escalations.jsonl: the checkpointer thread's */
 
     sqlite3 *rdb; /* read-only, under rd_mu */
     pthread_mutex_t rd_mu;
@@ -371,6 +384,8 @@ struct store {
     bool cp_started;
     uint64_t checkpointed_commits; /* under mu: stats.commits at the last checkpoint */
     uint64_t checkpoints;          /* under mu */
+    uint64_t event_commits;        /* under mu: commits that carried escalation events */
+    uint64_t exported_commits;     /* under mu: event_commits at the last export */
 
     pthread_mutex_t mu; /* guards what follows */
     pthread_cond_t cv;
@@ -1325,48 +1340,29 @@ static bool run_group(struct store *s, struct op *group)
     return true;
 }
 
-/*
- * Appends the escalation events of the committed ops to the log, durably (fdatasync),
- * BEFORE the loop hears of the commit: an event whose transaction committed is in the
- * log even if the process is killed right after. A failed write cannot undo the commit;
- * it is logged for the operator (the events stay in the database's escalation rows).
- */
-static void write_escalation_log(struct store *s, struct op *group)
+/* Whether a committed group carried escalation events (rows for the exporter). */
+static bool group_has_events(struct op *group)
 {
-    struct escalation_events all = {0};
-    size_t n = 0;
     for (struct op *op = group; op; op = op->next)
         if (op->res.outcome == STORE_OK && op->events.len)
-            n += op->events.len;
-    if (n == 0)
-        return;
-    const char *data = NULL;
-    size_t len = 0;
-    if (!group->next || n == group->events.len) {
-        /* Usually one op carries events: write its buffer as it is. */
-        for (struct op *op = group; op && !data; op = op->next)
-            if (op->res.outcome == STORE_OK && op->events.len == n) {
-                data = op->events.data;
-                len = n;
-            }
-    }
-    if (!data) {
-        if (!(all.data = malloc(n))) {
-            log_event(LOG_ERROR, "escalation_log", "error=\"out of memory\"");
-            return;
-        }
-        for (struct op *op = group; op; op = op->next)
-            if (op->res.outcome == STORE_OK && op->events.len) {
-                memcpy(all.data + all.len, op->events.data, op->events.len);
-                all.len += op->events.len;
-            }
-        data = all.data;
-        len = all.len;
-    }
-    if (s->log_fd < 0 || escalation_log_write(s->log_fd, data, len) < 0)
+            return true;
+    return false;
+}
+
+/*
+ * Copies the committed escalation_log rows the file lacks to escalations.jsonl (see
+ * escalation.h). A failure cannot undo the commits; it is logged for the operator and
+ * the rows are exported at the next try (or the next start).
+ */
+static int export_escalation_log(struct store *s, sqlite3 *db)
+{
+    int64_t n = 0;
+    if (s->log_fd < 0 || escalation_log_export(db, s->log_fd, &n) < 0) {
         log_event(LOG_ERROR, "escalation_log", "error=\"cannot write %s: %s\"", ESCALATION_LOG_FILE,
                   s->log_fd < 0 ? "not open" : strerror(errno));
-    escalation_events_clear(&all);
+        return -1;
+    }
+    return 0;
 }
 
 static void *writer_main(void *arg)
@@ -1384,8 +1380,7 @@ static void *writer_main(void *arg)
             break; /* stopping, and everything queued is done */
 
         bool committed = run_group(s, group.head);
-        if (committed)
-            write_escalation_log(s, group.head);
+        bool events = committed && group_has_events(group.head);
 
         uint64_t n = 0, failed = 0;
         for (struct op *op = group.head; op; op = op->next) {
@@ -1400,6 +1395,7 @@ static void *writer_main(void *arg)
         s->done.tail = group.tail;
         s->healthy = committed;
         s->stats.commits += committed;
+        s->event_commits += events;
         s->stats.failed_commits += !committed;
         s->stats.ops += n;
         s->stats.failed_ops += failed;
@@ -1412,7 +1408,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Checkpoints while there are new commits; see the top of this file. */
+/* Exports the escalation log, then checkpoints, while there are new commits; see the top
+ * of this file. */
 static void *checkpointer_main(void *arg)
 {
     struct store *s = arg;
@@ -1424,6 +1421,17 @@ static void *checkpointer_main(void *arg)
         until.tv_sec += until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&s->cp_cv, &s->mu, &until);
+        if (s->stopping)
+            continue;
+        uint64_t event_commits = s->event_commits;
+        bool export = event_commits != s->exported_commits;
+        if (export) {
+            pthread_mutex_unlock(&s->mu);
+            int rc = export_escalation_log(s, s->cdb);
+            pthread_mutex_lock(&s->mu);
+            if (rc == 0)
+                s->exported_commits = event_commits;
+        }
         if (s->stopping || s->stats.commits == s->checkpointed_commits)
             continue;
         uint64_t commits = s->stats.commits;
@@ -1912,6 +1920,11 @@ struct store *store_open(struct event_base *base, const char *data_dir, char *er
         goto fail;
     }
 
+    /* What a crash left unexported (committed rows the file lacks). A failure is logged;
+     * the checkpointer tries again. */
+    if (export_escalation_log(s, s->cdb) < 0)
+        s->event_commits = 1;
+
     if (!(s->done_ev = event_new(base, -1, EV_PERSIST, on_done, s))) {
         set_err(err, errlen, "event_new failed");
         goto fail;
@@ -1993,6 +2006,10 @@ void store_close(struct store *s)
         deliver(s);
         event_free(s->done_ev);
     }
+    /* The threads are gone: export what the last commits left (the writer's connection,
+     * which every store that got this far has). */
+    if (s->thread_started && s->wdb && s->log_fd >= 0)
+        export_escalation_log(s, s->wdb);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->stmts[i]);
     escalation_db_free(s->esc);

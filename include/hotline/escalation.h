@@ -11,12 +11,18 @@
  * escalations` commands on their own connection. Nothing here commits, sleeps or logs to
  * stderr; it never blocks but on SQLite's own busy wait.
  *
- * The escalation log is written by the caller only after the COMMIT that holds the
- * events (escalation_log_write: write + fdatasync under an flock, so lines from the
- * service and the command line never interleave). The events are collected meanwhile in
- * a struct escalation_events. An event line is one JSON object:
- *   {"time":"2025-01-02T03:04:05.678Z","event":"opened","escalation":17,"level":"urgent",
- *    "intent":"crisis_overdose","texter":"+15550001111","staff":null,"via":"service"}
+ * Each event is recorded in the SAME transaction as the change it reports: a row of
+ * escalation_log (seq, line), the seq one more than the last, the line starting with
+ * it. The exporter (escalation_log_export) later appends the committed rows the file
+ * lacks, in seq order, under an flock (so lines from the service and the command line
+ * never interleave, and no seq is written twice), with one fdatasync. So an event whose
+ * transaction committed is in the file once the exporter has run: the service runs it
+ * off the commit path (the store's checkpointer thread) and at start, the commands right
+ * after their COMMIT. The events are also collected in a struct escalation_events for
+ * the live consumers, as the same line without its seq. An event line is one JSON object:
+ *   {"seq":42,"time":"2025-01-02T03:04:05.678Z","event":"opened","escalation":17,
+ *    "level":"urgent","intent":"crisis_overdose","texter":"+15550001111","staff":null,
+ *    "via":"service"}
  * "staff" is the staff member paged (paged, re-paged) or who acted (acknowledged,
  * closed); null otherwise. The texter's words never appear in the log, nor in pages but
  * the relay of a held texter's text to the holder's phone (escalation_relay).
@@ -41,7 +47,8 @@ struct escalation_db;
 /* The schema this module relies on (a store migration creates it). */
 #define ESCALATION_LOG_FILE "escalations.jsonl"
 
-/* Event lines collected for the log; owned by whoever declared the struct. */
+/* Event lines collected for the live consumers (the log gets them through
+ * escalation_log); owned by whoever declared the struct. */
 struct escalation_events {
     char *data;
     size_t len, cap;
@@ -170,10 +177,16 @@ void *escalation_list_json(struct sqlite3 *db, bool all);
  * (no such escalation, or an error). */
 void *escalation_show_json(struct sqlite3 *db, int64_t id);
 
-/* Writes what ev holds to the open log fd: flock, write, fdatasync. 0 or -1 (errno). */
-int escalation_log_write(int fd, const char *data, size_t len);
+/*
+ * Appends to the open log fd (escalation_log_open) the committed escalation_log rows of
+ * db whose seq is above the file's last line's, in seq order: flock, write, fdatasync.
+ * A torn last line is cut off first (and its row written again). *exported (may be
+ * NULL) gets the number of lines written. 0, or -1 (errno).
+ */
+int escalation_log_export(struct sqlite3 *db, int fd, int64_t *exported);
 
-/* Opens (creating, 0600 whatever the umask) $data_dir/escalations.jsonl for appending.
+/* Opens (creating, 0600 whatever the umask) $data_dir/escalations.jsonl for reading and
+ * appending.
  * The fd, or -1 (errno). */
 int escalation_log_open(const char *data_dir);
 

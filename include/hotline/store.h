@@ -206,8 +206,10 @@ void store_close(struct store *s);
  * (decide is not called; "ACK n" acknowledges, and a confirmation job is created); a
  * texter's text opens, joins or raises their escalation by the decision's level, with a
  * page job (kind page, STORE_PRIORITY_PAGE) to every on-call staff phone. The escalation
- * events are appended to $data_dir/escalations.jsonl (fdatasync) after the COMMIT and
- * before cb runs.
+ * events' log lines are rows of the same transaction (escalation_log); the store's
+ * checkpointer thread appends the committed ones to $data_dir/escalations.jsonl
+ * (fdatasync) within about 200 ms, off the commit path, and store_open whatever a crash
+ * left unwritten.
  */
 int store_submit_inbound(struct store *s, const struct store_inbound *in, store_decide_fn decide,
                          void *decide_ctx, store_done_fn cb, void *arg);

@@ -861,11 +861,13 @@ static void test_migrate_from_v1(void **state)
     struct store *s = store_open(fx->base, data, err, sizeof err);
     if (!s)
         fail_msg("store_open: %s", err);
-    assert_int_equal(sql_int(db, "PRAGMA user_version"), 5);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), 6);
     /* v5: the re-page search has an index of its own. */
     assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_schema"
                                  " WHERE name = 'escalations_urgent_open'"),
                      1);
+    /* v6: the escalation log's lines, in the transactions of their events. */
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM escalation_log"), 0);
     assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_schema"
                                  " WHERE name IN ('heartbeat', 'jobs_unfinished')"),
                      2);
@@ -1015,7 +1017,7 @@ static void submit_level(struct fx *fx, const char *sid, const char *from, const
         store_submit_inbound(fx->s, &in, decide_level, (void *)(intptr_t)level, on_got, g), 0);
 }
 
-static int count_in_log(struct fx *fx, const char *needle)
+static int count_in_log_now(struct fx *fx, const char *needle)
 {
     char path[700];
     snprintf(path, sizeof path, "%s/escalations.jsonl", fx->data);
@@ -1024,6 +1026,19 @@ static int count_in_log(struct fx *fx, const char *needle)
     for (const char *p = t; p && (p = strstr(p, needle)); p += strlen(needle))
         n++;
     free(t);
+    return n;
+}
+
+/* How many lines contain needle, once the exporter (the checkpointer thread, every
+ * 200 ms) has had the time to write want of them: waits up to 5 s for want. */
+static int count_in_log(struct fx *fx, const char *needle, int want)
+{
+    int n = count_in_log_now(fx, needle);
+    for (int i = 0; i < 250 && n != want; i++) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+        n = count_in_log_now(fx, needle);
+    }
     return n;
 }
 
@@ -1063,8 +1078,8 @@ static void test_escalations_in_the_transaction(void **state)
     assert_null(strstr(g[0].jobs[1].body, "words"));
     int64_t id = g[0].escalation_id;
     assert_true(id > 0);
-    assert_int_equal(count_in_log(fx, "\"event\":\"opened\""), 1);
-    assert_int_equal(count_in_log(fx, "\"event\":\"paged\""), 1);
+    assert_int_equal(count_in_log(fx, "\"event\":\"opened\"", 1), 1);
+    assert_int_equal(count_in_log(fx, "\"event\":\"paged\"", 1), 1);
 
     /* A further text joins; a staff phone's "ACK n" acknowledges and is answered. */
     submit_level(fx, "SM2", TEXTER, "more", INTENT_GREETING, ESCALATE_NONE, &g[1]);
@@ -1081,8 +1096,8 @@ static void test_escalations_in_the_transaction(void **state)
     char want[32];
     snprintf(want, sizeof want, "ACK %lld ok", (long long)id);
     assert_string_equal(g[2].jobs[0].body, want);
-    assert_int_equal(count_in_log(fx, "\"event\":\"joined\""), 1);
-    assert_int_equal(count_in_log(fx, "\"event\":\"acknowledged\""), 1);
+    assert_int_equal(count_in_log(fx, "\"event\":\"joined\"", 1), 1);
+    assert_int_equal(count_in_log(fx, "\"event\":\"acknowledged\"", 1), 1);
     assert_int_equal(sql_int(fx->db, "SELECT count(*) FROM senders WHERE number = '+15550009002'"),
                      0);
 
@@ -1097,7 +1112,7 @@ static void test_escalations_in_the_transaction(void **state)
     run(fx);
     assert_int_equal(g[5].njobs, 1);
     assert_non_null(strstr(g[5].jobs[0].body, "page 2"));
-    assert_int_equal(count_in_log(fx, "\"event\":\"re-paged\""), 1);
+    assert_int_equal(count_in_log(fx, "\"event\":\"re-paged\"", 1), 1);
 
     assert_int_equal(staff_remove(db, "bob", err, sizeof err), 0);
     assert_int_equal(staff_remove(db, "bob", err, sizeof err), -1);
@@ -1110,6 +1125,121 @@ static void test_escalations_in_the_transaction(void **state)
     assert_int_equal(escalation_parse_ack("ack17", &v), 0);
     assert_int_equal(escalation_parse_ack("ACK 17 please", &v), 0);
     assert_int_equal(escalation_parse_ack("hello", &v), 0);
+}
+
+/* ---- the escalation log after a crash ---- */
+
+static int child_left;
+
+static void on_child_event(const struct store_result *r, void *arg)
+{
+    bool crash = arg != NULL;
+    if (r->outcome != STORE_OK)
+        _exit(11);
+    if (--child_left == 0 && crash)
+        _exit(0); /* the crash, at once: the exporter has not run */
+}
+
+/* The child: two texts exported (it waits past the exporter's tick), then two more
+ * committed and a crash before the exporter's next tick. */
+static void crash_child(const char *data)
+{
+    char err[256];
+    struct event_base *base = event_base_new();
+    struct store *s = base ? store_open(base, data, err, sizeof err) : NULL;
+    if (!s)
+        _exit(10);
+    static const char *const texters[] = {"+15550002001", "+15550002002", "+15550002003",
+                                          "+15550002004"};
+    for (int round = 0; round < 2; round++) {
+        child_left = 2;
+        for (int k = 0; k < 2; k++) {
+            char sid[16];
+            snprintf(sid, sizeof sid, "SMlog%d", round * 2 + k);
+            struct store_inbound in = text(sid, texters[round * 2 + k], "words");
+            in.intent = INTENT_CRISIS_SUICIDE;
+            if (store_submit_inbound(s, &in, decide_level, (void *)(intptr_t)ESCALATE_URGENT,
+                                     on_child_event, round ? (void *)1 : NULL) < 0)
+                _exit(12);
+        }
+        event_base_dispatch(base);
+        if (round == 0) {
+            struct timespec ts = {0, 700 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    _exit(13);
+}
+
+/* The log's lines must be seq 1..n, each once, in order; returns n. */
+static int check_log_seqs(struct fx *fx)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/escalations.jsonl", fx->data);
+    size_t len = 0;
+    char *t = tu_read_file(path, &len);
+    assert_non_null(t);
+    assert_true(len > 0 && t[len - 1] == '\n');
+    int n = 0;
+    for (char *p = t; *p;) {
+        char *nl = strchr(p, '\n');
+        assert_non_null(nl);
+        *nl = '\0';
+        long long seq = -1;
+        assert_int_equal(sscanf(p, "{\"seq\":%lld,", &seq), 1);
+        assert_int_equal(seq, ++n);
+        p = nl + 1;
+    }
+    free(t);
+    return n;
+}
+
+static void test_escalation_log_after_crash(void **state)
+{
+    struct fx *fx = *state;
+    store_close(fx->s); /* the child owns the data dir now */
+    fx->s = NULL;
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        crash_child(fx->data);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    /* The first two were exported before the crash, the last two (almost always) not. */
+    int before = check_log_seqs(fx);
+    assert_true(before >= 2);
+    assert_int_equal(count_in_log_now(fx, "\"event\":\"opened\""), before);
+    /* And a torn line, as a power cut in the middle of a write would leave. */
+    char path[700];
+    snprintf(path, sizeof path, "%s/escalations.jsonl", fx->data);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fprintf(f, "{\"seq\":%d,\"time\":\"20", before + 1);
+    fclose(f);
+
+    /* The restart exports every committed event the file lacks, once, in order. */
+    reopen(fx);
+    assert_int_equal(count_in_log_now(fx, "\"event\":\"opened\""), 4);
+    assert_int_equal(check_log_seqs(fx), 4);
+    for (int k = 1; k <= 4; k++) {
+        char texter[40];
+        snprintf(texter, sizeof texter, "\"texter\":\"+1555000200%d\"", k);
+        assert_int_equal(count_in_log_now(fx, texter), 1);
+    }
+    /* Another restart, and a new event: still no line twice. */
+    reopen(fx);
+    struct got g = {0};
+    submit_level(fx, "SMlog9", "+15550002009", "words", INTENT_CRISIS_SUICIDE, ESCALATE_URGENT, &g);
+    run(fx);
+    assert_int_equal(g.outcome, STORE_OK);
+    assert_int_equal(count_in_log(fx, "\"texter\":\"+15550002009\"", 1), 1);
+    got_clear(&g, 1);
+    reopen(fx);
+    assert_int_equal(check_log_seqs(fx), 5);
 }
 
 /* Part 2: holding, relays, staff replies by SMS and by the API, close hands back, views
@@ -1141,8 +1271,8 @@ static void test_hold_relay_reply_close(void **state)
     char want[128];
     snprintf(want, sizeof want, "#%lld " TEXTER ": are you there", (long long)id);
     assert_string_equal(g[2].jobs[0].body, want);
-    assert_int_equal(count_in_log(fx, "\"event\":\"relayed\""), 1);
-    assert_int_equal(count_in_log(fx, "are you there"), 0);
+    assert_int_equal(count_in_log(fx, "\"event\":\"relayed\"", 1), 1);
+    assert_int_equal(count_in_log(fx, "are you there", 0), 0);
     /* HELP still gets its answer while held (and is relayed). */
     submit_level(fx, "SM4", TEXTER, "HELP", INTENT_HELP_KEYWORD, ESCALATE_NONE, &g[3]);
     run(fx);
@@ -1160,7 +1290,7 @@ static void test_hold_relay_reply_close(void **state)
     assert_string_equal(g[4].jobs[0].to, TEXTER);
     assert_string_equal(g[4].jobs[0].from, HOTLINE);
     assert_string_equal(g[4].jobs[0].body, " We are here. Call 988 now?");
-    assert_int_equal(count_in_log(fx, "\"event\":\"replied\""), 1);
+    assert_int_equal(count_in_log(fx, "\"event\":\"replied\"", 1), 1);
 
     /* The API: no token, a wrong one, then bob's; the list, a view, a reply. */
     struct store_staff_request r = {.action = STORE_STAFF_LIST};
@@ -1182,8 +1312,8 @@ static void test_hold_relay_reply_close(void **state)
     assert_non_null(strstr(g[7].body, "\"state\":\"acknowledged\""));
     assert_int_equal(g[8].http_status, 200);
     assert_non_null(strstr(g[8].body, "are you there"));
-    assert_int_equal(count_in_log(fx, "\"event\":\"viewed\""), 1);
-    assert_int_equal(count_in_log(fx, "\"staff\":\"bob\",\"via\":\"api\""), 2);
+    assert_int_equal(count_in_log(fx, "\"event\":\"viewed\"", 1), 1);
+    assert_int_equal(count_in_log(fx, "\"staff\":\"bob\",\"via\":\"api\"", 2), 2);
     assert_int_equal(g[9].http_status, 200);
     assert_int_equal(g[9].njobs, 1);
     assert_string_equal(g[9].jobs[0].body, "bob here");
@@ -1200,7 +1330,7 @@ static void test_hold_relay_reply_close(void **state)
     assert_int_equal(g[1].njobs, 1);
     assert_int_equal(g[1].jobs[0].kind, STORE_JOB_REPLY);
     assert_string_equal(g[1].jobs[0].body, "a reply");
-    assert_int_equal(count_in_log(fx, "\"event\":\"closed\""), 1);
+    assert_int_equal(count_in_log(fx, "\"event\":\"closed\"", 1), 1);
     /* A reply to a closed escalation is refused. */
     submit_level(fx, "SM8", "+15550009002", "R 1 hello", INTENT_FALLBACK, ESCALATE_NONE, &g[2]);
     run(fx);
@@ -1253,6 +1383,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_commits_and_delivers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_senders_probe_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escalations_in_the_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escalation_log_after_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hold_relay_reply_close, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
