@@ -249,10 +249,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_HEARTBEAT] = "INSERT INTO heartbeat (id, at) VALUES (1, ?1)"
                      " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
     [ST_ON_CALL] = "SELECT count(*) FROM staff WHERE on_call = 1",
+    /* CROSS JOIN keeps job_handoff (nearly always empty) as the outer loop: a plain JOIN
+     * let SQLite scan every job ever sent, on the writer thread, every second. */
     [ST_HANDOFF] = "SELECT j.id, j.kind, j.to_number, j.from_number, j.body, j.priority,"
                    " j.inbound_id, j.created_at, coalesce(s.opted_out, 0) FROM job_handoff h"
-                   " JOIN jobs j ON j.id = h.job_id LEFT JOIN senders s ON s.number ="
-                   " j.to_number WHERE j.state = 'pending' ORDER BY j.id LIMIT 64",
+                   " CROSS JOIN jobs j ON j.id = h.job_id LEFT JOIN senders s ON s.number ="
+                   " j.to_number WHERE j.state = 'pending' ORDER BY h.job_id LIMIT 64",
     [ST_HANDOFF_DEL] = "DELETE FROM job_handoff WHERE job_id = ?1",
     [ST_TOKENS] = "SELECT name, token_hash FROM staff",
 };
