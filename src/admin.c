@@ -16,6 +16,8 @@
 #include <pwd.h>
 #include <sys/stat.h>
 #include <stdbool.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +265,19 @@ static int esc_list(sqlite3 *db, const struct args *a)
     return 0;
 }
 
+/* Whether `hotline serve` holds this data folder (its flock on hotline.lock). */
+static bool service_running(const char *data_dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/hotline.lock", data_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd); /* releases a shared lock we may have taken */
+    return held;
+}
+
 /* After the COMMIT that holds ev's rows (escalation_log): exports the committed rows the
  * file lacks, ours and any the service has not exported yet. A failure is only warned
  * about (the rows stay in the database; the next export writes them). */
@@ -270,8 +285,12 @@ static void append_log(sqlite3 *db, const char *data_dir, const struct escalatio
 {
     if (!ev->len)
         return;
+    /* A running service exports them within a fraction of a second and tells its live
+     * views (SSE, the staff chat): exporting here would hide them from it. */
+    if (service_running(data_dir))
+        return;
     int fd = escalation_log_open(data_dir);
-    if (fd < 0 || escalation_log_export(db, fd, NULL) < 0)
+    if (fd < 0 || escalation_log_export(db, fd, NULL, NULL, NULL) < 0)
         fprintf(stderr, "hotline: warning: cannot append to the escalation log: %s\n",
                 strerror(errno));
     if (fd >= 0)

@@ -934,7 +934,8 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
-int escalation_log_export(struct sqlite3 *db, int fd, int64_t *exported)
+int escalation_log_export(struct sqlite3 *db, int fd, int64_t *exported, escalation_line_fn on_line,
+                          void *ctx)
 {
     if (exported)
         *exported = 0;
@@ -982,6 +983,12 @@ int escalation_log_export(struct sqlite3 *db, int fd, int64_t *exported)
     }
     if (len && (write_all(fd, buf, len) < 0 || fdatasync(fd) < 0))
         goto out;
+    for (size_t at = 0; on_line && at < len;) {
+        const char *nl = memchr(buf + at, '\n', len - at);
+        size_t ln = nl ? (size_t)(nl - (buf + at)) : len - at;
+        on_line(ctx, buf + at, ln);
+        at += ln + 1;
+    }
     if (exported)
         *exported = n;
     rc = 0;

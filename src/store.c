@@ -388,6 +388,9 @@ struct store {
     uint64_t checkpoints;          /* under mu */
     uint64_t event_commits;        /* under mu: commits that carried escalation events */
     uint64_t exported_commits;     /* under mu: event_commits at the last export */
+    int64_t exported_seq;          /* checkpointer only: highest seq the export has seen */
+    char *cli_lines;               /* under mu: events the CLI committed, for the loop */
+    size_t cli_len, cli_cap;
 
     pthread_mutex_t mu; /* guards what follows */
     pthread_cond_t cv;
@@ -1356,10 +1359,50 @@ static bool group_has_events(struct op *group)
  * escalation.h). A failure cannot undo the commits; it is logged for the operator and
  * the rows are exported at the next try (or the next start).
  */
-static int export_escalation_log(struct store *s, sqlite3 *db)
+/*
+ * Events the `hotline escalations` commands commit while the service runs: the CLI
+ * leaves their export to the service, which hands them to the live consumers (SSE, the
+ * staff chat) like its own. Checkpointer thread; the "seq" the file keeps is dropped, as
+ * the live lines never carry it.
+ */
+static void on_exported_line(void *ctx, const char *line, size_t len)
+{
+    struct store *s = ctx;
+    static const char via_cli[] = "\"via\":\"cli\"";
+    bool from_cli = false;
+    for (size_t i = 0; !from_cli && i + sizeof via_cli - 1 <= len; i++)
+        from_cli = memcmp(line + i, via_cli, sizeof via_cli - 1) == 0;
+    if (!from_cli)
+        return;
+    const char *comma = memchr(line, ',', len);
+    if (len < 8 || strncmp(line, "{\"seq\":", 7) != 0 || !comma)
+        return;
+    size_t rest = len - (size_t)(comma + 1 - line);
+    pthread_mutex_lock(&s->mu);
+    if (s->cli_len + rest + 2 > s->cli_cap) {
+        size_t cap = s->cli_cap ? s->cli_cap * 2 : 1024;
+        while (cap < s->cli_len + rest + 2)
+            cap *= 2;
+        char *grown = realloc(s->cli_lines, cap);
+        if (!grown) {
+            pthread_mutex_unlock(&s->mu);
+            return; /* the line is in the file; only its live copy is lost */
+        }
+        s->cli_lines = grown;
+        s->cli_cap = cap;
+    }
+    s->cli_lines[s->cli_len++] = '{';
+    memcpy(s->cli_lines + s->cli_len, comma + 1, rest);
+    s->cli_len += rest;
+    s->cli_lines[s->cli_len++] = '\n';
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int export_escalation_log(struct store *s, sqlite3 *db, bool live)
 {
     int64_t n = 0;
-    if (s->log_fd < 0 || escalation_log_export(db, s->log_fd, &n) < 0) {
+    if (s->log_fd < 0 ||
+        escalation_log_export(db, s->log_fd, &n, live ? on_exported_line : NULL, s) < 0) {
         log_event(LOG_ERROR, "escalation_log", "error=\"cannot write %s: %s\"", ESCALATION_LOG_FILE,
                   s->log_fd < 0 ? "not open" : strerror(errno));
         return -1;
@@ -1427,13 +1470,28 @@ static void *checkpointer_main(void *arg)
             continue;
         uint64_t event_commits = s->event_commits;
         bool export = event_commits != s->exported_commits;
-        if (export) {
-            pthread_mutex_unlock(&s->mu);
-            int rc = export_escalation_log(s, s->cdb);
+        pthread_mutex_unlock(&s->mu);
+        /* Rows the CLI committed (it leaves them to us while we run) count too. */
+        int64_t max_seq = s->exported_seq;
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(s->cdb, "SELECT coalesce(max(seq), 0) FROM escalation_log", -1, &q,
+                               NULL) == SQLITE_OK &&
+            sqlite3_step(q) == SQLITE_ROW)
+            max_seq = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+        if (export || max_seq > s->exported_seq) {
+            int rc = export_escalation_log(s, s->cdb, true);
             pthread_mutex_lock(&s->mu);
-            if (rc == 0)
+            if (rc == 0) {
                 s->exported_commits = event_commits;
+                s->exported_seq = max_seq;
+            }
+            bool wake = s->cli_len > 0;
+            pthread_mutex_unlock(&s->mu);
+            if (wake)
+                event_active(s->done_ev, EV_READ, 1);
         }
+        pthread_mutex_lock(&s->mu);
         if (s->stopping || s->stats.commits == s->checkpointed_commits)
             continue;
         uint64_t commits = s->stats.commits;
@@ -1480,7 +1538,14 @@ static void deliver(struct store *s)
     pthread_mutex_lock(&s->mu);
     s->outstanding -= n;
     bool idle = s->outstanding == 0;
+    char *cli = s->cli_lines;
+    size_t cli_len = s->cli_len;
+    s->cli_lines = NULL;
+    s->cli_len = s->cli_cap = 0;
     pthread_mutex_unlock(&s->mu);
+    if (cli_len && s->events_fn)
+        s->events_fn(s->events_arg, cli, cli_len);
+    free(cli);
     if (idle && s->done_ev_added) {
         event_del(s->done_ev);
         s->done_ev_added = false;
@@ -1924,7 +1989,7 @@ struct store *store_open(struct event_base *base, const char *data_dir, char *er
 
     /* What a crash left unexported (committed rows the file lacks). A failure is logged;
      * the checkpointer tries again. */
-    if (export_escalation_log(s, s->cdb) < 0)
+    if (export_escalation_log(s, s->cdb, false) < 0)
         s->event_commits = 1;
 
     if (!(s->done_ev = event_new(base, -1, EV_PERSIST, on_done, s))) {
@@ -2011,7 +2076,7 @@ void store_close(struct store *s)
     /* The threads are gone: export what the last commits left (the writer's connection,
      * which every store that got this far has). */
     if (s->thread_started && s->wdb && s->log_fd >= 0)
-        export_escalation_log(s, s->wdb);
+        export_escalation_log(s, s->wdb, false);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->stmts[i]);
     escalation_db_free(s->esc);
@@ -2026,6 +2091,7 @@ void store_close(struct store *s)
     pthread_cond_destroy(&s->cp_cv);
     pthread_mutex_destroy(&s->rd_mu);
     pthread_mutex_destroy(&s->mu);
+    free(s->cli_lines);
     free(s);
 }
 

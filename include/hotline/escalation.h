@@ -181,9 +181,14 @@ void *escalation_show_json(struct sqlite3 *db, int64_t id);
  * Appends to the open log fd (escalation_log_open) the committed escalation_log rows of
  * db whose seq is above the file's last line's, in seq order: flock, write, fdatasync.
  * A torn last line is cut off first (and its row written again). *exported (may be
- * NULL) gets the number of lines written. 0, or -1 (errno).
+ * NULL) gets the number of lines written; on_line (may be NULL) hears each of them once
+ * they are synced. 0, or -1 (errno).
  */
-int escalation_log_export(struct sqlite3 *db, int fd, int64_t *exported);
+/* Called with each line the export wrote (its "seq" included, no newline). */
+typedef void (*escalation_line_fn)(void *ctx, const char *line, size_t len);
+
+int escalation_log_export(struct sqlite3 *db, int fd, int64_t *exported, escalation_line_fn on_line,
+                          void *ctx);
 
 /* Opens (creating, 0600 whatever the umask) $data_dir/escalations.jsonl for reading and
  * appending.

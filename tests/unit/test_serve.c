@@ -1451,6 +1451,29 @@ static void test_event_stream(void **state)
     assert_non_null(strstr(buf, "data: {\"time\""));
     assert_non_null(strstr(buf, "\"event\":\"opened\""));
     assert_null(strstr(buf, "breathing"));
+    /* An acknowledgment from the command line, while the service runs, reaches the
+     * stream too (the service exports the CLI's events and tells its live views). */
+    assert_null(strstr(buf, "\"event\":\"acknowledged\""));
+    cli_ok(fx, "escalations ack 1 --by alice");
+    assert_true(sse_wait(fd, buf, sizeof buf, "\"via\":\"cli\"", WAIT_MS));
+    assert_non_null(strstr(buf, "\"event\":\"acknowledged\""));
+    assert_null(strstr(buf, "\"seq\""));
+    /* ...and the log file gets it exactly once. */
+    char log[700];
+    snprintf(log, sizeof log, "%s/escalations.jsonl", fx->data);
+    char *text = NULL;
+    for (int waited = 0; waited < WAIT_MS; waited += 20) {
+        free(text);
+        text = tu_read_file(log, NULL);
+        if (text && strstr(text, "\"event\":\"acknowledged\""))
+            break;
+        sleep_ms(20);
+    }
+    assert_non_null(text);
+    const char *first = strstr(text, "\"event\":\"acknowledged\"");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "\"event\":\"acknowledged\""));
+    free(text);
     close(fd); /* the server cleans up; it still stops cleanly */
     sleep_ms(100);
     stop_ok(fx);
