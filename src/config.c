@@ -310,21 +310,33 @@ static bool host_is_loopback(const char *host)
 }
 
 /*
+ * What every URL setting shares: an http:// or https:// scheme (its length goes to *skip)
+ * and only printable ASCII without spaces. Returns NULL or a reason.
+ */
+static const char *check_url_scheme_and_bytes(const char *url, size_t *skip)
+{
+    if (strncmp(url, "https://", 8) == 0)
+        *skip = 8;
+    else if (strncmp(url, "http://", 7) == 0)
+        *skip = 7;
+    else
+        return "must start with http:// or https://";
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7F)
+            return "must not contain spaces, control or non-ASCII characters";
+    return NULL;
+}
+
+/*
  * An http(s) base URL: scheme, non-empty host, no query, fragment, spaces or control
  * bytes. Strips one trailing '/' in place. Returns NULL or a reason.
  */
 static const char *check_base_url(char *url, bool callback_host)
 {
     size_t skip;
-    if (strncmp(url, "https://", 8) == 0)
-        skip = 8;
-    else if (strncmp(url, "http://", 7) == 0)
-        skip = 7;
-    else
-        return "must start with http:// or https://";
-    for (const unsigned char *p = (const unsigned char *)url; *p; p++)
-        if (*p <= 0x20 || *p >= 0x7F)
-            return "must not contain spaces, control or non-ASCII characters";
+    const char *why = check_url_scheme_and_bytes(url, &skip);
+    if (why)
+        return why;
     if (strpbrk(url, "?#"))
         return "must not have a query or fragment";
     size_t host_len = strcspn(url + skip, "/");
@@ -347,17 +359,11 @@ static const char *check_base_url(char *url, bool callback_host)
 static const char *check_webhook_url(const char *url)
 {
     size_t skip;
-    if (strncmp(url, "https://", 8) == 0)
-        skip = 8;
-    else if (strncmp(url, "http://", 7) == 0)
-        skip = 7;
-    else
-        return "must start with http:// or https://";
+    const char *why = check_url_scheme_and_bytes(url, &skip);
+    if (why)
+        return why;
     if (strlen(url) > 2048)
         return "must be at most 2048 bytes";
-    for (const unsigned char *p = (const unsigned char *)url; *p; p++)
-        if (*p <= 0x20 || *p >= 0x7F)
-            return "must not contain spaces, control or non-ASCII characters";
     if (strchr(url, '#'))
         return "must not have a fragment";
     size_t host_len = strcspn(url + skip, "/?");

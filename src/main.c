@@ -117,13 +117,12 @@ static int load_all(const char *dir, struct replies **replies, struct matcher **
         fprintf(stderr, "hotline: could not load the replies in %s (see above)\n", dir);
         return -1;
     }
-    *matcher = matcher_new(*replies);
+    *matcher = matcher_new_with_dictionaries(*replies, NULL, NULL);
     if (!*matcher) {
         fprintf(stderr, "hotline: could not build the matcher (Snowball stemmers missing?)\n");
         replies_free(*replies);
         return -1;
     }
-    matcher_load_dictionaries(*matcher, NULL);
     return 0;
 }
 

@@ -1781,7 +1781,7 @@ struct matcher *matcher_new(const struct replies *r)
     return m;
 }
 
-/* Reads one word list into a known-words map (see matcher_load_known_words). */
+/* Reads one word list into a known-words map (see matcher_new_with_dictionaries). */
 static int read_word_list(struct strmap *known, const char *path, enum lang lang)
 {
     FILE *f = fopen(path, "r");
@@ -1816,16 +1816,6 @@ static int read_word_list(struct strmap *known, const char *path, enum lang lang
     return failed ? -1 : 0;
 }
 
-int matcher_load_known_words(struct matcher *m, const char *path, enum lang lang)
-{
-    if (m->is_clone)
-        return -1; /* the word list is part of the shared model */
-    int rc = read_word_list(&m->known, path, lang);
-    /* Words already memoised were corrected without this list. */
-    word_cache_reset(m);
-    return rc;
-}
-
 /* Reads every list of a colon-separated list into known; returns how many failed. */
 static int read_word_lists(struct strmap *known, const char *list)
 {
@@ -1848,15 +1838,6 @@ static int read_word_lists(struct strmap *known, const char *list)
         }
     }
     free(copy);
-    return failed;
-}
-
-int matcher_load_dictionaries(struct matcher *m, const char *list)
-{
-    if (m->is_clone)
-        return -1;
-    int failed = read_word_lists(&m->known, list);
-    word_cache_reset(m);
     return failed;
 }
 

@@ -743,13 +743,14 @@ int service_run(struct config *cfg)
                   cfg->replies);
         goto out;
     }
-    if (!(sv->matcher = matcher_new(sv->replies))) {
+    /* The same word lists as `hotline match`, so that the service understands texts as
+     * the evaluation measured; without them it still runs, correcting typos more eagerly. */
+    int missing_lists = 0;
+    if (!(sv->matcher = matcher_new_with_dictionaries(sv->replies, NULL, &missing_lists))) {
         log_event(LOG_ERROR, "start", "error=\"cannot build the matcher\"");
         goto out;
     }
-    /* The same word lists as `hotline match`, so that the service understands texts as
-     * the evaluation measured; without them it still runs, correcting typos more eagerly. */
-    if (matcher_load_dictionaries(sv->matcher, NULL) != 0)
+    if (missing_lists != 0)
         log_event(LOG_WARN, "start",
                   "warning=\"word lists missing (apt-get install wamerican "
                   "wspanish)\"");

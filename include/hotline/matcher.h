@@ -51,30 +51,17 @@ struct matcher *matcher_clone(const struct matcher *m);
 /* Frees a matcher or a clone; matcher_free(NULL) is a no-op. */
 void matcher_free(struct matcher *m);
 
-/*
- * The matcher's one piece of I/O, for start-up: reads a word list (one word per line,
- * UTF-8, such as Debian's /usr/share/dict/american-english and .../spanish) of correctly
- * spelled words, which typo correction then leaves alone ("selling" is not "swelling").
- * Words only one language's list has also count as evidence of that language.
- * Returns 0, or -1 when the file cannot be read (the matcher still works, correcting
- * more eagerly).
- */
-int matcher_load_known_words(struct matcher *m, const char *path, enum lang lang);
-
 /* Where Debian's word lists are (packages wamerican, wspanish). */
 #define MATCHER_DEFAULT_DICTIONARIES "/usr/share/dict/american-english:/usr/share/dict/spanish"
 
 /*
- * Loads every word list of a colon-separated list (NULL: $HOTLINE_DICTIONARIES, else
- * MATCHER_DEFAULT_DICTIONARIES). Returns how many could not be read, naming each on
- * stderr: the matcher works without them, but corrects typos more eagerly.
- */
-int matcher_load_dictionaries(struct matcher *m, const char *list);
-
-/*
- * matcher_new() and matcher_load_dictionaries() in one, reading the word lists on a
- * second thread while the model is built (start-up is most of a short batch's time).
- * *failed (may be NULL) gets how many lists could not be read.
+ * matcher_new() plus the matcher's one piece of I/O: the word lists of list (colon-
+ * separated; NULL: $HOTLINE_DICTIONARIES, else MATCHER_DEFAULT_DICTIONARIES), correctly
+ * spelled words that typo correction then leaves alone ("selling" is not "swelling"),
+ * and that count as evidence of the one language whose list has them. They are read on
+ * a second thread while the model is built (start-up is most of a short batch's time).
+ * *failed (may be NULL) gets how many lists could not be read, each named on stderr:
+ * the matcher works without them, but corrects typos more eagerly.
  */
 struct matcher *matcher_new_with_dictionaries(const struct replies *replies, const char *list,
                                               int *failed);

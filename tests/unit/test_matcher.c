@@ -19,8 +19,9 @@ static int setup(void **state)
     replies = replies_load(HOTLINE_SOURCE_DIR "/replies", NULL, NULL);
     if (!replies)
         return -1;
-    matcher = matcher_new(replies);
-    if (!matcher || matcher_load_dictionaries(matcher, NULL) != 0)
+    int missing = 0;
+    matcher = matcher_new_with_dictionaries(replies, NULL, &missing);
+    if (!matcher || missing != 0)
         return -1;
     return 0;
 }
