@@ -242,6 +242,16 @@ static int cmd_check_replies(int argc, char **argv)
             putchar('\n');
         }
     }
+    for (int l = 0; l < LANG_COUNT; l++) {
+        printf("%-22s %-4s ", "menu: repeat pointer", lang_name((enum lang)l));
+        print_sms_size(stdout, replies->menu.repeat[l]);
+        putchar('\n');
+    }
+    printf("menu: ");
+    for (int d = 1; d <= 9; d++)
+        if (replies->menu.item[d] != INTENT_COUNT)
+            printf("%d=%s ", d, intent_name(replies->menu.item[d]));
+    putchar('\n');
     printf("%s: all %d intents present, every answer fits in 3 segments\n", dir, INTENT_COUNT);
     replies_free(replies);
     return 0;

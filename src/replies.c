@@ -42,6 +42,8 @@
 #define INDEX_DEPTH 8 /* deeper values are never schema-valid; their parent is enough */
 #define PATH_MAX_LEN 256
 #define LEXICON_FILE "lexicon.json"
+#define MENU_FILE "menu.json"
+#define MENU_PLACEHOLDER "{menu}"
 
 /* ---- allocation: one policy, abort ---- */
 
@@ -340,6 +342,7 @@ struct loader {
     int errors;
     struct replies *r;
     int seen[INTENT_COUNT];
+    int menu_seen;
 };
 
 struct jfile {
@@ -814,6 +817,149 @@ static void load_lexicon(struct jfile *f, json_t *root)
     }
 }
 
+/* ---- menu.json ---- */
+
+/* Whether the digit key stands alone in text ("1" in "Reply 1 for", not in "911"). */
+static int has_standalone_digit(const char *text, char key)
+{
+    for (const char *c = text; *c; c++)
+        if (*c == key && (c == text || !isdigit((unsigned char)c[-1])) &&
+            !isdigit((unsigned char)c[1]))
+            return 1;
+    return 0;
+}
+
+/* A language-keyed pair of short texts ("menu", "repeat"), both required. */
+static void load_pair(struct jfile *f, json_t *root, const char *key, char *out[LANG_COUNT])
+{
+    json_t *obj = json_object_get(root, key);
+    if (!obj) {
+        problem(f, "", 0, "missing \"%s\": { \"en\": \"...\", \"es\": \"...\" }", key);
+        return;
+    }
+    if (!expect(f, key, obj, JSON_OBJECT, "an object with \"en\" and \"es\""))
+        return;
+    check_keys(f, key, obj, lang_keys, "language");
+    for (int l = 0; l < LANG_COUNT; l++) {
+        char p[PATH_MAX_LEN];
+        path_key(p, key, lang_name((enum lang)l));
+        json_t *v = json_object_get(obj, lang_name((enum lang)l));
+        if (!v) {
+            problem(f, p, 0, "missing (both \"en\" and \"es\" are needed)");
+            continue;
+        }
+        const char *s = check_text(f, p, v);
+        struct sms_measure m;
+        if (!s)
+            continue;
+        if (strstr(s, MENU_PLACEHOLDER))
+            problem(f, p, 0, "may not contain %s", MENU_PLACEHOLDER);
+        else if (sms_measure(s, strlen(s), &m) != 0 || m.segments > MAX_ANSWER_SEGMENTS)
+            problem(f, p, 0, "more than %d SMS segments", MAX_ANSWER_SEGMENTS);
+        else
+            out[l] = xstrdup(s);
+    }
+}
+
+static void load_menu(struct jfile *f, json_t *root)
+{
+    static const char *const keys[] = {"note", "menu", "items", "repeat", NULL};
+    struct replies_menu *m = &f->ld->r->menu;
+    check_keys(f, "", root, keys, "key");
+    json_t *v = json_object_get(root, "note");
+    if (v)
+        expect(f, "note", v, JSON_STRING, "a string");
+    load_pair(f, root, "menu", m->text);
+    load_pair(f, root, "repeat", m->repeat);
+    for (int k = 0; k < 10; k++)
+        m->item[k] = INTENT_COUNT;
+
+    v = json_object_get(root, "items");
+    if (!v) {
+        problem(f, "", 0, "missing \"items\": { \"1\": \"insurance\", ... }");
+        return;
+    }
+    if (!expect(f, "items", v, JSON_OBJECT, "an object of number -> intent id"))
+        return;
+    for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
+        const char *key = json_object_iter_key(it);
+        json_t *val = json_object_iter_value(it);
+        char p[PATH_MAX_LEN];
+        path_key(p, "items", key);
+        if (strlen(key) != 1 || key[0] < '1' || key[0] > '9') {
+            problem(f, p, 1, "a menu number is one digit from 1 to 9 (0 shows the menu)");
+            continue;
+        }
+        if (!expect(f, p, val, JSON_STRING, "an intent id"))
+            continue;
+        int id = intent_from_name(json_string_value(val));
+        if (id < 0) {
+            problem(f, p, 0, "no intent \"%s\" in intents.md", json_string_value(val));
+            continue;
+        }
+        /* A menu number is a topic: never a compliance keyword, never an emergency. */
+        if (id == INTENT_OPT_OUT || id == INTENT_OPT_IN || id == INTENT_HELP_KEYWORD ||
+            id == INTENT_FALLBACK || intent_escalation((enum intent)id) == ESCALATE_URGENT) {
+            problem(f, p, 0, "\"%s\" cannot be a menu topic", json_string_value(val));
+            continue;
+        }
+        m->item[key[0] - '0'] = (enum intent)id;
+        m->n_items++;
+        for (int l = 0; l < LANG_COUNT; l++)
+            if (m->text[l] && !has_standalone_digit(m->text[l], key[0]))
+                problem(f, p, 1, "the menu text in \"%s\" does not offer %s",
+                        lang_name((enum lang)l), key);
+    }
+    if (m->n_items == 0)
+        problem(f, "items", 0, "the menu needs at least one topic");
+}
+
+/*
+ * Answers may carry the menu as "{menu}": expanded once everything is loaded (menu.json
+ * sorts after the intents that use it), then measured again, since the expanded text is
+ * what texters get.
+ */
+static void expand_menus(struct loader *ld)
+{
+    struct replies *r = ld->r;
+    size_t plen = strlen(ld->dir) + NAME_MAX + 2;
+    char *path = xrealloc(NULL, plen);
+    for (int i = 0; i < INTENT_COUNT; i++) {
+        for (int l = 0; l < LANG_COUNT; l++) {
+            char *a = r->intents[i].answer[l];
+            char *at = a ? strstr(a, MENU_PLACEHOLDER) : NULL;
+            if (!at)
+                continue;
+            snprintf(path, plen, "%s/%s.json", ld->dir, intent_name((enum intent)i));
+            const char *menu = r->menu.text[l];
+            if (!menu) {
+                report_at(ld, path, 0, 0, "answer.%s: uses %s but menu.json has no menu",
+                          lang_name((enum lang)l), MENU_PLACEHOLDER);
+                continue;
+            }
+            if (strstr(at + strlen(MENU_PLACEHOLDER), MENU_PLACEHOLDER)) {
+                report_at(ld, path, 0, 0, "answer.%s: %s may appear only once",
+                          lang_name((enum lang)l), MENU_PLACEHOLDER);
+                continue;
+            }
+            size_t head = (size_t)(at - a), n = strlen(a) - strlen(MENU_PLACEHOLDER) + strlen(menu);
+            char *full = xrealloc(NULL, n + 1);
+            snprintf(full, n + 1, "%.*s%s%s", (int)head, a, menu, at + strlen(MENU_PLACEHOLDER));
+            struct sms_measure m;
+            if (sms_measure(full, n, &m) == 0 && m.segments > MAX_ANSWER_SEGMENTS)
+                report_at(ld, path, 0, 0,
+                          "answer.%s: with the menu it is %d SMS segments (%s, %zu %s); at most "
+                          "%d are allowed",
+                          lang_name((enum lang)l), m.segments, sms_encoding_name(m.encoding),
+                          m.units, m.encoding == SMS_GSM7 ? "septets" : "UTF-16 units",
+                          MAX_ANSWER_SEGMENTS);
+            free(a);
+            r->intents[i].answer[l] = full;
+        }
+    }
+    free(path);
+}
+
 /* ---- files ---- */
 
 /* Reads a regular file of at most MAX_FILE_BYTES into f->text. */
@@ -928,13 +1074,15 @@ static void load_file(struct loader *ld, const char *name)
     snprintf(f.path, plen, "%s/%s", ld->dir, name);
 
     int lexicon = strcmp(name, LEXICON_FILE) == 0;
-    int id = lexicon ? -1 : intent_from_name(stem);
-    if (!lexicon && id < 0) {
-        const char *names[INTENT_COUNT + 2];
+    int menu = strcmp(name, MENU_FILE) == 0;
+    int id = lexicon || menu ? -1 : intent_from_name(stem);
+    if (!lexicon && !menu && id < 0) {
+        const char *names[INTENT_COUNT + 3];
         for (int i = 0; i < INTENT_COUNT; i++)
             names[i] = intent_name((enum intent)i);
         names[INTENT_COUNT] = "lexicon";
-        names[INTENT_COUNT + 1] = NULL;
+        names[INTENT_COUNT + 1] = "menu";
+        names[INTENT_COUNT + 2] = NULL;
         const char *s = suggest(stem, names);
         if (s)
             report_at(ld, f.path, 0, 0, "no intent \"%s\" in intents.md (did you mean %s.json?)",
@@ -945,7 +1093,9 @@ static void load_file(struct loader *ld, const char *name)
         free(f.path);
         return;
     }
-    if (!lexicon) {
+    if (menu) {
+        ld->menu_seen = 1;
+    } else if (!lexicon) {
         f.intent = (enum intent)id;
         ld->seen[id] = 1;
     }
@@ -953,6 +1103,8 @@ static void load_file(struct loader *ld, const char *name)
     if (root) {
         if (lexicon)
             load_lexicon(&f, root);
+        else if (menu)
+            load_menu(&f, root);
         else
             load_intent(&f, root);
         json_decref(root);
@@ -1013,7 +1165,12 @@ struct replies *replies_load(const char *dir, replies_report_fn report, void *ct
         snprintf(path, plen, "%s/%s", dir, LEXICON_FILE);
         report_at(&ld, path, 0, 0, "missing: the shared lexicon is required");
     }
+    if (!ld.menu_seen) {
+        snprintf(path, plen, "%s/%s", dir, MENU_FILE);
+        report_at(&ld, path, 0, 0, "missing: the menu (and the repeat pointer) is required");
+    }
     free(path);
+    expand_menus(&ld);
 
     if (ld.errors) {
         replies_free(ld.r);
@@ -1050,5 +1207,9 @@ void replies_free(struct replies *r)
         free(r->cues[k].text);
     }
     free(r->cues);
+    for (int l = 0; l < LANG_COUNT; l++) {
+        free(r->menu.text[l]);
+        free(r->menu.repeat[l]);
+    }
     free(r);
 }

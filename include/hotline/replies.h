@@ -5,6 +5,7 @@
  * Layout of the folder (see replies/README.md for the staff-facing guide):
  *   replies/<intent_id>.json   one file per intent id of ../shared/intents.md
  *   replies/lexicon.json       shared normalisation data: text-speak and cue words
+ *   replies/menu.json          the numbered topic menu and the repeat pointer
  *
  * An intent file:
  *   {
@@ -26,6 +27,17 @@
  *   "personal" (words that make a sentence about real people: I, my, he, she...),
  *   "question" (words that open a question: what, how, is, can...); any
  *   other cue name is an error. lexicon.json may also have an optional "note" string.
+ * menu.json:
+ *   {
+ *     "menu":   { "en": "Reply 1 insurance, 2 ...", "es": "..." },  the menu line
+ *     "items":  { "1": "insurance", "2": "treatment_options", ... }, digit -> intent id
+ *     "repeat": { "en": "See my last message, or reply 0 for the menu.", "es": "..." }
+ *   }
+ *   Any answer may include the menu line as "{menu}" (once); it is expanded at load, and
+ *   the expanded answer is what the 3-segment rule measures. Menu digits are 1-9 (0
+ *   shows the menu again); each must appear in both menu lines; a topic is never a
+ *   compliance keyword, the fallback or an urgent intent. "repeat" is sent instead of an
+ *   answer the texter got a few minutes ago.
  *
  * Unknown keys are errors (a typo such as "answr" must not silently drop an answer).
  * The loader reports every problem it finds, not just the first, through a callback, so
@@ -82,8 +94,17 @@ struct replies_cue {
     enum lang lang;
 };
 
+/* The numbered menu of menu.json. */
+struct replies_menu {
+    char *text[LANG_COUNT];   /* the menu line, as inserted for "{menu}" */
+    char *repeat[LANG_COUNT]; /* the pointer sent instead of a repeated answer */
+    enum intent item[10];     /* item[d]: the topic of digit d; INTENT_COUNT when none */
+    int n_items;
+};
+
 struct replies {
     struct replies_intent intents[INTENT_COUNT];
+    struct replies_menu menu;
     struct replies_shorthand *shorthand;
     size_t n_shorthand;
     struct replies_cue *cues;

@@ -79,6 +79,14 @@ static const char *valid_lexicon = "{\n"
                                    "\"es\": [\"no\"]}, \"past\": {\"en\": [\"used to\"]}}\n"
                                    "}\n";
 
+static const char *valid_menu =
+    "{\n"
+    "  \"menu\": {\"en\": \"Reply 1 insurance, 2 a person.\", \"es\": \"Responde 1 seguro, 2 una "
+    "persona.\"},\n"
+    "  \"items\": {\"1\": \"insurance\", \"2\": \"human\"},\n"
+    "  \"repeat\": {\"en\": \"See my last message.\", \"es\": \"Mira mi mensaje anterior.\"}\n"
+    "}\n";
+
 static void write_intent(const char *dir, int id, const char *body)
 {
     char name[64];
@@ -130,6 +138,7 @@ static char *valid_dir(void)
     for (int i = 0; i < INTENT_COUNT; i++)
         write_minimal_intent(dir, i);
     tu_write_file(dir, "lexicon.json", valid_lexicon);
+    tu_write_file(dir, "menu.json", valid_menu);
     tu_write_file(dir, "README.md", "# not JSON { at all\n");
     tu_write_file(dir, "notes.txt", "{");
     return dir;
@@ -634,10 +643,11 @@ static void test_missing_folder_and_null_callback(void **state)
     assert_int_equal(r.v[0].line, 0);
     assert_non_null(strstr(r.v[0].msg, "cannot open"));
 
-    /* An empty folder: every intent and the lexicon are missing. */
+    /* An empty folder: every intent, the lexicon and the menu are missing. */
     char *dir = tu_mkdtemp();
     load_fails(dir, &r);
-    assert_int_equal(r.n, INTENT_COUNT + 1);
+    assert_int_equal(r.n, INTENT_COUNT + 2);
+    expect_report(&r, "menu.json", 0, 0, "missing", NULL);
     expect_report(&r, "fallback.json", 0, 0, "missing", NULL);
     /* No callback: still fails, quietly. */
     assert_null(replies_load(dir, NULL, NULL));
@@ -663,6 +673,66 @@ static void test_every_problem_reported(void **state)
     expect_report(&r, "greeting.json", 1, 78, "unknown key \"x\"", NULL);
     expect_report(&r, "lexicon.json", 1, 11, "unknown cue \"future\"", NULL);
     assert_int_equal(r.n, 6);
+    rmdir_free(dir);
+}
+
+/* ---- menu.json ---- */
+
+static void test_menu_loaded_and_expanded(void **state)
+{
+    (void)state;
+    char *dir = valid_dir();
+    write_intent(dir, INTENT_GREETING,
+                 "{\"intent\": \"greeting\", \"answer\": {\"en\": \"Hi. {menu} Bye.\", "
+                 "\"es\": \"Hola. {menu}\"}}");
+    struct reports r;
+    struct replies *rep = load(dir, &r);
+    if (!rep) {
+        dump(&r);
+        fail_msg("valid menu refused");
+    }
+    assert_string_equal(rep->intents[INTENT_GREETING].answer[LANG_EN],
+                        "Hi. Reply 1 insurance, 2 a person. Bye.");
+    assert_string_equal(rep->intents[INTENT_GREETING].answer[LANG_ES],
+                        "Hola. Responde 1 seguro, 2 una persona.");
+    assert_int_equal(rep->menu.n_items, 2);
+    assert_int_equal(rep->menu.item[1], INTENT_INSURANCE);
+    assert_int_equal(rep->menu.item[2], INTENT_HUMAN);
+    assert_int_equal(rep->menu.item[3], INTENT_COUNT);
+    assert_string_equal(rep->menu.repeat[LANG_ES], "Mira mi mensaje anterior.");
+    replies_free(rep);
+    rmdir_free(dir);
+}
+
+static void test_menu_problems(void **state)
+{
+    (void)state;
+    char *dir = valid_dir();
+    /* Digits out of range, a number the menu text does not offer, forbidden topics, a
+     * missing repeat pointer. */
+    tu_write_file(dir, "menu.json",
+                  "{\"menu\": {\"en\": \"Reply 1 or 2\", \"es\": \"Responde 1\"},\n"
+                  "\"items\": {\"0\": \"insurance\", \"12\": \"insurance\", \"2\": \"contact\", "
+                  "\"1\": \"opt_out\", \"3\": \"crisis_suicide\", \"4\": \"nope\"}}");
+    /* An answer that the menu pushes past 3 segments. */
+    char big[600];
+    memset(big, 'x', 450); /* 457 septets with " {menu}": 3 segments; 469 expanded */
+    big[450] = '\0';
+    char body[800];
+    snprintf(body, sizeof body,
+             "{\"intent\": \"contact\", \"answer\": {\"en\": \"%s {menu}\", \"es\": \"a\"}}", big);
+    write_intent(dir, INTENT_CONTACT, body);
+    struct reports r;
+    load_fails(dir, &r);
+    expect_report(&r, "menu.json", 1, -1, "repeat", "missing", NULL);
+    expect_report(&r, "menu.json", 2, -1, "items.0: a menu number is one digit", NULL);
+    expect_report(&r, "menu.json", 2, -1, "items.12: a menu number is one digit", NULL);
+    expect_report(&r, "menu.json", 2, -1, "items.2: the menu text in \"es\" does not offer 2",
+                  NULL);
+    expect_report(&r, "menu.json", 2, -1, "items.1: \"opt_out\" cannot be a menu topic", NULL);
+    expect_report(&r, "menu.json", 2, -1, "items.3: \"crisis_suicide\" cannot be", NULL);
+    expect_report(&r, "menu.json", 2, -1, "items.4: no intent \"nope\"", NULL);
+    expect_report(&r, "contact.json", 0, 0, "answer.en: with the menu it is 4 SMS segments", NULL);
     rmdir_free(dir);
 }
 
@@ -708,6 +778,8 @@ int main(void)
         cmocka_unit_test(test_lexicon_missing_and_wrong_shape),
         cmocka_unit_test(test_missing_folder_and_null_callback),
         cmocka_unit_test(test_every_problem_reported),
+        cmocka_unit_test(test_menu_loaded_and_expanded),
+        cmocka_unit_test(test_menu_problems),
         cmocka_unit_test(test_real_replies_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
