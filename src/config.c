@@ -33,6 +33,9 @@ enum setting_id {
     S_KEYWORD_REPLIES,
     S_RETRY_BASE_MS,
     S_REPAGE_SECONDS,
+    S_REPLY_BUDGET,
+    S_REPEAT_SECONDS,
+    S_LOOP_MUTE_SECONDS,
     S_STAFF_WEBHOOK_URL,
     S_COUNT
 };
@@ -75,6 +78,19 @@ static const struct setting {
                           "how often an unacknowledged urgent escalation pages the on-call staff "
                           "again, seconds (1 to 86400)",
                           "120", "120", false},
+    [S_REPLY_BUDGET] = {"HOTLINE_REPLY_BUDGET", "reply_budget",
+                        "auto-replies one texter may get in an hour (1 to 1000); past it, "
+                        "texts are stored and a person is asked to look (urgent replies "
+                        "still go)",
+                        "20", "20", false},
+    [S_REPEAT_SECONDS] = {"HOTLINE_REPEAT_SECONDS", "repeat_seconds",
+                          "the same answer asked for again within this many seconds gets a "
+                          "short pointer instead (0 to 86400; 0: never)",
+                          "300", "300", false},
+    [S_LOOP_MUTE_SECONDS] = {"HOTLINE_LOOP_MUTE_SECONDS", "loop_mute_seconds",
+                             "how long hotline stops auto-answering a number that looks like "
+                             "another auto-responder, seconds (60 to 604800)",
+                             "3600", "3600", false},
     [S_STAFF_WEBHOOK_URL] = {"HOTLINE_STAFF_WEBHOOK_URL", "staff_webhook_url",
                              "chat webhook URL for every escalation event (Slack-compatible "
                              "{\"text\": ...}; secret)",
@@ -446,6 +462,25 @@ static int validate(struct loader *l, struct config *cfg)
         return invalid(l, S_REPAGE_SECONDS, "must be a number of seconds from 1 to 86400");
     cfg->repage_seconds = repage;
 
+    static const struct {
+        int setting;
+        long min, max;
+        const char *why;
+    } numbers[] = {
+        {S_REPLY_BUDGET, 1, 1000, "must be a number of replies from 1 to 1000"},
+        {S_REPEAT_SECONDS, 0, 86400, "must be a number of seconds from 0 to 86400"},
+        {S_LOOP_MUTE_SECONDS, 60, 604800, "must be a number of seconds from 60 to 604800"},
+    };
+    long *targets[] = {&cfg->reply_budget, &cfg->repeat_seconds, &cfg->loop_mute_seconds};
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        const char *text = v[numbers[i].setting];
+        errno = 0;
+        long n = strtol(text, &end, 10);
+        if (errno || end == text || *end || n < numbers[i].min || n > numbers[i].max)
+            return invalid(l, numbers[i].setting, numbers[i].why);
+        *targets[i] = n;
+    }
+
     if (v[S_STAFF_WEBHOOK_URL] && (why = check_webhook_url(v[S_STAFF_WEBHOOK_URL])) != NULL)
         return invalid(l, S_STAFF_WEBHOOK_URL, why);
 
@@ -505,6 +540,9 @@ int config_load(struct config *cfg, const char *config_file, char *const *envp, 
     free(l.value[S_KEYWORD_REPLIES]);
     free(l.value[S_RETRY_BASE_MS]);
     free(l.value[S_REPAGE_SECONDS]);
+    free(l.value[S_REPLY_BUDGET]);
+    free(l.value[S_REPEAT_SECONDS]);
+    free(l.value[S_LOOP_MUTE_SECONDS]);
     return 0;
 
 fail:

@@ -187,8 +187,9 @@ static int cmd_chat(int argc, char **argv)
         matcher_classify(matcher, line, (size_t)n, &r, &why);
         const char *reply = replies->intents[r.intent].answer[r.lang];
         printf("hotline> %s\n", reply);
-        printf("  [intent=%s lang=%s confidence=%.2f escalate=%s sms=", intent_name(r.intent),
-               lang_name(r.lang), r.confidence, escalation_name(intent_escalation(r.intent)));
+        printf("  [intent=%s lang=%s%s confidence=%.2f escalate=%s sms=", intent_name(r.intent),
+               lang_name(r.lang), r.lang_sure ? "" : "?", r.confidence,
+               escalation_name(intent_escalation(r.intent)));
         print_sms_size(stdout, reply);
         printf("]\n  [words: %s]\n", why.normalized);
         if (why.reason[0])

@@ -65,6 +65,7 @@
 #define NEAREST_CRISIS 0.7    /* as close to one crisis example as this raises the crisis */
 #define SIM_CRISIS 0.55       /* similarity to a crisis intent that alone raises it */
 #define WEAK_CRISIS_SHARE 0.4 /* weak crisis signs must reach this share of the best other */
+#define LANG_SURE_ODDS 1.0    /* |Spanish log-odds| from which a text is sure of its language */
 
 enum cue { CUE_HYPOTHETICAL, CUE_PAST, CUE_THIRD_PARTY, CUE_PERSONAL, CUE_QUESTION, CUE_COUNT };
 static const char *const cue_names[CUE_COUNT] = {"hypothetical", "past", "third_party", "personal",
@@ -1115,6 +1116,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             why->normalized[sizeof why->normalized - 1] = '\0';
     }
     out->lang = a.lang_odds > 0.5 ? LANG_ES : LANG_EN;
+    out->lang_sure = fabs(a.lang_odds) >= LANG_SURE_ODDS;
     out->keyword = 0;
 
     int kw = keyword_intent(m, &a);

@@ -86,12 +86,16 @@ struct pending {
     struct pending *prev, *next;
 
     const struct replies *replies;
-    enum keyword_mode mode;
+    const struct conversation_rules *rules;
     bool keyword;
-    enum intent intent;
+    bool lang_sure;
+    enum intent intent; /* the matcher's */
     enum lang lang;
     double confidence;
+    /* written by decide on the writer thread, read by the completion */
     const char *why;
+    enum intent acted; /* the intent acted on (a menu number becomes its topic) */
+    unsigned flags;    /* conversation.h's */
 
     char sid[TWILIO_SID_LEN + 1];
     char from[TWILIO_ADDRESS_MAX + 1]; /* in memory only, for the on_inbound hook */
@@ -114,6 +118,7 @@ struct server {
     struct event_base *base;
     struct evhttp *http;
     struct server_settings set;
+    struct conversation_rules rules;
     struct evhttp_bound_socket *bound[MAX_BOUND];
     size_t nbound;
     bool stopping;
@@ -254,15 +259,23 @@ static void decide(void *ctx, const struct store_inbound *in, const struct store
                    struct store_decision *out)
 {
     struct pending *p = ctx;
-    struct sender_state now = {
-        .opted_out = state->opted_out, .lang = state->lang, .misses = state->misses};
-    struct conversation_input ci = {.intent = in->intent,
+    struct sender_state now = {.opted_out = state->opted_out,
+                               .lang = state->lang,
+                               .misses = state->misses,
+                               .memory = state->memory,
+                               .held = state->held};
+    struct conversation_input ci = {.text = in->body,
+                                    .len = strlen(in->body),
+                                    .intent = in->intent,
                                     .lang = in->lang,
+                                    .lang_sure = p->lang_sure,
                                     .confidence = in->confidence,
-                                    .keyword = p->keyword};
+                                    .keyword = p->keyword,
+                                    .now = in->received_at};
     struct conversation_decision d;
-    conversation_decide(p->replies, p->mode, &now, &ci, &d);
+    conversation_decide(p->replies, p->rules, &now, &ci, &d);
 
+    out->intent = d.intent;
     out->escalation = d.escalation;
     out->sender.opted_out = d.next.opted_out;
     out->sender.opted_out_at =
@@ -271,10 +284,14 @@ static void decide(void *ctx, const struct store_inbound *in, const struct store
             : 0;
     out->sender.lang = d.next.lang;
     out->sender.misses = d.next.misses;
+    out->sender.memory = d.next.memory;
+    out->opt_source = d.opt_source;
     out->reply = d.reply;
     if (d.reply && d.next.opted_out)
         out->reply_priority = SERVER_PRIORITY_OPT_OUT_CONFIRMATION;
     p->why = d.why;
+    p->acted = d.intent;
+    p->flags = d.flags;
 }
 
 /* ---- completions: loop thread ---- */
@@ -492,8 +509,9 @@ static void handle_messages(struct server *srv, struct evhttp_request *req, unsi
         goto done;
     }
     p->replies = srv->set.replies;
-    p->mode = cfg->keyword_replies == CONFIG_KEYWORDS_GATEWAY ? KEYWORDS_GATEWAY : KEYWORDS_SELF;
+    p->rules = &srv->rules;
     p->keyword = m.keyword != 0;
+    p->lang_sure = m.lang_sure != 0;
     p->intent = m.intent;
     p->lang = m.lang;
     p->confidence = m.confidence;
@@ -959,6 +977,18 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* ---- lifetime ---- */
 
+/* The conversation's limits: the shipped ones, with what the operator may set. */
+static void conversation_rules_from_config(struct conversation_rules *rules,
+                                           const struct config *cfg)
+{
+    conversation_rules_default(rules);
+    rules->mode =
+        cfg->keyword_replies == CONFIG_KEYWORDS_GATEWAY ? KEYWORDS_GATEWAY : KEYWORDS_SELF;
+    rules->reply_budget = (int)cfg->reply_budget;
+    rules->repeat_ms = (int64_t)cfg->repeat_seconds * 1000;
+    rules->mute_ms = (int64_t)cfg->loop_mute_seconds * 1000;
+}
+
 struct server *server_new(struct event_base *base, const struct server_settings *settings,
                           char *err, size_t errlen)
 {
@@ -970,6 +1000,7 @@ struct server *server_new(struct event_base *base, const struct server_settings 
     }
     srv->base = base;
     srv->set = *settings;
+    conversation_rules_from_config(&srv->rules, settings->cfg);
     /* evhttp refuses anything past twice our limit before reading it (bounding what a
      * connection may buffer); up to there the handler answers 413 itself and counts it. */
     evhttp_set_max_body_size(srv->http, 2 * SERVER_BODY_MAX);

@@ -554,7 +554,9 @@ static void on_result(void *arg, const struct outbox_result *r)
                 /* The gateway says the recipient sent STOP: never send to it again. */
                 optout_set(sv, m->to, true);
                 struct store_sender st = {.opted_out = true, .opted_out_at = unix_ms()};
-                if (store_submit_sender_update(sv->store, m->to, STORE_SET_OPTED_OUT, &st,
+                char source[40];
+                snprintf(source, sizeof source, "gateway error %d", r->error_code);
+                if (store_submit_sender_update(sv->store, m->to, STORE_SET_OPTED_OUT, &st, source,
                                                on_sender_written, NULL) != 0)
                     log_event(LOG_ERROR, "sender_update", "error=\"store refused the update\"");
                 log_event(LOG_INFO, "opted_out", "number=%s source=gateway error_code=%d", masked,

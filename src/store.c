@@ -181,9 +181,41 @@ static const char *const migrations[] = {
     /* v6: each escalation event's log line, written in the transaction of the event;
      * the exporter copies the committed ones to escalations.jsonl (escalation.h). */
     "CREATE TABLE escalation_log (seq INTEGER PRIMARY KEY, line TEXT NOT NULL);",
+
+    /* v7: the conversation's memory of each texter (conversation.h), and the audit trail
+     * of opt-outs and opt-ins, seeded with the numbers already opted out. */
+    "ALTER TABLE senders ADD COLUMN last_text_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE senders ADD COLUMN last_intent TEXT;"
+    "ALTER TABLE senders ADD COLUMN menu_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE senders ADD COLUMN last_answer TEXT;"
+    "ALTER TABLE senders ADD COLUMN last_answer_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE senders ADD COLUMN last_hash INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE senders ADD COLUMN same_texts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE senders ADD COLUMN window_start INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE senders ADD COLUMN window_texts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE senders ADD COLUMN muted_until INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE senders ADD COLUMN budget_start INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE senders ADD COLUMN budget_replies INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE opt_events ("
+    " id INTEGER PRIMARY KEY,"
+    " number TEXT NOT NULL,"
+    " event TEXT NOT NULL CHECK (event IN ('opt_out', 'opt_in')),"
+    " source TEXT NOT NULL,"
+    " inbound_id INTEGER REFERENCES inbound (id),"
+    " at INTEGER NOT NULL);"
+    "CREATE INDEX opt_events_number ON opt_events (number, at);"
+    "INSERT INTO opt_events (number, event, source, at) SELECT number, 'opt_out',"
+    " 'before the audit trail', coalesce(opted_out_at, updated_at) FROM senders"
+    " WHERE opted_out = 1;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* A senders row as sender_from_row reads it and write_sender writes it. */
+#define SENDER_COLUMNS                                                                             \
+    "opted_out, opted_out_at, lang, misses, updated_at, last_text_at, last_intent, menu_at, "      \
+    "last_answer, last_answer_at, last_hash, same_texts, window_start, window_texts, "             \
+    "muted_until, budget_start, budget_replies"
 
 #define JOB_COLUMNS                                                                                \
     "id, kind, priority, inbound_id, to_number, from_number, body, state, attempts, "              \
@@ -212,6 +244,7 @@ enum stmt_id {
     ST_HANDOFF,
     ST_HANDOFF_DEL,
     ST_TOKENS,
+    ST_OPT_EVENT,
     ST_COUNT
 };
 
@@ -226,13 +259,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_INBOUND_INSERT] = "INSERT INTO inbound (gateway, message_sid, account_sid, from_number,"
                           " to_number, body, received_at, intent, lang, confidence, escalation,"
                           " staff) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    [ST_SENDER_GET] = "SELECT opted_out, opted_out_at, lang, misses, updated_at FROM senders"
-                      " WHERE number = ?1",
-    [ST_SENDER_PUT] = "INSERT INTO senders (number, opted_out, opted_out_at, lang, misses,"
-                      " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (number) DO"
-                      " UPDATE SET opted_out = excluded.opted_out, opted_out_at ="
-                      " excluded.opted_out_at, lang = excluded.lang, misses = excluded.misses,"
-                      " updated_at = excluded.updated_at",
+    [ST_SENDER_GET] = "SELECT " SENDER_COLUMNS " FROM senders WHERE number = ?1",
+    [ST_SENDER_PUT] = "INSERT OR REPLACE INTO senders (number, " SENDER_COLUMNS ") VALUES (?1,"
+                      " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+                      " ?18)",
+    [ST_OPT_EVENT] = "INSERT INTO opt_events (number, event, source, inbound_id, at) VALUES"
+                     " (?1, ?2, ?3, ?4, ?5)",
     [ST_JOB_INSERT] = "INSERT INTO jobs (kind, priority, inbound_id, to_number, from_number,"
                       " body, state, attempts, next_attempt_at, created_at, updated_at,"
                       " escalation_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?7, ?7,"
@@ -345,6 +377,7 @@ struct op {
             const char *number;
             unsigned fields;
             struct store_sender values;
+            const char *source;
         } sender;
         int64_t repage_ms;
         struct store_staff_request staff;
@@ -595,7 +628,15 @@ static int control(struct store *s, enum stmt_id id, char *err, size_t errlen)
 
 static const struct store_sender new_sender = {.lang = LANG_EN};
 
-/* A senders row (opted_out, opted_out_at, lang, misses, updated_at) into out. */
+/* An intent column that may be NULL (never set): INTENT_FALLBACK then. */
+static enum intent col_intent(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    int id = t ? intent_from_name((const char *)t) : -1;
+    return id < 0 ? INTENT_FALLBACK : (enum intent)id;
+}
+
+/* A senders row (SENDER_COLUMNS) into out. */
 static void sender_from_row(sqlite3_stmt *st, struct store_sender *out)
 {
     int lang = lang_from_name(col_text(st, 2));
@@ -605,6 +646,19 @@ static void sender_from_row(sqlite3_stmt *st, struct store_sender *out)
     out->lang = lang < 0 ? LANG_EN : (enum lang)lang;
     out->misses = sqlite3_column_int(st, 3);
     out->updated_at = sqlite3_column_int64(st, 4);
+    struct conversation_memory *m = &out->memory;
+    m->last_text_at = sqlite3_column_int64(st, 5);
+    m->last_intent = col_intent(st, 6);
+    m->menu_at = sqlite3_column_int64(st, 7);
+    m->last_answer = col_intent(st, 8);
+    m->last_answer_at = sqlite3_column_int64(st, 9);
+    m->last_hash = (uint32_t)sqlite3_column_int64(st, 10);
+    m->same_texts = sqlite3_column_int(st, 11);
+    m->window_start = sqlite3_column_int64(st, 12);
+    m->window_texts = sqlite3_column_int(st, 13);
+    m->muted_until = sqlite3_column_int64(st, 14);
+    m->budget_start = sqlite3_column_int64(st, 15);
+    m->budget_replies = sqlite3_column_int(st, 16);
 }
 
 static int read_sender(struct store *s, struct op *op, const char *number, struct store_sender *out)
@@ -632,13 +686,45 @@ static int write_sender(struct store *s, struct op *op, const char *number,
     sqlite3_stmt *st = op_stmt(s, op, ST_SENDER_PUT);
     if (!st)
         return -1;
+    const struct conversation_memory *m = &v->memory;
+    if ((unsigned)m->last_intent >= INTENT_COUNT || (unsigned)m->last_answer >= INTENT_COUNT)
+        return op_fail(op, "invalid sender state");
     bind_text(st, 1, number);
     sqlite3_bind_int(st, 2, v->opted_out);
     bind_opt_int64(st, 3, v->opted_out ? v->opted_out_at : 0);
     bind_text(st, 4, lang_name(v->lang));
     sqlite3_bind_int(st, 5, v->misses);
     sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_int64(st, 7, m->last_text_at);
+    bind_text(st, 8, m->last_text_at ? intent_name(m->last_intent) : NULL);
+    sqlite3_bind_int64(st, 9, m->menu_at);
+    bind_text(st, 10, m->last_answer_at ? intent_name(m->last_answer) : NULL);
+    sqlite3_bind_int64(st, 11, m->last_answer_at);
+    sqlite3_bind_int64(st, 12, m->last_hash);
+    sqlite3_bind_int(st, 13, m->same_texts);
+    sqlite3_bind_int64(st, 14, m->window_start);
+    sqlite3_bind_int(st, 15, m->window_texts);
+    sqlite3_bind_int64(st, 16, m->muted_until);
+    sqlite3_bind_int64(st, 17, m->budget_start);
+    sqlite3_bind_int(st, 18, m->budget_replies);
     return op_exec(s, op, st, "write sender");
+}
+
+/* One line of the opt-out audit trail, when was and now differ. */
+static int record_opt_change(struct store *s, struct op *op, const char *number, bool was,
+                             bool now_out, const char *source, int64_t inbound_id, int64_t now)
+{
+    if (was == now_out)
+        return 0;
+    sqlite3_stmt *st = op_stmt(s, op, ST_OPT_EVENT);
+    if (!st)
+        return -1;
+    bind_text(st, 1, number);
+    bind_text(st, 2, now_out ? "opt_out" : "opt_in");
+    bind_text(st, 3, source && *source ? source : "texter");
+    bind_opt_int64(st, 4, inbound_id);
+    sqlite3_bind_int64(st, 5, now);
+    return op_exec(s, op, st, "record opt-out change");
 }
 
 /* Inserts a pending job and fills *job (owned strings) from what was written. */
@@ -679,8 +765,9 @@ static int insert_job(struct store *s, struct op *op, enum store_job_kind kind, 
 
 static bool decision_valid(const struct store_decision *d)
 {
-    if ((unsigned)d->escalation > ESCALATE_URGENT || (unsigned)d->sender.lang >= LANG_COUNT ||
-        d->sender.misses < 0 || (d->npages && !d->pages) || d->npages > 64)
+    if ((unsigned)d->intent >= INTENT_COUNT || (unsigned)d->escalation > ESCALATE_URGENT ||
+        (unsigned)d->sender.lang >= LANG_COUNT || d->sender.misses < 0 ||
+        (d->npages && !d->pages) || d->npages > 64)
         return false;
     for (size_t i = 0; i < d->npages; i++)
         if (!d->pages[i].to || !d->pages[i].body)
@@ -688,9 +775,9 @@ static bool decision_valid(const struct store_decision *d)
     return true;
 }
 
-/* The inbound row; escalation and staff (NULL: a texter) as decided. */
-static int insert_inbound(struct store *s, struct op *op, enum escalation escalation,
-                          const char *staff, int64_t *id)
+/* The inbound row; intent, escalation and staff (NULL: a texter) as decided. */
+static int insert_inbound(struct store *s, struct op *op, enum intent intent,
+                          enum escalation escalation, const char *staff, int64_t *id)
 {
     const struct store_inbound *in = &op->u.inbound.in;
     sqlite3_stmt *st = op_stmt(s, op, ST_INBOUND_INSERT);
@@ -703,7 +790,7 @@ static int insert_inbound(struct store *s, struct op *op, enum escalation escala
     bind_text(st, 5, in->to);
     bind_text(st, 6, in->body);
     sqlite3_bind_int64(st, 7, in->received_at);
-    bind_text(st, 8, intent_name(in->intent));
+    bind_text(st, 8, intent_name(intent));
     bind_text(st, 9, lang_name(in->lang));
     sqlite3_bind_double(st, 10, in->confidence);
     bind_text(st, 11, escalation_name(escalation));
@@ -723,7 +810,7 @@ static int do_staff_text(struct store *s, struct op *op, const char *staff, int6
 {
     const struct store_inbound *in = &op->u.inbound.in;
     int64_t inbound_id;
-    if (insert_inbound(s, op, ESCALATE_NONE, staff, &inbound_id) < 0)
+    if (insert_inbound(s, op, op->u.inbound.in.intent, ESCALATE_NONE, staff, &inbound_id) < 0)
         return -1;
 
     char answer[160] = "", by[STAFF_NAME_MAX + 1], err[160], to[40], from[40];
@@ -842,10 +929,25 @@ static int do_inbound(struct store *s, struct op *op)
     if (is_staff)
         return do_staff_text(s, op, staff, now);
 
+    /* Held (a staff member acknowledged the texter's escalation): the text is relayed to
+     * the holder, and the auto-responder stays silent but for the compliance keywords. An
+     * urgent text on a held standard escalation still raises it (escalation_on_text: it is
+     * open again, everyone is paged, and the texter gets the emergency reply); the holder
+     * gets that text relayed all the same. The decide step is told, so that an answer
+     * never sent is not remembered as sent. */
+    char holder[STAFF_NAME_MAX + 1], holder_phone[STAFF_PHONE_MAX + 1], err[160];
+    int64_t held_id = 0;
+    int held = escalation_holder(s->esc, in->from, &held_id, holder, sizeof holder, holder_phone,
+                                 sizeof holder_phone);
+    if (held < 0)
+        return op_fail(op, "read holder: %s", sqlite3_errmsg(s->wdb));
+
     struct store_sender state;
     if (read_sender(s, op, in->from, &state) < 0)
         return -1;
+    state.held = held > 0;
     struct store_decision d = {
+        .intent = in->intent,
         .escalation = ESCALATE_NONE,
         .sender = state,
         .reply_priority = STORE_PRIORITY_REPLY,
@@ -855,27 +957,17 @@ static int do_inbound(struct store *s, struct op *op)
         return op_fail(op, "decide returned an invalid decision");
 
     int64_t inbound_id;
-    if (insert_inbound(s, op, d.escalation, NULL, &inbound_id) < 0)
+    if (insert_inbound(s, op, d.intent, d.escalation, NULL, &inbound_id) < 0)
         return -1;
-    if (write_sender(s, op, in->from, &d.sender, now) < 0)
+    if (write_sender(s, op, in->from, &d.sender, now) < 0 ||
+        record_opt_change(s, op, in->from, state.opted_out, d.sender.opted_out, d.opt_source,
+                          inbound_id, now) < 0)
         return -1;
-
-    /* Held (a staff member acknowledged the texter's escalation): the text is relayed to
-     * the holder, and the auto-responder stays silent but for the compliance keywords. An
-     * urgent text on a held standard escalation still raises it (escalation_on_text: it is
-     * open again, everyone is paged, and the texter gets the emergency reply); the holder
-     * gets that text relayed all the same. */
-    char holder[STAFF_NAME_MAX + 1], holder_phone[STAFF_PHONE_MAX + 1], err[160];
-    int64_t held_id = 0;
-    int held = escalation_holder(s->esc, in->from, &held_id, holder, sizeof holder, holder_phone,
-                                 sizeof holder_phone);
-    if (held < 0)
-        return op_fail(op, "read holder: %s", sqlite3_errmsg(s->wdb));
 
     /* The escalation, in this same transaction: opened, joined or raised, with its pages. */
     struct escalation_pages pages = {0};
     int64_t escalation_id = 0;
-    if (escalation_on_text(s->esc, in->from, in->to, in->intent, d.escalation, inbound_id, now,
+    if (escalation_on_text(s->esc, in->from, in->to, d.intent, d.escalation, inbound_id, now,
                            &escalation_id, &pages, &op->events, err, sizeof err) < 0 ||
         (held && escalation_relay(s->esc, held_id, in->from, in->to, holder, holder_phone, in->body,
                                   now, &pages, &op->events, err, sizeof err) < 0)) {
@@ -890,8 +982,8 @@ static int do_inbound(struct store *s, struct op *op)
             escalation_pages_clear(&pages);
             return op_fail(op, "read holder: %s", sqlite3_errmsg(s->wdb));
         }
-        bool keyword = in->intent == INTENT_OPT_OUT || in->intent == INTENT_OPT_IN ||
-                       in->intent == INTENT_HELP_KEYWORD;
+        bool keyword = d.intent == INTENT_OPT_OUT || d.intent == INTENT_OPT_IN ||
+                       d.intent == INTENT_HELP_KEYWORD;
         if (still && !keyword)
             d.reply = NULL;
     }
@@ -1139,7 +1231,9 @@ static int do_sender(struct store *s, struct op *op)
         state.lang = v->lang;
     if (fields & STORE_SET_MISSES)
         state.misses = v->misses;
-    if (write_sender(s, op, number, &state, now) < 0)
+    bool was_out = state.known && state.opted_out;
+    if (write_sender(s, op, number, &state, now) < 0 ||
+        record_opt_change(s, op, number, was_out, state.opted_out, op->u.sender.source, 0, now) < 0)
         return -1;
     state.known = true;
     state.updated_at = now;
@@ -1638,7 +1732,8 @@ int store_submit_status(struct store *s, const struct store_status *st, store_do
 }
 
 int store_submit_sender_update(struct store *s, const char *number, unsigned fields,
-                               const struct store_sender *values, store_done_fn cb, void *arg)
+                               const struct store_sender *values, const char *source,
+                               store_done_fn cb, void *arg)
 {
     if (!s || !number || !values ||
         (fields & ~(STORE_SET_OPTED_OUT | STORE_SET_LANG | STORE_SET_MISSES)) ||
@@ -1651,7 +1746,8 @@ int store_submit_sender_update(struct store *s, const char *number, unsigned fie
     op->u.sender.number = number;
     op->u.sender.fields = fields;
     op->u.sender.values = *values;
-    if (op_keep(op, &op->u.sender.number) < 0) {
+    op->u.sender.source = source ? source : "";
+    if (op_keep(op, &op->u.sender.number) < 0 || op_keep(op, &op->u.sender.source) < 0) {
         op_free(op);
         return -1;
     }

@@ -26,6 +26,8 @@ struct match_result {
     enum lang lang;
     double confidence; /* 0..1 */
     int keyword;       /* 1 when the whole text was a compliance keyword (STOP, HELP...) */
+    int lang_sure;     /* 1 when the text carries real evidence of its language ("ok", "1"
+                          and "thanks" do not: a conversation keeps its language for them) */
 };
 
 /* Why an intent was chosen, for `hotline chat`. Filled when passed to matcher_classify. */

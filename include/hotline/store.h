@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hotline/conversation.h"
 #include "hotline/intent.h"
 
 struct event_base;
@@ -87,6 +88,9 @@ struct store_sender {
     enum lang lang;
     int misses; /* unmatched texts in a row */
     int64_t updated_at;
+    struct conversation_memory memory; /* the rest of conversation.h's state, kept as is */
+    bool held; /* read only, given to the decide step: a staff member holds this texter's
+                  escalation (escalation.h), so replies go through them */
 };
 
 /* One inbound text with the matcher's verdict. Strings are copied by the submit call. */
@@ -115,12 +119,16 @@ struct store_page {
  * or the store is closed (the store copies them before either can happen).
  */
 struct store_decision {
+    enum intent intent; /* the intent acted on (preset to in->intent): recorded with the
+                           text and its escalation (a menu number becomes its topic) */
     enum escalation escalation;
     struct store_sender sender; /* the sender's new state, written as is */
     const char *reply;          /* to in->from, from in->to; NULL: no reply */
     int reply_priority;
     const struct store_page *pages; /* staff pages, priority STORE_PRIORITY_PAGE */
     size_t npages;
+    const char *opt_source; /* when the opt-out changes: recorded in opt_events ("keyword",
+                               "request"); NULL: "texter" */
 };
 
 /*
@@ -243,12 +251,16 @@ struct store_status {
 int store_submit_status(struct store *s, const struct store_status *st, store_done_fn cb,
                         void *arg);
 
-/* Sets the chosen fields of a sender (creating its row), e.g. opted out after 21610. */
+/*
+ * Sets the chosen fields of a sender (creating its row), e.g. opted out after 21610. A
+ * change of the opt-out is recorded in opt_events with source (e.g. "gateway 21610").
+ */
 #define STORE_SET_OPTED_OUT 1u /* opted_out and opted_out_at */
 #define STORE_SET_LANG 2u
 #define STORE_SET_MISSES 4u
 int store_submit_sender_update(struct store *s, const char *number, unsigned fields,
-                               const struct store_sender *values, store_done_fn cb, void *arg);
+                               const struct store_sender *values, const char *source,
+                               store_done_fn cb, void *arg);
 
 /*
  * Pages again the urgent escalations not acknowledged whose last page is repage_ms old

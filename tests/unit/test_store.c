@@ -861,7 +861,15 @@ static void test_migrate_from_v1(void **state)
     struct store *s = store_open(fx->base, data, err, sizeof err);
     if (!s)
         fail_msg("store_open: %s", err);
-    assert_int_equal(sql_int(db, "PRAGMA user_version"), 6);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), 7);
+    /* v7: the audit trail starts with the numbers already opted out; the conversation's
+     * memory starts empty. */
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM opt_events WHERE number = '+15550000041'"
+                                 " AND event = 'opt_out' AND at = 7"),
+                     1);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM senders WHERE last_text_at = 0 AND"
+                                 " last_intent IS NULL AND budget_replies = 0"),
+                     1);
     /* v5: the re-page search has an index of its own. */
     assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_schema"
                                  " WHERE name = 'escalations_urgent_open'"),
@@ -957,9 +965,10 @@ static void test_senders_probe_and_refusals(void **state)
     /* 21610 from the gateway: opted out, the rest of the state kept. */
     struct store_sender v = {.opted_out = true, .lang = LANG_ES, .misses = 4};
     const char *num = "+15550000051";
-    assert_int_equal(store_submit_sender_update(fx->s, num, STORE_SET_OPTED_OUT, &v, on_got, &g[1]),
-                     0);
-    assert_int_equal(store_submit_sender_update(fx->s, num, STORE_SET_LANG, &v, on_got, &g[2]), 0);
+    assert_int_equal(
+        store_submit_sender_update(fx->s, num, STORE_SET_OPTED_OUT, &v, NULL, on_got, &g[1]), 0);
+    assert_int_equal(
+        store_submit_sender_update(fx->s, num, STORE_SET_LANG, &v, NULL, on_got, &g[2]), 0);
     v.opted_out = false;
     run(fx);
     assert_true(g[1].sender.opted_out);
@@ -968,8 +977,8 @@ static void test_senders_probe_and_refusals(void **state)
     assert_true(g[2].sender.opted_out);
     assert_int_equal(g[2].sender.lang, LANG_ES);
     assert_int_equal(g[2].sender.misses, 0);
-    assert_int_equal(store_submit_sender_update(fx->s, num, STORE_SET_OPTED_OUT, &v, on_got, &g[3]),
-                     0);
+    assert_int_equal(
+        store_submit_sender_update(fx->s, num, STORE_SET_OPTED_OUT, &v, NULL, on_got, &g[3]), 0);
     run(fx);
     struct store_sender got;
     assert_int_equal(store_get_sender(fx->s, num, &got), 1);
@@ -984,9 +993,9 @@ static void test_senders_probe_and_refusals(void **state)
     in = text("SMx", TEXTER, "x");
     assert_int_equal(store_submit_inbound(fx->s, &in, NULL, NULL, on_got, &never), -1);
     v.lang = (enum lang)7;
-    assert_int_equal(store_submit_sender_update(fx->s, num, STORE_SET_LANG, &v, on_got, &never),
-                     -1);
-    assert_int_equal(store_submit_sender_update(fx->s, num, 0x80, &v, on_got, &never), -1);
+    assert_int_equal(
+        store_submit_sender_update(fx->s, num, STORE_SET_LANG, &v, NULL, on_got, &never), -1);
+    assert_int_equal(store_submit_sender_update(fx->s, num, 0x80, &v, NULL, on_got, &never), -1);
     run(fx);
     assert_int_equal(never.calls, 0);
 
