@@ -630,3 +630,137 @@ int admin_escalations(int argc, char **argv)
     free(data_dir);
     return rc;
 }
+
+/* ---- opt-outs ---- */
+
+static const char usage_optouts[] =
+    "usage: hotline optouts COMMAND [--config FILE]\n"
+    "\n"
+    "Opt-outs, for audits (in HOTLINE_DATA_DIR, safe while the service runs):\n"
+    "  list [--json]   the numbers opted out now, oldest first: since when, and how\n"
+    "                  (keyword: STOP and the like; request: \"stop texting me\";\n"
+    "                  gateway error 21610: the carrier refused a send after a STOP)\n"
+    "  export          every opt-out and opt-in ever recorded, oldest first, as CSV:\n"
+    "                  time_utc,number,event,source,inbound_id\n";
+
+/* Unix ms as "2026-11-26T01:02:03.456Z" into out (32 bytes). */
+static void iso_time(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+static int optouts_list(sqlite3 *db, const struct args *a)
+{
+    static const char sql[] =
+        "SELECT s.number, coalesce(s.opted_out_at, s.updated_at),"
+        " (SELECT e.source FROM opt_events e WHERE e.number = s.number AND e.event = 'opt_out'"
+        "  ORDER BY e.at DESC, e.id DESC LIMIT 1)"
+        " FROM senders s WHERE s.opted_out = 1 ORDER BY 2, 1";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "hotline: %s\n", sqlite3_errmsg(db));
+        return 1;
+    }
+    int rc, n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *number = (const char *)sqlite3_column_text(st, 0);
+        const char *source = (const char *)sqlite3_column_text(st, 2);
+        char since[32];
+        iso_time(sqlite3_column_int64(st, 1), since);
+        if (a->json) {
+            json_t *o = json_pack("{s:s, s:s, s:s}", "number", number, "since", since, "source",
+                                  source ? source : "unknown");
+            char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            if (line)
+                puts(line);
+            free(line);
+            json_decref(o);
+        } else {
+            if (n == 0)
+                printf("%-16s %-24s %s\n", "number", "opted out since (UTC)", "source");
+            printf("%-16s %-24s %s\n", number, since, source ? source : "unknown");
+        }
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        fprintf(stderr, "hotline: %s\n", sqlite3_errmsg(db));
+        return 1;
+    }
+    if (!a->json)
+        printf("%d number%s opted out\n", n, n == 1 ? "" : "s");
+    return 0;
+}
+
+/* A CSV field: quoted when it holds a comma, a quote or a line break. */
+static void csv_field(const char *s, bool last)
+{
+    if (strpbrk(s, ",\"\r\n")) {
+        putchar('"');
+        for (; *s; s++) {
+            if (*s == '"')
+                putchar('"');
+            putchar(*s);
+        }
+        putchar('"');
+    } else {
+        fputs(s, stdout);
+    }
+    putchar(last ? '\n' : ',');
+}
+
+static int optouts_export(sqlite3 *db)
+{
+    static const char sql[] = "SELECT at, number, event, source, inbound_id FROM opt_events"
+                              " ORDER BY at, id";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "hotline: %s\n", sqlite3_errmsg(db));
+        return 1;
+    }
+    puts("time_utc,number,event,source,inbound_id");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char at[32], inbound[24] = "";
+        iso_time(sqlite3_column_int64(st, 0), at);
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+            snprintf(inbound, sizeof inbound, "%lld", (long long)sqlite3_column_int64(st, 4));
+        csv_field(at, false);
+        csv_field((const char *)sqlite3_column_text(st, 1), false);
+        csv_field((const char *)sqlite3_column_text(st, 2), false);
+        csv_field((const char *)sqlite3_column_text(st, 3), false);
+        csv_field(inbound, true);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        fprintf(stderr, "hotline: %s\n", sqlite3_errmsg(db));
+        return 1;
+    }
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int admin_optouts(int argc, char **argv)
+{
+    struct args a;
+    int rc = parse_all(argc, argv, usage_optouts, &a);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    bool list = a.npos == 1 && strcmp(a.pos[0], "list") == 0;
+    bool export = a.npos == 1 && strcmp(a.pos[0], "export") == 0;
+    if ((!list && !export) || a.by || a.phone || a.on_call || a.all || (export && a.json)) {
+        fputs(usage_optouts, stderr);
+        return 2;
+    }
+    char *data_dir = NULL;
+    sqlite3 *db = open_db(&a, &data_dir);
+    if (!db)
+        return 1;
+    rc = list ? optouts_list(db, &a) : optouts_export(db);
+    sqlite3_close(db);
+    free(data_dir);
+    return rc;
+}

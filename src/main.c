@@ -13,6 +13,7 @@
 #include "hotline/admin.h"
 #include "hotline/batch.h"
 #include "hotline/config.h"
+#include "hotline/console.h"
 #include "hotline/intent.h"
 #include "hotline/matcher.h"
 #include "hotline/replies.h"
@@ -34,6 +35,7 @@ static const char usage_main[] =
     "  check-replies  validate a replies/ folder and show each answer's SMS size\n"
     "  staff          the staff directory: add, list, on-call, token, remove\n"
     "  escalations    list, show, ack and close escalations\n"
+    "  optouts        the opted-out numbers and the opt-out audit trail (list, export)\n"
     "\n"
     "Run 'hotline COMMAND --help' for a command's options.\n";
 
@@ -50,7 +52,13 @@ static const char usage_chat[] =
     "usage: hotline chat [--replies DIR]\n"
     "\n"
     "Type a text as a texter would; see the reply, the intent, the confidence, the\n"
-    "escalation level, the SMS size and why the matcher chose it. Ctrl-D ends.\n"
+    "escalation level, the SMS size and why the matcher chose it. The conversation is\n"
+    "kept as the service keeps it (menu numbers, language, STOP/START/HELP, the repeat\n"
+    "pointer, the loop guard), in memory only: nothing is stored or sent.\n"
+    "\n"
+    "  /as +1NUMBER   text as another texter (each keeps its own conversation)\n"
+    "  /reset         forget the current texter: a texter never seen\n"
+    "  /state         what hotline remembers of the current texter\n"
     "\n"
     "  --replies DIR  the replies folder (default: $HOTLINE_REPLIES or ./replies)\n";
 
@@ -166,56 +174,12 @@ static int cmd_chat(int argc, char **argv)
     struct matcher *matcher;
     if (load_all(dir, &replies, &matcher) < 0)
         return 1;
-
-    int tty = isatty(STDIN_FILENO);
-    if (tty)
-        printf("hotline chat: type as a texter would (English or Spanish). Ctrl-D ends.\n\n");
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    for (;;) {
-        if (tty) {
-            printf("you> ");
-            fflush(stdout);
-        }
-        if ((n = getline(&line, &cap, stdin)) == -1)
-            break;
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        struct match_result r;
-        struct match_explain why;
-        matcher_classify(matcher, line, (size_t)n, &r, &why);
-        const char *reply = replies->intents[r.intent].answer[r.lang];
-        printf("hotline> %s\n", reply);
-        printf("  [intent=%s lang=%s%s confidence=%.2f escalate=%s sms=", intent_name(r.intent),
-               lang_name(r.lang), r.lang_sure ? "" : "?", r.confidence,
-               escalation_name(intent_escalation(r.intent)));
-        print_sms_size(stdout, reply);
-        printf("]\n  [words: %s]\n", why.normalized);
-        if (why.reason[0])
-            printf("  [why: %s]\n", why.reason);
-        /* The three best scores, for tuning. */
-        printf("  [scores:");
-        int shown[3] = {-1, -1, -1};
-        for (int s = 0; s < 3; s++) {
-            int best = -1;
-            for (int k = 0; k < INTENT_COUNT; k++) {
-                if (k == shown[0] || k == shown[1])
-                    continue;
-                if (best < 0 || why.score[k] > why.score[best])
-                    best = k;
-            }
-            shown[s] = best;
-            if (best >= 0 && why.score[best] > 0)
-                printf(" %s=%.2f", intent_name((enum intent)best), why.score[best]);
-        }
-        printf("]\n\n");
-        fflush(stdout);
-    }
-    free(line);
+    struct conversation_rules rules;
+    conversation_rules_default(&rules);
+    rc = console_run(replies, matcher, &rules, stdin, stdout, isatty(STDIN_FILENO));
     matcher_free(matcher);
     replies_free(replies);
-    return 0;
+    return rc == 0 ? 0 : 1;
 }
 
 static int cmd_check_replies(int argc, char **argv)
@@ -305,9 +269,10 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int argc, char **argv);
     } commands[] = {
-        {"serve", cmd_serve},   {"match", cmd_match},
-        {"chat", cmd_chat},     {"check-replies", cmd_check_replies},
-        {"staff", admin_staff}, {"escalations", admin_escalations},
+        {"serve", cmd_serve},       {"match", cmd_match},
+        {"chat", cmd_chat},         {"check-replies", cmd_check_replies},
+        {"staff", admin_staff},     {"escalations", admin_escalations},
+        {"optouts", admin_optouts},
     };
     if (argc < 2) {
         fputs(usage_main, stderr);

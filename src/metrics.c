@@ -48,6 +48,13 @@ void metrics_reply(struct metrics *m, enum metrics_reply_outcome outcome)
         m->replies[outcome]++;
 }
 
+void metrics_conversation(struct metrics *m, unsigned flags)
+{
+    for (int e = 0; e < METRICS_CONVERSATION_EVENTS; e++)
+        if (flags & (1u << e))
+            m->conversation[e]++;
+}
+
 void metrics_observe(struct metrics_histogram *h, double seconds)
 {
     if (seconds < 0)
@@ -97,6 +104,17 @@ int metrics_render(const struct metrics *m, const struct metrics_gauges *g, stru
     for (int o = 0; o < METRICS_REPLY_OUTCOME_COUNT; o++)
         rc |= evbuffer_add_printf(out, "hotline_replies_total{outcome=\"%s\"} %llu\n",
                                   reply_names[o], (unsigned long long)m->replies[o]) < 0;
+    static const char *const conversation_names[METRICS_CONVERSATION_EVENTS] = {
+        "menu_pick",      "menu_shown",  "repeat_pointer", "loop_detected", "muted",
+        "budget_reached", "over_budget", "opted_out",      "opted_in"};
+    rc |= evbuffer_add_printf(out, "# HELP hotline_conversation_events_total Menu choices, "
+                                   "repeat pointers, loop guard and budget silences, "
+                                   "opt-outs and opt-ins.\n"
+                                   "# TYPE hotline_conversation_events_total counter\n") < 0;
+    for (int e = 0; e < METRICS_CONVERSATION_EVENTS; e++)
+        rc |=
+            evbuffer_add_printf(out, "hotline_conversation_events_total{event=\"%s\"} %llu\n",
+                                conversation_names[e], (unsigned long long)m->conversation[e]) < 0;
     rc |= evbuffer_add_printf(
               out,
               "# HELP hotline_outbox_queue_depth Jobs waiting to be sent.\n"

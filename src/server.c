@@ -316,12 +316,30 @@ static void on_inbound_done(const struct store_result *res, void *arg)
         metrics_webhook(srv->set.metrics, METRICS_ROUTE_MESSAGES, METRICS_WEBHOOK_ACCEPTED);
         log_event(LOG_INFO, "webhook",
                   "req=%llu route=messages outcome=accepted sid=%s from=%s inbound=%lld "
-                  "intent=%s lang=%s confidence=%.2f escalation=%s jobs=%zu why=\"%s\" "
-                  "latency_ms=%.2f",
+                  "intent=%s acted=%s lang=%s confidence=%.2f escalation=%s jobs=%zu "
+                  "why=\"%s\" latency_ms=%.2f",
                   p->rid, p->sid, p->from_masked, (long long)res->inbound_id,
-                  intent_name(p->intent), lang_name(p->lang), p->confidence,
-                  escalation_name(res->escalation), res->njobs,
+                  intent_name(p->intent), res->staff_command ? "-" : intent_name(p->acted),
+                  lang_name(p->lang), p->confidence, escalation_name(res->escalation), res->njobs,
                   res->staff_command ? "staff command" : (p->why ? p->why : ""), ms);
+        if (!res->staff_command) {
+            metrics_conversation(srv->set.metrics, p->flags);
+            if (p->flags & CONV_LOOP_DETECTED)
+                log_event(LOG_WARN, "loop_guard",
+                          "from=%s inbound=%lld muted_s=%lld why=\"identical texts or too many "
+                          "in a short window: another auto-responder? not auto-answering it\"",
+                          p->from_masked, (long long)res->inbound_id,
+                          (long long)(srv->rules.mute_ms / 1000));
+            if (p->flags & CONV_BUDGET_REACHED)
+                log_event(LOG_WARN, "reply_budget",
+                          "from=%s inbound=%lld budget=%d why=\"reply budget reached: texts are "
+                          "stored and a person is asked to follow up\"",
+                          p->from_masked, (long long)res->inbound_id, srv->rules.reply_budget);
+            if (p->flags & (CONV_OPTED_OUT_NOW | CONV_OPTED_IN_NOW))
+                log_event(LOG_INFO, p->flags & CONV_OPTED_OUT_NOW ? "opted_out" : "opted_in",
+                          "number=%s source=texter inbound=%lld", p->from_masked,
+                          (long long)res->inbound_id);
+        }
         respond_twiml(srv, p->req);
         metrics_observe(&srv->set.metrics->webhook_latency, ms / 1000.0);
         if (srv->set.hooks.on_inbound)
@@ -976,6 +994,9 @@ static void on_request(struct evhttp_request *req, void *arg)
 }
 
 /* ---- lifetime ---- */
+
+_Static_assert(CONV_OPTED_IN_NOW == 1u << (METRICS_CONVERSATION_EVENTS - 1),
+               "metrics counts one event per conversation flag");
 
 /* The conversation's limits: the shipped ones, with what the operator may set. */
 static void conversation_rules_from_config(struct conversation_rules *rules,

@@ -1,5 +1,6 @@
 /*
- * admin: the `hotline staff ...` and `hotline escalations ...` commands. They work on
+ * admin: the `hotline staff ...`, `hotline escalations ...` and `hotline optouts ...`
+ * commands. They work on
  * the same data directory as a running service (settings by config.c's rules, so the
  * same environment finds the same HOTLINE_DATA_DIR), on a connection of their own
  * (store_open_direct: WAL and a busy timeout, never the service's lock), and append
@@ -13,5 +14,6 @@
 
 int admin_staff(int argc, char **argv);
 int admin_escalations(int argc, char **argv);
+int admin_optouts(int argc, char **argv); /* `hotline optouts list|export` */
 
 #endif

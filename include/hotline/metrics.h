@@ -38,6 +38,9 @@ enum metrics_reply_outcome {
     METRICS_REPLY_OUTCOME_COUNT
 };
 
+/* The conversation's notable turns (conversation.h's flags, one counter each). */
+#define METRICS_CONVERSATION_EVENTS 9
+
 #define METRICS_BUCKETS_MAX 16
 
 struct metrics_histogram {
@@ -51,8 +54,9 @@ struct metrics_histogram {
 struct metrics {
     uint64_t webhooks[METRICS_ROUTE_COUNT][METRICS_WEBHOOK_OUTCOME_COUNT];
     uint64_t replies[METRICS_REPLY_OUTCOME_COUNT];
-    struct metrics_histogram webhook_latency; /* request handed to us -> 200 sent */
-    struct metrics_histogram gateway_latency; /* one Messages API attempt */
+    uint64_t conversation[METRICS_CONVERSATION_EVENTS]; /* by bit of conversation_flag */
+    struct metrics_histogram webhook_latency;           /* request handed to us -> 200 sent */
+    struct metrics_histogram gateway_latency;           /* one Messages API attempt */
 };
 
 /* Sampled at render time. */
@@ -72,6 +76,8 @@ void metrics_init(struct metrics *m);
 void metrics_webhook(struct metrics *m, enum metrics_route route,
                      enum metrics_webhook_outcome outcome);
 void metrics_reply(struct metrics *m, enum metrics_reply_outcome outcome);
+/* Counts each conversation_flag bit set in flags. */
+void metrics_conversation(struct metrics *m, unsigned flags);
 void metrics_observe(struct metrics_histogram *h, double seconds);
 
 /* Appends the Prometheus text format (version 0.0.4) to out. 0, or -1 when out of memory. */

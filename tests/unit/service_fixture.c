@@ -1,0 +1,662 @@
+/*
+ * service_fixture: the real service as a process, a mock gateway, signed webhooks and a
+ * read-only view of the store (see service_fixture.h).
+ */
+#include "service_fixture.h"
+
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "hotline/matcher.h"
+#include "hotline/replies.h"
+
+extern char **environ;
+
+struct replies *g_replies;
+struct matcher *g_matcher;
+
+/* ---- small helpers ---- */
+
+void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void next_sid(struct fx *fx, char out[TWILIO_SID_LEN + 1])
+{
+    snprintf(out, TWILIO_SID_LEN + 1, "SM%08x%024x", (unsigned)getpid(), ++fx->sid_counter);
+}
+
+/* The reply the service must send a new texter for text. */
+const char *expected_reply(const char *text)
+{
+    struct match_result m;
+    matcher_classify(g_matcher, text, strlen(text), &m, NULL);
+    return g_replies->intents[m.intent].answer[m.lang];
+}
+
+/* ---- the process ---- */
+
+/* Settings never leak in from the developer's environment: the test sets its own. */
+static bool overridden(const char *entry)
+{
+    return strncmp(entry, "HOTLINE_", 8) == 0 || strncmp(entry, "TWILIO_", 7) == 0;
+}
+
+void env_add(struct fx *fx, const char *entry)
+{
+    assert_true(fx->nenv < sizeof fx->env / sizeof fx->env[0]);
+    fx->env[fx->nenv++] = entry;
+}
+
+/* Reads the child's stderr until the listening line; fails if it exits first. */
+static void wait_listening(struct fx *fx)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    for (;;) {
+        char *err = tu_read_file(fx->err_path, NULL);
+        const char *at = err ? strstr(err, "event=listening addr=") : NULL;
+        if (at) {
+            at += strlen("event=listening addr=");
+            size_t n = strcspn(at, " \n");
+            assert_true(n < sizeof fx->addr);
+            memcpy(fx->addr, at, n);
+            fx->addr[n] = '\0';
+            snprintf(fx->base_url, sizeof fx->base_url, "http://%s", fx->addr);
+            free(err);
+            return;
+        }
+        int status;
+        if (waitpid(fx->pid, &status, WNOHANG) == fx->pid) {
+            fx->pid = 0;
+            fail_msg("hotline serve exited before listening; stderr:\n%s", err ? err : "");
+        }
+        free(err);
+        if (now_ms() > deadline)
+            fail_msg("hotline serve did not start listening");
+        sleep_ms(20);
+    }
+}
+
+void start(struct fx *fx)
+{
+    fx->run++;
+    snprintf(fx->out_path, sizeof fx->out_path, "%s/out.%d", fx->tmp, fx->run);
+    snprintf(fx->err_path, sizeof fx->err_path, "%s/err.%d", fx->tmp, fx->run);
+
+    /* Built before fork: the child of a threaded process may only exec. */
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **envp = calloc(n + fx->nenv + 1, sizeof *envp);
+    assert_non_null(envp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!overridden(environ[i]))
+            envp[k++] = environ[i];
+    for (size_t i = 0; i < fx->nenv; i++)
+        envp[k++] = (char *)fx->env[i];
+    envp[k] = NULL;
+    int out = open(fx->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int err = open(fx->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(out >= 0 && err >= 0);
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out, STDOUT_FILENO);
+        dup2(err, STDERR_FILENO);
+        char *argv[] = {"hotline", "serve", NULL};
+        execve(HOTLINE_BINARY, argv, envp);
+        _exit(127);
+    }
+    close(out);
+    close(err);
+    free(envp);
+    fx->pid = pid;
+    wait_listening(fx);
+}
+
+/* Waits for the child to exit; returns its exit status (or 128 + signal). */
+int reap(struct fx *fx)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(fx->pid, &status, WNOHANG);
+        if (r == fx->pid)
+            break;
+        if (now_ms() > deadline) {
+            kill(fx->pid, SIGKILL);
+            waitpid(fx->pid, &status, 0);
+            fx->pid = 0;
+            fail_msg("hotline serve did not exit");
+        }
+        sleep_ms(10);
+    }
+    fx->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void stop_ok(struct fx *fx)
+{
+    assert_int_equal(kill(fx->pid, SIGTERM), 0);
+    int rc = reap(fx);
+    if (rc != 0) {
+        char *err = tu_read_file(fx->err_path, NULL);
+        fail_msg("exit status %d after SIGTERM; stderr:\n%s", rc, err ? err : "");
+    }
+}
+
+/* ---- HTTP ---- */
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+    struct resp *r = arg;
+    size_t n = size * nmemb;
+    char *grown = realloc(r->body, r->len + n + 1);
+    if (!grown)
+        return 0;
+    r->body = grown;
+    memcpy(r->body + r->len, p, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return n;
+}
+
+/* One request; body NULL for GET. extra_header may be NULL. */
+void http(struct fx *fx, const char *method, const char *path, const char *body, size_t body_len,
+          const char *extra_header, struct resp *r)
+{
+    memset(r, 0, sizeof *r);
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", fx->base_url, path);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct curl_slist *h = NULL;
+    if (extra_header)
+        h = curl_slist_append(h, extra_header);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)WAIT_MS);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    char *ct = NULL;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    snprintf(r->ctype, sizeof r->ctype, "%s", ct ? ct : "");
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+}
+
+void resp_clear(struct resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+/*
+ * POSTs the form pairs to path, signed over url_base + path with token (NULL: no
+ * signature header; url_base NULL: the service's own URL). Returns the status.
+ */
+long post_form(struct fx *fx, const char *path, const struct form_pair *pairs, size_t n,
+               const char *token, const char *url_base, struct resp *out)
+{
+    char *body = form_encode(pairs, n);
+    assert_non_null(body);
+    char header[128] = "";
+    if (token) {
+        const char *why = NULL;
+        struct form *f =
+            form_parse(body, strlen(body), &(struct form_limits){256, 64, 65536}, &why);
+        assert_non_null(f);
+        char url[512], sig[TWILIO_SIGNATURE_LEN + 1];
+        snprintf(url, sizeof url, "%s%s", url_base ? url_base : fx->base_url, path);
+        assert_int_equal(twilio_signature(token, url, f, sig), 0);
+        form_free(f);
+        snprintf(header, sizeof header, "X-Twilio-Signature: %s", sig);
+    }
+    struct resp r;
+    http(fx, "POST", path, body, strlen(body), token ? header : NULL, &r);
+    free(body);
+    long status = r.status;
+    if (out)
+        *out = r;
+    else
+        resp_clear(&r);
+    return status;
+}
+
+/* A Twilio-like inbound webhook (the fields of a real capture) signed with token. */
+long post_text(struct fx *fx, const char *sid, const char *account, const char *from,
+               const char *to, const char *text, const char *token, struct resp *out)
+{
+    const struct form_pair p[] = {
+        {"ToCountry", "US"},
+        {"ToState", "CA"},
+        {"SmsMessageSid", sid},
+        {"NumMedia", "0"},
+        {"ToCity", "IRVINE"},
+        {"FromZip", ""},
+        {"SmsSid", sid},
+        {"FromState", ""},
+        {"SmsStatus", "received"},
+        {"FromCity", ""},
+        {"Body", text},
+        {"FromCountry", "US"},
+        {"To", to},
+        {"ToZip", ""},
+        {"NumSegments", "1"},
+        {"MessageSid", sid},
+        {"AccountSid", account},
+        {"From", from},
+        {"ApiVersion", "2010-04-01"},
+    };
+    return post_form(fx, "/webhooks/twilio/messages", p, sizeof p / sizeof p[0], token, NULL, out);
+}
+
+void post_text_ok(struct fx *fx, const char *sid, const char *from, const char *text)
+{
+    struct resp r;
+    assert_int_equal(post_text(fx, sid, SID, from, HOTLINE, text, TOKEN, &r), 200);
+    assert_non_null(strstr(r.ctype, "text/xml"));
+    assert_non_null(r.body);
+    assert_non_null(strstr(r.body, "<Response></Response>"));
+    resp_clear(&r);
+}
+
+/* ---- the store, read-only ---- */
+
+int64_t db_int(struct fx *fx, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(db);
+        fail_msg("open %s: %s", fx->db, sqlite3_errstr(rc));
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    int64_t v = -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -2 : sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A text column of the first row (caller frees), NULL when none or NULL. */
+char *db_text(struct fx *fx, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    char *v = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        v = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+void wait_db(struct fx *fx, const char *sql, int64_t want)
+{
+    int64_t deadline = now_ms() + WAIT_MS, got = -1;
+    while ((got = db_int(fx, sql)) != want) {
+        if (now_ms() > deadline)
+            fail_msg("waited for %s = %lld, got %lld", sql, (long long)want, (long long)got);
+        sleep_ms(20);
+    }
+}
+
+void wait_file_has(const char *path, const char *needle)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    for (;;) {
+        char *text = tu_read_file(path, NULL);
+        bool found = text && strstr(text, needle);
+        if (found || now_ms() > deadline) {
+            if (!found)
+                fail_msg("%s never contained \"%s\"; it holds:\n%s", path, needle,
+                         text ? text : "");
+            free(text);
+            return;
+        }
+        free(text);
+        sleep_ms(20);
+    }
+}
+
+void wait_mock(struct fx *fx, size_t n)
+{
+    if (mock_gateway_wait(fx->mg, n, WAIT_MS) != 0)
+        fail_msg("the mock got %zu requests, waited for %zu", mock_gateway_count(fx->mg), n);
+}
+
+/* ---- fixtures ---- */
+
+int group_setup(void **state)
+{
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    g_replies = replies_load(HOTLINE_SOURCE_DIR "/replies", NULL, NULL);
+    g_matcher = g_replies ? matcher_new(g_replies) : NULL;
+    return g_matcher ? 0 : -1;
+}
+
+int group_teardown(void **state)
+{
+    (void)state;
+    matcher_free(g_matcher);
+    replies_free(g_replies);
+    curl_global_cleanup();
+    return 0;
+}
+
+/* "NAME=value" in a new string. */
+char *env_entry(const char *name, const char *value)
+{
+    size_t n = strlen(name) + strlen(value) + 2;
+    char *s = malloc(n);
+    assert_non_null(s);
+    snprintf(s, n, "%s=%s", name, value);
+    return s;
+}
+
+static char *g_owned[8]; /* env strings built per test */
+
+void env_set(struct fx *fx, const char *name, const char *value)
+{
+    size_t i = 0;
+    while (i < sizeof g_owned / sizeof g_owned[0] && g_owned[i])
+        i++;
+    assert_true(i < sizeof g_owned / sizeof g_owned[0]);
+    g_owned[i] = env_entry(name, value);
+    env_add(fx, g_owned[i]);
+}
+
+int setup(void **state)
+{
+    struct fx *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    fx->tmp = tu_mkdtemp();
+    snprintf(fx->data, sizeof fx->data, "%s/data", fx->tmp);
+    snprintf(fx->db, sizeof fx->db, "%s/hotline.db", fx->data);
+    fx->mg = mock_gateway_start();
+    g_owned[0] = env_entry("HOTLINE_DATA_DIR", fx->data);
+    g_owned[1] = env_entry("HOTLINE_TWILIO_API_BASE", mock_gateway_url(fx->mg));
+    env_add(fx, g_owned[0]);
+    env_add(fx, g_owned[1]);
+    env_add(fx, "HOTLINE_LISTEN=127.0.0.1:0");
+    env_add(fx, "HOTLINE_REPLIES=" HOTLINE_SOURCE_DIR "/replies");
+    env_add(fx, "HOTLINE_RETRY_BASE_MS=20");
+    *state = fx;
+    return 0;
+}
+
+void with_credentials(struct fx *fx)
+{
+    env_add(fx, "TWILIO_ACCOUNT_SID=" SID);
+    env_add(fx, "TWILIO_AUTH_TOKEN=" TOKEN);
+}
+
+int teardown(void **state)
+{
+    struct fx *fx = *state;
+    if (fx->pid > 0) {
+        kill(fx->pid, SIGKILL);
+        waitpid(fx->pid, NULL, 0);
+    }
+    mock_gateway_free(fx->mg);
+    mock_gateway_free(fx->chat);
+    tu_rmtree(fx->tmp);
+    free(fx->tmp);
+    for (size_t i = 0; i < sizeof g_owned / sizeof g_owned[0]; i++) {
+        free(g_owned[i]);
+        g_owned[i] = NULL;
+    }
+    free(fx);
+    return 0;
+}
+
+/* ---- checks on what reached the mock ---- */
+
+void assert_send_request(struct fx *fx, size_t i, const char *to, const char *body)
+{
+    struct mock_request r;
+    assert_int_equal(mock_gateway_request(fx->mg, i, &r), 0);
+    assert_string_equal(r.method, "POST");
+    assert_string_equal(r.path, "/2010-04-01/Accounts/" SID "/Messages.json");
+
+    unsigned char b64[128];
+    const char creds[] = SID ":" TOKEN;
+    EVP_EncodeBlock(b64, (const unsigned char *)creds, (int)strlen(creds));
+    char auth[160];
+    snprintf(auth, sizeof auth, "Basic %s", (const char *)b64);
+    assert_non_null(mock_request_header(&r, "Authorization"));
+    assert_string_equal(mock_request_header(&r, "Authorization"), auth);
+    const char *ct = mock_request_header(&r, "Content-Type");
+    assert_non_null(ct);
+    assert_non_null(strstr(ct, "application/x-www-form-urlencoded"));
+
+    char *f_to = mock_request_form(&r, "To"), *f_from = mock_request_form(&r, "From");
+    char *f_body = mock_request_form(&r, "Body"), *f_cb = mock_request_form(&r, "StatusCallback");
+    assert_non_null(f_to);
+    assert_non_null(f_from);
+    assert_non_null(f_body);
+    assert_non_null(f_cb);
+    assert_string_equal(f_to, to);
+    assert_string_equal(f_from, HOTLINE);
+    assert_string_equal(f_body, body);
+    char cb[256];
+    snprintf(cb, sizeof cb, "%s/webhooks/twilio/status", fx->base_url);
+    assert_string_equal(f_cb, cb);
+    free(f_to);
+    free(f_from);
+    free(f_body);
+    free(f_cb);
+    mock_request_clear(&r);
+}
+
+/* ---- escalations ---- */
+
+/* Runs `hotline ARGS` against the fixture's data folder; returns the exit status. */
+int cli(struct fx *fx, const char *args, char **out)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "env HOTLINE_DATA_DIR='%s' HOTLINE_LISTEN=127.0.0.1:0 TWILIO_ACCOUNT_SID= "
+             "TWILIO_AUTH_TOKEN= '%s' %s",
+             fx->data, HOTLINE_BINARY, args);
+    return tu_run(cmd, NULL, out);
+}
+
+void cli_ok(struct fx *fx, const char *args)
+{
+    char *out = NULL;
+    int rc = cli(fx, args, &out);
+    if (rc != 0)
+        fail_msg("hotline %s: exit %d: %s", args, rc, out ? out : "");
+    free(out);
+}
+
+/* alice and bob on call, carol not. */
+void add_staff(struct fx *fx)
+{
+    char *out = NULL;
+    assert_int_equal(cli(fx, "staff add alice --phone " ALICE " --on-call", &out), 0);
+    assert_non_null(strstr(out, "token: hlt_"));
+    free(out);
+    cli_ok(fx, "staff add bob --phone " BOB " --on-call");
+    cli_ok(fx, "staff add carol --phone " CAROL);
+}
+
+void wait_db_at_least(struct fx *fx, const char *sql, int64_t want)
+{
+    int64_t deadline = now_ms() + WAIT_MS, got = -1;
+    while ((got = db_int(fx, sql)) < want) {
+        if (now_ms() > deadline)
+            fail_msg("waited for %s >= %lld, got %lld", sql, (long long)want, (long long)got);
+        sleep_ms(20);
+    }
+}
+
+/* How many lines of the escalation log contain needle. */
+int log_count_now(struct fx *fx, const char *needle)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/escalations.jsonl", fx->data);
+    char *text = tu_read_file(path, NULL);
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    free(text);
+    return n;
+}
+
+/* The same once the service's exporter (every 200 ms) has had the time to write want of
+ * them: waits up to WAIT_MS for want. */
+int log_count(struct fx *fx, const char *needle, int want)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    int n;
+    while ((n = log_count_now(fx, needle)) != want && now_ms() < deadline)
+        sleep_ms(20);
+    return n;
+}
+
+char *request_form(struct fx *fx, size_t i, const char *field)
+{
+    struct mock_request r;
+    assert_int_equal(mock_gateway_request(fx->mg, i, &r), 0);
+    char *v = mock_request_form(&r, field);
+    mock_request_clear(&r);
+    assert_non_null(v);
+    return v;
+}
+
+/* A staff member's token from `hotline staff add` output. */
+void add_with_token(struct fx *fx, const char *args, char token[STAFF_TOKEN_SIZE])
+{
+    char *out = NULL;
+    assert_int_equal(cli(fx, args, &out), 0);
+    const char *t = strstr(out, "token: ");
+    assert_non_null(t);
+    snprintf(token, STAFF_TOKEN_SIZE, "%.*s", STAFF_TOKEN_SIZE - 1, t + 7);
+    free(out);
+}
+
+/* A request with a bearer token (NULL: none); body NULL for GET. */
+void api(struct fx *fx, const char *method, const char *path, const char *token, const char *body,
+         const char *ctype, struct resp *r)
+{
+    char auth[128];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token ? token : "");
+    memset(r, 0, sizeof *r);
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", fx->base_url, path);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    if (token)
+        h = curl_slist_append(h, auth);
+    if (ctype) {
+        char ct[128];
+        snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
+        h = curl_slist_append(h, ct);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)WAIT_MS);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (curl_easy_perform(c) != CURLE_OK)
+        fail_msg("%s %s failed", method, path);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+}
+
+/* Opens GET /staff/events on a raw socket; returns the fd. */
+int sse_open(struct fx *fx, const char *token)
+{
+    const char *colon = strrchr(fx->addr, ':');
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    char req[256];
+    int n = snprintf(req, sizeof req,
+                     "GET /staff/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+                     token);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    return fd;
+}
+
+/* Reads from fd into buf (appending) until needle appears or ms pass; true when found. */
+bool sse_wait(int fd, char *buf, size_t cap, const char *needle, int ms)
+{
+    int64_t deadline = now_ms() + ms;
+    size_t len = strlen(buf);
+    while (!strstr(buf, needle)) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, (int)left) <= 0)
+            continue;
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r <= 0)
+            return false;
+        len += (size_t)r;
+        buf[len] = '\0';
+    }
+    return true;
+}
