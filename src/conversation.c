@@ -23,6 +23,7 @@ void conversation_rules_default(struct conversation_rules *rules)
         .repeat_ms = 5 * MINUTE_MS,
         .menu_ms = 30 * MINUTE_MS,
         .loop_repeats = 4,
+        .loop_echoes = 2,
         .loop_repeat_ms = 10 * MINUTE_MS,
         .loop_texts = 15,
         .loop_window_ms = 2 * MINUTE_MS,
@@ -72,13 +73,17 @@ static bool loop_guard(const struct conversation_rules *rules, struct conversati
         m->last_text_at && m->last_hash == hash && now - m->last_text_at <= rules->loop_repeat_ms;
     m->same_texts = again ? m->same_texts + 1 : 1;
     m->last_hash = hash;
+    /* A person does not send hotline's own words back; an auto-responder does. */
+    bool echo = m->reply_hash && hash == m->reply_hash;
+    m->echoes = echo ? m->echoes + 1 : 0;
     if (!m->window_start || now - m->window_start > rules->loop_window_ms) {
         m->window_start = now;
         m->window_texts = 0;
     }
     m->window_texts++;
 
-    bool looping = m->same_texts >= rules->loop_repeats || m->window_texts > rules->loop_texts;
+    bool looping = m->same_texts >= rules->loop_repeats || m->echoes >= rules->loop_echoes ||
+                   m->window_texts > rules->loop_texts;
     bool muted = m->muted_until > now;
     *detected = looping && !muted;
     if (looping)
@@ -256,6 +261,7 @@ void conversation_decide(const struct replies *replies, const struct conversatio
     }
     if (mem->budget_replies < rules->reply_budget)
         mem->budget_replies++;
+    mem->reply_hash = text_hash(out->reply, strlen(out->reply));
     const char *menu = replies->menu.text[lang];
     if (menu && strstr(out->reply, menu)) {
         mem->menu_at = now;

@@ -191,6 +191,8 @@ static const char *const migrations[] = {
     "ALTER TABLE senders ADD COLUMN last_answer_at INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE senders ADD COLUMN last_hash INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE senders ADD COLUMN same_texts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE senders ADD COLUMN reply_hash INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE senders ADD COLUMN echoes INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE senders ADD COLUMN window_start INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE senders ADD COLUMN window_texts INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE senders ADD COLUMN muted_until INTEGER NOT NULL DEFAULT 0;"
@@ -215,7 +217,7 @@ static const char *const migrations[] = {
 #define SENDER_COLUMNS                                                                             \
     "opted_out, opted_out_at, lang, misses, updated_at, last_text_at, last_intent, menu_at, "      \
     "last_answer, last_answer_at, last_hash, same_texts, window_start, window_texts, "             \
-    "muted_until, budget_start, budget_replies"
+    "muted_until, budget_start, budget_replies, reply_hash, echoes"
 
 #define JOB_COLUMNS                                                                                \
     "id, kind, priority, inbound_id, to_number, from_number, body, state, attempts, "              \
@@ -262,7 +264,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SENDER_GET] = "SELECT " SENDER_COLUMNS " FROM senders WHERE number = ?1",
     [ST_SENDER_PUT] = "INSERT OR REPLACE INTO senders (number, " SENDER_COLUMNS ") VALUES (?1,"
                       " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-                      " ?18)",
+                      " ?18, ?19, ?20)",
     [ST_OPT_EVENT] = "INSERT INTO opt_events (number, event, source, inbound_id, at) VALUES"
                      " (?1, ?2, ?3, ?4, ?5)",
     [ST_JOB_INSERT] = "INSERT INTO jobs (kind, priority, inbound_id, to_number, from_number,"
@@ -659,6 +661,8 @@ static void sender_from_row(sqlite3_stmt *st, struct store_sender *out)
     m->muted_until = sqlite3_column_int64(st, 14);
     m->budget_start = sqlite3_column_int64(st, 15);
     m->budget_replies = sqlite3_column_int(st, 16);
+    m->reply_hash = (uint32_t)sqlite3_column_int64(st, 17);
+    m->echoes = sqlite3_column_int(st, 18);
 }
 
 static int read_sender(struct store *s, struct op *op, const char *number, struct store_sender *out)
@@ -707,6 +711,8 @@ static int write_sender(struct store *s, struct op *op, const char *number,
     sqlite3_bind_int64(st, 16, m->muted_until);
     sqlite3_bind_int64(st, 17, m->budget_start);
     sqlite3_bind_int(st, 18, m->budget_replies);
+    sqlite3_bind_int64(st, 19, m->reply_hash);
+    sqlite3_bind_int(st, 20, m->echoes);
     return op_exec(s, op, st, "write sender");
 }
 
@@ -1223,6 +1229,7 @@ static int do_sender(struct store *s, struct op *op)
     struct store_sender state;
     if (read_sender(s, op, number, &state) < 0)
         return -1;
+    bool was_out = state.opted_out;
     if (fields & STORE_SET_OPTED_OUT) {
         state.opted_out = v->opted_out;
         state.opted_out_at = v->opted_out ? (v->opted_out_at ? v->opted_out_at : now) : 0;
@@ -1231,7 +1238,6 @@ static int do_sender(struct store *s, struct op *op)
         state.lang = v->lang;
     if (fields & STORE_SET_MISSES)
         state.misses = v->misses;
-    bool was_out = state.known && state.opted_out;
     if (write_sender(s, op, number, &state, now) < 0 ||
         record_opt_change(s, op, number, was_out, state.opted_out, op->u.sender.source, 0, now) < 0)
         return -1;

@@ -45,6 +45,7 @@ struct conversation_rules {
     int64_t repeat_ms;        /* the same answer within this: the repeat pointer instead */
     int64_t menu_ms;          /* a bare number picks a topic this long after the menu */
     int loop_repeats;         /* identical texts in a row that mean a loop */
+    int loop_echoes;          /* texts in a row that repeat hotline's own last reply */
     int64_t loop_repeat_ms;   /* ...each within this of the one before */
     int loop_texts;           /* more texts than this within loop_window_ms mean a loop */
     int64_t loop_window_ms;
@@ -65,6 +66,8 @@ struct conversation_memory {
     int64_t last_answer_at;
     uint32_t last_hash;   /* of the last text, folded: the loop guard's "same text" */
     int same_texts;       /* identical texts in a row, the last one included */
+    uint32_t reply_hash;  /* of the last auto-reply, folded */
+    int echoes;           /* texts in a row that repeat hotline's last reply */
     int64_t window_start; /* the loop guard's rate window */
     int window_texts;
     int64_t muted_until;  /* the loop guard is silent until then */

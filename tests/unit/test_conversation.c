@@ -384,6 +384,22 @@ static void test_loop_guard_rate(void **state)
     assert_null(d.reply);
 }
 
+static void test_loop_guard_echoes(void **state)
+{
+    (void)state;
+    struct talk t = talk_new();
+    struct conversation_decision d = say(&t, "hello", INTENT_GREETING, LANG_EN);
+    assert_string_equal(d.reply, "greeting/en menu/en");
+    /* A person may quote us once; twice in a row is an auto-responder. */
+    t.now += 2000;
+    d = say(&t, "Greeting/en menu/en", INTENT_GREETING, LANG_EN);
+    assert_string_equal(d.reply, "repeat/en");
+    t.now += 2000;
+    d = say(&t, "repeat/en", INTENT_FALLBACK, LANG_EN);
+    assert_true(d.flags & CONV_LOOP_DETECTED);
+    assert_null(d.reply);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_reply_budget),
         cmocka_unit_test(test_loop_guard_identical_texts),
         cmocka_unit_test(test_loop_guard_rate),
+        cmocka_unit_test(test_loop_guard_echoes),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
