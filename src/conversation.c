@@ -118,6 +118,10 @@ void conversation_decide(const struct replies *replies, const struct conversatio
             out->flags |= CONV_MENU_PICK;
         }
     }
+    /* YES opts back in only after a STOP; from anyone else it answers something we
+     * cannot see, so it gets what any text we cannot place gets: the menu. */
+    if (intent == INTENT_OPT_IN && !state->opted_out && strcmp(word, "yes") == 0)
+        intent = INTENT_FALLBACK;
     out->intent = intent;
     out->escalation = intent_escalation(intent);
     bool urgent = out->escalation == ESCALATE_URGENT;
@@ -169,10 +173,6 @@ void conversation_decide(const struct replies *replies, const struct conversatio
         out->why = "opt-out confirmed";
         return;
     case INTENT_OPT_IN: {
-        if (!state->opted_out && strcmp(word, "yes") == 0) {
-            out->why = "YES from a texter who never opted out: nothing to confirm";
-            return;
-        }
         out->next.opted_out = false;
         if (state->opted_out) {
             out->flags |= CONV_OPTED_IN_NOW;

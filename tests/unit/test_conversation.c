@@ -170,7 +170,8 @@ static void test_yes_only_counts_after_an_opt_out(void **state)
     (void)state;
     struct talk t = talk_new();
     struct conversation_decision d = keyword(&t, "Yes", INTENT_OPT_IN);
-    assert_null(d.reply); /* nothing to confirm */
+    assert_string_equal(d.reply, "fallback/en menu/en"); /* nothing to confirm */
+    assert_int_equal(d.intent, INTENT_FALLBACK);
     assert_false(d.flags & CONV_OPTED_IN_NOW);
     keyword(&t, "STOP", INTENT_OPT_OUT);
     d = keyword(&t, "YES", INTENT_OPT_IN);
