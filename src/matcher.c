@@ -24,14 +24,18 @@
  *     of the phrases.
  *  4. Decision, in order of what matters most: a whole-message compliance keyword
  *     (STOP, HELP, START...); then crisis signs, which win over any question in the same
- *     text. A sign is set aside only when its sentence tells of a past event ("overdosed
- *     last year") or, for overdose and medical signs, when the sentence is about nobody
- *     in particular and asks or supposes ("what happens if someone ODs?"); thoughts of
- *     suicide are never explained away by the question form. A strong sign raises the
- *     crisis alone; weak ones ("blue", "cold", "after I shot up") need each other's
- *     company or the best score. Then the best scoring intent, with greetings and
- *     thanks only when nothing else is asked (a greeting must open the text), and
- *     fallback when the evidence is thin.
+ *     text. A sign is set aside only when it is part of a figure of speech ("this heat is
+ *     killing me", the "idiom" cues), when a negation denies it ("not suicidal", "no me
+ *     quiero matar"; a phrase never matches across a negation either), when its sentence
+ *     tells of a past event ("overdosed last year") with no present cue ("now", "again")
+ *     between the two, or, for overdose and medical signs, when the sentence is about
+ *     nobody in particular and asks or supposes ("what happens if someone ODs?") without
+ *     saying "now"; thoughts of suicide are never explained away by the question form. A
+ *     text whose only crisis words were idioms or denied is not raised by its similarity
+ *     to the crisis examples either. A strong sign raises the crisis alone; weak ones
+ *     ("blue", "cold", "after I shot up") need each other's company or the best score.
+ *     Then the best scoring intent, with greetings and thanks only when nothing else is
+ *     asked (a greeting must open the text), and fallback when the evidence is thin.
  *
  * Language is decided from per-word Spanish/English log-odds (Naive Bayes over the
  * example texts and phrases, and the word lists for other words), plus accents and
@@ -66,10 +70,20 @@
 #define SIM_CRISIS 0.55       /* similarity to a crisis intent that alone raises it */
 #define WEAK_CRISIS_SHARE 0.4 /* weak crisis signs must reach this share of the best other */
 #define LANG_SURE_ODDS 1.0    /* |Spanish log-odds| from which a text is sure of its language */
+#define NEGATION_REACH 3      /* words a negation may stand before the crisis sign it denies */
 
-enum cue { CUE_HYPOTHETICAL, CUE_PAST, CUE_THIRD_PARTY, CUE_PERSONAL, CUE_QUESTION, CUE_COUNT };
-static const char *const cue_names[CUE_COUNT] = {"hypothetical", "past", "third_party", "personal",
-                                                 "question"};
+enum cue {
+    CUE_HYPOTHETICAL,
+    CUE_PAST,
+    CUE_THIRD_PARTY,
+    CUE_PERSONAL,
+    CUE_QUESTION,
+    CUE_PRESENT, /* "now", "again", "tonight": what follows a past event happens now */
+    CUE_IDIOM,   /* "is killing me", "dying to know": a figure of speech, matched word for word */
+    CUE_COUNT
+};
+static const char *const cue_names[CUE_COUNT] = {
+    "hypothetical", "past", "third_party", "personal", "question", "present", "idiom"};
 #define KNOWN_EN 1u /* bits of a known word: which dictionaries have it */
 #define KNOWN_ES 2u
 #define MAX_SENTENCES 16 /* cues are tracked per sentence; later ones share the last slot */
@@ -259,6 +273,8 @@ struct word_info {
     uint32_t n_dot;            /* with: word_dots[dot_off...] */
     float lang_odds;           /* > 0 leans Spanish */
     int corrected;             /* 1 when a typo was corrected */
+    int negation;              /* "not", "no", "never", "nunca": see is_negation() */
+    int negation_filler;       /* may stand between a negation and what it denies */
 };
 
 /* One list of ints per key id (phrase indexes by first token). */
@@ -799,6 +815,22 @@ static int stem_is_known(struct matcher *m, const char *word)
     return 0;
 }
 
+/* Words that deny what follows, and the words that may stand between them and it: "not
+ * suicidal", "not going to kill myself", "no me quiero matar", "no voy a matarme". */
+static const char *const negations[] = {"not", "no", "never", "nunca", "jamas", NULL};
+static const char *const negation_fillers[] = {
+    "going",  "to",     "really", "even", "ever",    "actually", "trying", "planning",
+    "want",   "gonna",  "would",  "will", "voy",     "a",        "quiero", "me",
+    "pienso", "planeo", "trato",  "de",   "intento", "really",   NULL};
+
+static int word_in(const char *w, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(w, *list) == 0)
+            return 1;
+    return 0;
+}
+
 /* Stage 2 for one word (after shorthand), memoised. */
 static uint32_t word_lookup(struct matcher *m, const char *raw)
 {
@@ -841,6 +873,8 @@ static uint32_t word_lookup(struct matcher *m, const char *raw)
         }
     }
     set_word(wi.word, word);
+    wi.negation = word_in(wi.word, negations);
+    wi.negation_filler = word_in(wi.word, negation_fillers);
     char en_stem[MAX_WORD];
     for (int l = 0; l < LANG_COUNT; l++) {
         char stem[MAX_WORD];
@@ -957,13 +991,22 @@ static int phrase_at(const struct matcher *m, const struct phrase *p, const stru
 {
     (void)m;
     int pos = i, gaps = 0;
+    /* Idioms are said word for word ("is killing me", not "is unbearable, kill me"), and
+     * time cues nearly so ("hace dos años", "in the past"; not "using, we need to"). */
+    int max_gap = MAX_GAP;
+    if (p->intent < 0 && p->cue == CUE_IDIOM)
+        max_gap = 0;
+    else if (p->intent < 0 && (p->cue == CUE_PAST || p->cue == CUE_PRESENT))
+        max_gap = 1;
     for (int k = 1; k < p->ntoks; k++) {
         int next = -1;
-        for (int j = pos + 1; j < a->nwords && j <= pos + 1 + MAX_GAP; j++) {
+        for (int j = pos + 1; j < a->nwords && j <= pos + 1 + max_gap; j++) {
             if (a->words[j].info->stem[p->lang] == p->toks[k]) {
                 next = j;
                 break;
             }
+            if (a->words[j].info->negation)
+                break; /* "i am suicidal" is not in "i am not suicidal" */
         }
         if (next < 0)
             return 0;
@@ -1079,6 +1122,95 @@ static void append_reason(struct match_explain *why, const char *a, const char *
     snprintf(why->reason + used, sizeof why->reason - used, "%s%s%s", a, b ? b : "", c ? c : "");
 }
 
+/* A cue found in the text: where it stands, and what it says. */
+struct span {
+    int cue;
+    int start, end; /* word positions, end inclusive */
+    const char *text;
+};
+
+/* The idiom a crisis sign is part of ("this heat is killing me"), or NULL. */
+static const char *idiom_over(const struct analysis *a, const struct span *spans, int n,
+                              const struct phrase_hit *hit)
+{
+    int sn = a->words[hit->start].sentence;
+    for (int i = 0; i < n; i++)
+        if (spans[i].cue == CUE_IDIOM && a->words[spans[i].start].sentence == sn &&
+            spans[i].start <= hit->end && hit->start <= spans[i].end)
+            return spans[i].text;
+    return NULL;
+}
+
+/* Whether a sentence says "now" ("what do I do if someone isn't breathing right now"):
+ * then its question is about a crisis happening, not about crises in general. */
+static int happening_now(const struct analysis *a, const struct span *spans, int n, int sentence)
+{
+    for (int i = 0; i < n; i++)
+        if (spans[i].cue == CUE_PRESENT &&
+            sentence_slot(a->words[spans[i].start].sentence) == sentence &&
+            (strstr(spans[i].text, "now") || strstr(spans[i].text, "ahor") ||
+             strstr(spans[i].text, "momento") || strstr(spans[i].text, "moment") ||
+             strstr(spans[i].text, "currently")))
+            return 1;
+    return 0;
+}
+
+/*
+ * Whether a crisis sign is denied: a negation before it in its sentence, with nothing but
+ * fillers between ("not suicidal", "not going to kill myself", "no me quiero matar"),
+ * and not "no reason not to".
+ */
+static int denied(const struct analysis *a, const struct phrase_hit *hit)
+{
+    int sn = a->words[hit->start].sentence;
+    for (int w = hit->start - 1; w >= 0 && w >= hit->start - NEGATION_REACH; w--) {
+        const struct word_info *wi = a->words[w].info;
+        if (a->words[w].sentence != sn)
+            return 0;
+        if (wi->negation) {
+            const char *before = w > 0 ? a->words[w - 1].info->word : "";
+            return strcmp(before, "reason") != 0 && strcmp(before, "why") != 0 &&
+                   strcmp(before, "razon") != 0;
+        }
+        if (!wi->negation_filler)
+            return 0;
+    }
+    return 0;
+}
+
+/*
+ * Whether a crisis sign tells of a past event: a past cue in its sentence ("last year",
+ * "in 2019") with no present cue between the two. "He overdosed last year" is past;
+ * "he overdosed last year and now he is not breathing" and "I tried to kill myself in
+ * 2020 and I want to do it again tonight" report a danger now.
+ */
+static int past_event(const struct analysis *a, const struct span *spans, int n,
+                      const struct phrase_hit *hit)
+{
+    int sn = a->words[hit->start].sentence;
+    for (int i = 0; i < n; i++) {
+        if (spans[i].cue != CUE_PAST || a->words[spans[i].start].sentence != sn)
+            continue;
+        /* The words between the past cue and the sign, and the sign's own words. */
+        int from, to;
+        if (spans[i].end < hit->start) {
+            from = spans[i].end + 1;
+            to = hit->end;
+        } else if (spans[i].start > hit->end) {
+            from = hit->start;
+            to = spans[i].start - 1;
+        } else {
+            return 1; /* the sign is part of the past cue */
+        }
+        int now = 0;
+        for (int j = 0; j < n && !now; j++)
+            now = spans[j].cue == CUE_PRESENT && spans[j].start >= from && spans[j].start <= to;
+        if (!now)
+            return 1;
+    }
+    return 0;
+}
+
 /* Whole-message keyword: the folded words joined by one space, nothing else. */
 static int keyword_intent(const struct matcher *m, const struct analysis *a)
 {
@@ -1145,6 +1277,10 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     for (int w = a.nwords - 1; w >= 0; w--)
         first_word[sentence_slot(a.words[w].sentence)] = w;
     int opens_question[MAX_SENTENCES] = {0};
+    /* Past events, present markers and idioms, as spans: what they say depends on where
+     * they stand ("overdosed last year and now he is not breathing"). */
+    struct span cue_spans[MAX_HITS + MAX_TOKENS];
+    int ncue_spans = 0;
     for (int h = 0; h < nhits; h++) {
         const struct phrase *p = &m->phrases[hits[h].phrase];
         if (p->intent >= 0)
@@ -1152,6 +1288,8 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         int sn = sentence_slot(a.words[hits[h].start].sentence);
         if (hits[h].start < cue_pos[p->cue][sn])
             cue_pos[p->cue][sn] = hits[h].start;
+        if (p->cue == CUE_PAST || p->cue == CUE_PRESENT || p->cue == CUE_IDIOM)
+            cue_spans[ncue_spans++] = (struct span){p->cue, hits[h].start, hits[h].end, p->text};
         /* "can't breathe" opens with "can" but asks nothing. */
         if (p->cue == CUE_QUESTION && hits[h].start == first_word[sn] &&
             !(hits[h].end + 1 < a.nwords &&
@@ -1170,6 +1308,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             int sn = sentence_slot(a.words[w].sentence);
             if (w - 1 < cue_pos[CUE_PAST][sn])
                 cue_pos[CUE_PAST][sn] = w - 1;
+            cue_spans[ncue_spans++] = (struct span){CUE_PAST, w - 1, w, "in <year>"};
         }
     }
 
@@ -1193,6 +1332,8 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     double strong[INTENT_COUNT] = {0}, weak[INTENT_COUNT] = {0};
     int greets = 0; /* a greeting opens the text ("good morning" ends "ride tomorrow morning") */
     double asked_about_crisis = 0;
+    int crisis_signs = 0; /* crisis phrases that count: not past, asked about or idioms */
+    int set_aside = 0;    /* crisis phrases that were idioms or denied */
     /* Phrase evidence by sentence: weak crisis signs are weighed against the question in
      * their own sentence, not against one asked in another ("do you take anthem? my arm
      * is red up to the elbow and i have a fever"). */
@@ -1215,10 +1356,22 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
              * never explained away by the question form: "how many pills would it take
              * to not wake up" is a crisis.
              */
-            int past = cue_pos[CUE_PAST][sn] < MAX_TOKENS;
+            const char *idiom = idiom_over(&a, cue_spans, ncue_spans, &hits[h]);
+            if (idiom) {
+                append_reason(why, "a figure of speech: '", idiom, "'; ");
+                set_aside++;
+                continue;
+            }
+            if (denied(&a, &hits[h])) {
+                append_reason(why, "denied: '", p->text, "'; ");
+                set_aside++;
+                continue;
+            }
+            int past = past_event(&a, cue_spans, ncue_spans, &hits[h]);
             int personal =
                 cue_pos[CUE_PERSONAL][sn] < MAX_TOKENS || cue_pos[CUE_THIRD_PARTY][sn] < MAX_TOKENS;
-            int asking = opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS;
+            int asking = (opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS) &&
+                         !happening_now(&a, cue_spans, ncue_spans, sn);
             if (past || (p->intent != INTENT_CRISIS_SUICIDE && asking && !personal)) {
                 /* Asking about a crisis is asking about risks; a little, so that a later
                  * sentence that reports one still outweighs it. */
@@ -1227,6 +1380,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                               "'; ");
                 continue;
             }
+            crisis_signs++;
             if (p->strong)
                 strong[p->intent] += p->weight;
             else
@@ -1273,9 +1427,13 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             if (weak_in_sentence[k][sn] >= 2 * WEIGHT_WEAK && weak_in_sentence[k][sn] >= calm)
                 sentence_of_signs = 1;
         }
+        /* A text whose only crisis words were an idiom or denied reads like a crisis only
+         * because of those words: its similarity does not raise one. */
+        int by_similarity = !(set_aside && crisis_signs == 0) &&
+                            (sim[k] >= SIM_CRISIS || nearest[k] >= NEAREST_CRISIS);
         int raised = strong[k] > 0 || (weak[k] > 0 && score[k] >= best_calm) ||
                      (weak_enough && score[k] >= WEAK_CRISIS_SHARE * best_calm) ||
-                     sentence_of_signs || sim[k] >= SIM_CRISIS || nearest[k] >= NEAREST_CRISIS;
+                     sentence_of_signs || by_similarity;
         if (raised && (best_crisis < 0 || score[k] > score[best_crisis]))
             best_crisis = k;
     }

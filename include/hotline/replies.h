@@ -25,7 +25,9 @@
  *   }
  *   Cue names the matcher knows: "hypothetical", "past", "third_party",
  *   "personal" (words that make a sentence about real people: I, my, he, she...),
- *   "question" (words that open a question: what, how, is, can...); any
+ *   "question" (words that open a question: what, how, is, can...), "present"
+ *   (now, again, tonight: what follows a past event is happening now), "idiom" (figures
+ *   of speech that only sound like a crisis: "this heat is killing me"); any
  *   other cue name is an error. lexicon.json may also have an optional "note" string.
  * menu.json:
  *   {

@@ -22,11 +22,11 @@
 
 #define DEV_SET HOTLINE_SOURCE_DIR "/tests/data/eval-dev.jsonl"
 
-/* Floors on the extra sets, below what each reached (worst: intent 0.920, false urgent
- * 0.033 on the adversarial crisis set, Spanish 0.917). */
-#define EXTRA_MIN_INTENT_ACC 0.90
-#define EXTRA_MAX_FALSE_URGENT 0.04
-#define EXTRA_MIN_SPANISH_ACC 0.90
+/* Floors on the extra sets, below what each reached (worst: intent 0.923, false urgent
+ * 0.027 on the adversarial crisis set, Spanish 0.933). */
+#define EXTRA_MIN_INTENT_ACC 0.91
+#define EXTRA_MAX_FALSE_URGENT 0.035
+#define EXTRA_MIN_SPANISH_ACC 0.92
 
 struct figures {
     int n;
@@ -121,7 +121,8 @@ static void test_dev_set_figures(void **state)
 static void test_extra_sets_figures(void **state)
 {
     (void)state;
-    static const char *const sets[] = {"set1", "set2", "set3", "set4", "set5", "set6", "crisis"};
+    static const char *const sets[] = {"set1", "set2", "set3", "set4",
+                                       "set5", "set6", "set7", "crisis"};
     struct replies *replies;
     struct matcher *m = load_matcher(&replies);
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {

@@ -178,6 +178,46 @@ static void test_idioms_and_statements(void **state)
     assert_intent("i need a ride to LAX tomorrow morning", INTENT_FALLBACK);
 }
 
+/* A past event does not explain away a danger told after "now" or "again"; a figure of
+ * speech or a denied sign is not a crisis; "right now" makes a question about a crisis
+ * a report of one. */
+static void test_present_idiom_and_negation(void **state)
+{
+    (void)state;
+    assert_intent("he overdosed last year and now hes not breathing", INTENT_CRISIS_OVERDOSE);
+    assert_intent("i tried to kill myself in 2020 and i want to do it again tonight",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("mi hermano tuvo una sobredosis el año pasado y ahora no respira",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("what do i do if someone is not breathing right now", INTENT_CRISIS_OVERDOSE);
+    assert_intent("i dont see any reason not to kill myself", INTENT_CRISIS_SUICIDE);
+    assert_intent("i dont want to live anymore", INTENT_CRISIS_SUICIDE);
+    assert_intent("ya no quiero vivir", INTENT_CRISIS_SUICIDE);
+    const char *calm[] = {
+        "my feet are killing me after that shift",
+        "im dying to know who won the game",
+        "i overdosed on coffee this morning haha",
+        "mis pies me estan matando",
+        "im not suicidal, i just want to get clean",
+        "i would never kill myself but i need help getting off pills",
+        "no me quiero matar pero necesito ayuda",
+        "my dad OD'd twice already and hes still using, we need to get him somewhere",
+        "my son od'd in march, now we want to get him into rehab",
+    };
+    for (size_t i = 0; i < sizeof calm / sizeof calm[0]; i++) {
+        struct match_explain why;
+        enum intent got = classify(calm[i], &why).intent;
+        if (intent_escalation(got) == ESCALATE_URGENT)
+            fail_msg("'%s' raised %s (why: %s)", calm[i], intent_name(got), why.reason);
+    }
+    /* The explanation says why a sign was set aside. */
+    struct match_explain why;
+    classify("this heat is killing me", &why);
+    assert_non_null(strstr(why.reason, "a figure of speech"));
+    classify("i am not suicidal", &why);
+    assert_non_null(strstr(why.reason, "denied"));
+}
+
 static void test_typos_and_text_speak(void **state)
 {
     (void)state;
@@ -219,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_crisis_wins_over_questions),
         cmocka_unit_test(test_hypotheticals_and_past_are_not_crises),
         cmocka_unit_test(test_idioms_and_statements),
+        cmocka_unit_test(test_present_idiom_and_negation),
         cmocka_unit_test(test_typos_and_text_speak),
         cmocka_unit_test(test_small_talk_only_when_nothing_asked),
         cmocka_unit_test(test_language),
