@@ -5,6 +5,7 @@
  * Layout of the folder (see replies/README.md for the staff-facing guide):
  *   replies/<intent_id>.json   one file per intent id of ../shared/intents.md
  *   replies/lexicon.json       shared normalisation data: text-speak and cue words
+ *   replies/saved_replies.json optional: the staff page's saved replies (saved_replies.h)
  *
  * An intent file:
  *   {
@@ -82,12 +83,15 @@ struct replies_cue {
     enum lang lang;
 };
 
+struct saved_replies;
+
 struct replies {
     struct replies_intent intents[INTENT_COUNT];
     struct replies_shorthand *shorthand;
     size_t n_shorthand;
     struct replies_cue *cues;
     size_t n_cues;
+    struct saved_replies *saved; /* NULL when the folder has no saved_replies.json */
 };
 
 /*
