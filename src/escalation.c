@@ -804,16 +804,20 @@ void *escalation_show_json(struct sqlite3 *db, int64_t id)
     if (!e)
         return NULL;
     /* The texter's texts since it opened, each with the auto-reply it got (if any), and
-     * the staff's answers, in time order. */
+     * the staff's answers, in time order; each reply with its delivery status (the job's
+     * state: pending, sending, sent, delivered, undelivered, failed, canceled, read). */
     json_t *texts = json_array();
     static const char sql[] =
-        "SELECT at, who, intent, body, reply FROM ("
+        "SELECT at, who, intent, body, reply, reply_state, state FROM ("
         " SELECT i.received_at AS at, i.id AS k, 'texter' AS who, i.intent AS intent,"
         " i.body AS body, (SELECT j.body FROM jobs j WHERE j.inbound_id = i.id AND"
-        " j.kind = 'reply' ORDER BY j.id LIMIT 1) AS reply"
+        " j.kind = 'reply' ORDER BY j.id LIMIT 1) AS reply, (SELECT j.state FROM jobs j"
+        " WHERE j.inbound_id = i.id AND j.kind = 'reply' ORDER BY j.id LIMIT 1) AS reply_state,"
+        " NULL AS state"
         " FROM inbound i WHERE i.from_number = ?1 AND i.id >= ?2 AND i.staff IS NULL"
-        " UNION ALL SELECT j.created_at, j.id, 'staff', NULL, j.body, NULL FROM jobs j"
-        " WHERE j.escalation_id = ?3 AND j.kind = 'reply') ORDER BY at, who DESC, k";
+        " UNION ALL SELECT j.created_at, j.id, 'staff', NULL, j.body, NULL, NULL, j.state"
+        " FROM jobs j WHERE j.escalation_id = ?3 AND j.kind = 'reply')"
+        " ORDER BY at, who DESC, k";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, texter, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, inbound_id);
@@ -821,14 +825,27 @@ void *escalation_show_json(struct sqlite3 *db, int64_t id)
         while (sqlite3_step(st) == SQLITE_ROW) {
             char at[32];
             fmt_time(sqlite3_column_int64(st, 0), at, sizeof at);
-            json_array_append_new(texts, json_pack("{s:s, s:s, s:s?, s:s, s:s?}", "at", at, "from",
-                                                   col_text(st, 1), "intent",
-                                                   (const char *)sqlite3_column_text(st, 2), "text",
-                                                   col_text(st, 3), "reply",
-                                                   (const char *)sqlite3_column_text(st, 4)));
+            json_array_append_new(
+                texts, json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:s?, s:s?}", "at", at, "from",
+                                 col_text(st, 1), "intent",
+                                 (const char *)sqlite3_column_text(st, 2), "text", col_text(st, 3),
+                                 "reply", (const char *)sqlite3_column_text(st, 4), "reply_status",
+                                 (const char *)sqlite3_column_text(st, 5), "status",
+                                 (const char *)sqlite3_column_text(st, 6)));
         }
     }
     sqlite3_finalize(st);
+    /* The texter's language as the conversation last saw it: the staff page offers saved
+     * replies in it first. */
+    const char *lang = "en";
+    if (sqlite3_prepare_v2(db, "SELECT lang FROM senders WHERE number = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, texter, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW && strcmp(col_text(st, 0), "es") == 0)
+            lang = "es";
+    }
+    sqlite3_finalize(st);
+    json_object_set_new(e, "lang", json_string(lang));
     json_object_set_new(e, "texts", texts);
     return e;
 }

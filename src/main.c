@@ -17,6 +17,7 @@
 #include "hotline/intent.h"
 #include "hotline/matcher.h"
 #include "hotline/replies.h"
+#include "hotline/saved_replies.h"
 #include "hotline/service.h"
 #include "hotline/sms.h"
 
@@ -67,7 +68,8 @@ static const char usage_check[] =
     "\n"
     "Validates a replies folder (default: $HOTLINE_REPLIES or ./replies): JSON syntax,\n"
     "the file format, every intent present, both languages, at most 3 SMS segments per\n"
-    "answer. Prints each answer's encoding and segment count. Exits 1 on any error.\n";
+    "answer, and the staff page's saved replies (saved_replies.json) if there are any.\n"
+    "Prints each text's encoding and segment count. Exits 1 on any error.\n";
 
 static const char *default_replies_dir(void)
 {
@@ -218,6 +220,19 @@ static int cmd_check_replies(int argc, char **argv)
             printf("%d=%s ", d, intent_name(replies->menu.item[d]));
     putchar('\n');
     printf("%s: all %d intents present, every answer fits in 3 segments\n", dir, INTENT_COUNT);
+    const struct saved_replies *saved = replies->saved;
+    if (saved) {
+        printf("\n%-22s %-4s %s\n", "saved reply", "lang", "size");
+        for (size_t k = 0; k < saved->n; k++) {
+            for (int l = 0; l < LANG_COUNT; l++) {
+                printf("%-22s %-4s ", saved->v[k].id, lang_name((enum lang)l));
+                print_sms_size(stdout, saved->v[k].text[l]);
+                putchar('\n');
+            }
+        }
+        printf("%s/" SAVED_REPLIES_FILE ": %zu saved replies, each fits in 3 segments\n", dir,
+               saved->n);
+    }
     replies_free(replies);
     return 0;
 }

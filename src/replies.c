@@ -34,6 +34,7 @@
 #include <jansson.h>
 #include <utf8proc.h>
 
+#include "hotline/saved_replies.h"
 #include "hotline/sms.h"
 
 #define MAX_FILE_BYTES (1024 * 1024)
@@ -1063,8 +1064,27 @@ static json_t *parse_file(struct jfile *f)
     return root;
 }
 
+/* saved_replies.json has a loader of its own (saved_replies.c); its problems count here. */
+static void on_saved_problem(void *ctx, const char *file, int line, int column, const char *message)
+{
+    report_at(ctx, file, line, column, "%s", message);
+}
+
+static void load_saved(struct loader *ld, const char *name)
+{
+    size_t plen = strlen(ld->dir) + strlen(name) + 2;
+    char *path = xrealloc(NULL, plen);
+    snprintf(path, plen, "%s/%s", ld->dir, name);
+    ld->r->saved = saved_replies_load(path, on_saved_problem, ld);
+    free(path);
+}
+
 static void load_file(struct loader *ld, const char *name)
 {
+    if (strcmp(name, SAVED_REPLIES_FILE) == 0) {
+        load_saved(ld, name);
+        return;
+    }
     size_t stem_len = strlen(name) - strlen(".json");
     char stem[NAME_MAX + 1];
     snprintf(stem, sizeof stem, "%.*s", (int)stem_len, name);
@@ -1211,5 +1231,6 @@ void replies_free(struct replies *r)
         free(r->menu.text[l]);
         free(r->menu.repeat[l]);
     }
+    saved_replies_free(r->saved);
     free(r);
 }

@@ -48,8 +48,11 @@
 #include "hotline/form.h"
 #include "hotline/log.h"
 #include "hotline/matcher.h"
+#include "hotline/replies.h"
+#include "hotline/saved_replies.h"
 #include "hotline/store.h"
 #include "hotline/twilio.h"
+#include "hotline/webui.h"
 
 #define PATH_MESSAGES "/webhooks/twilio/messages"
 #define PATH_STATUS "/webhooks/twilio/status"
@@ -70,6 +73,13 @@ static const struct form_limits webhook_limits = {
 };
 
 enum pending_kind { PENDING_MESSAGE, PENDING_STATUS, PENDING_PROBE, PENDING_STAFF };
+
+/* The staff routes that only need to know whose token it is (STORE_STAFF_AUTH). */
+enum staff_auth_use {
+    AUTH_STREAM, /* GET /staff/events: the event stream */
+    AUTH_ME,     /* GET /staff/me: {"staff": NAME} (the page's sign-in) */
+    AUTH_SAVED,  /* GET /staff/saved-replies: replies/saved_replies.json's texts */
+};
 
 /*
  * A request waiting for the store. Owned by the store operation's completion callback,
@@ -103,6 +113,8 @@ struct pending {
     char status[40];
     int error_code;
     enum store_staff_action action;
+    enum staff_auth_use auth_use; /* what a STORE_STAFF_AUTH answers */
+    const char *what;             /* the staff route's name in the logs (static) */
 };
 
 /* An event-stream client: a chunked 200 that stays open until the client leaves or the
@@ -152,6 +164,28 @@ static const char *route_name(enum metrics_route route)
 
 /* ---- replying ---- */
 
+/* Whether req is for the staff page or API (/staff, /staff/...). */
+static bool is_staff_path(struct evhttp_request *req)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    return path && strncmp(path, "/staff", 6) == 0 && (path[6] == '\0' || path[6] == '/');
+}
+
+/*
+ * What every answer under /staff carries, the page and the API alike: the page's
+ * Content-Security-Policy (webui.h), no MIME sniffing (a JSON body is never run as a
+ * script), no Referer to anywhere, no framing, and a window of its own.
+ */
+static void add_staff_headers(struct evkeyvalq *h)
+{
+    evhttp_add_header(h, "Content-Security-Policy", WEBUI_CSP);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    evhttp_add_header(h, "Cross-Origin-Opener-Policy", "same-origin");
+}
+
 static void on_complete(struct evhttp_request *req, void *arg)
 {
     (void)req;
@@ -177,6 +211,8 @@ static bool respond_buf(struct server *srv, struct evhttp_request *req, int code
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", ctype);
     evhttp_add_header(h, "Cache-Control", "no-store");
+    if (is_staff_path(req))
+        add_staff_headers(h);
     if (srv->stopping)
         evhttp_add_header(h, "Connection", "close");
     evhttp_request_set_on_complete_cb(req, on_complete, srv);
@@ -811,6 +847,7 @@ static void sse_start(struct server *srv, struct evhttp_request *req, const char
     evhttp_add_header(h, "Content-Type", CT_SSE);
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Accel-Buffering", "no"); /* nginx: pass events on at once */
+    add_staff_headers(h);
     evhttp_send_reply_start(req, 200, "OK");
     evhttp_connection_set_closecb(conn, on_sse_close, c);
     sse_send(c, ": hotline escalation events\n\n", 30);
@@ -831,15 +868,19 @@ static void on_staff_done(const struct store_result *res, void *arg)
     }
     if (res->outcome != STORE_OK) {
         log_event(LOG_ERROR, "staff_api", "req=%llu action=%s outcome=error error=\"%s\"", p->rid,
-                  action_names[p->action], res->error ? res->error : "?");
+                  p->what, res->error ? res->error : "?");
         respond_json(srv, p->req, 500, "Internal Server Error", "{\"error\":\"store error\"}");
     } else {
         log_event(res->http_status == 401 ? LOG_WARN : LOG_INFO, "staff_api",
-                  "req=%llu action=%s status=%d staff=%s latency_ms=%.2f", p->rid,
-                  action_names[p->action], res->http_status,
-                  res->staff && *res->staff ? res->staff : "-", since_ms(p->t0_us));
-        if (p->action == STORE_STAFF_AUTH && res->http_status == 200 && !srv->stopping)
+                  "req=%llu action=%s status=%d staff=%s latency_ms=%.2f", p->rid, p->what,
+                  res->http_status, res->staff && *res->staff ? res->staff : "-",
+                  since_ms(p->t0_us));
+        bool authed = p->action == STORE_STAFF_AUTH && res->http_status == 200;
+        if (authed && p->auth_use == AUTH_STREAM && !srv->stopping)
             sse_start(srv, p->req, res->staff);
+        else if (authed && p->auth_use == AUTH_SAVED)
+            respond_json(srv, p->req, 200, "OK",
+                         saved_replies_json(srv->set.replies ? srv->set.replies->saved : NULL));
         else
             respond_json(srv, p->req, res->http_status, status_reason(res->http_status), res->body);
         if (res->njobs && srv->set.hooks.on_jobs)
@@ -881,16 +922,47 @@ static char *reply_text(struct server *srv, struct evhttp_request *req)
     return text;
 }
 
+/* A file of the staff page (webui.h): GET or HEAD. */
+static void serve_asset(struct server *srv, struct evhttp_request *req, const struct webui_asset *a,
+                        enum evhttp_cmd_type method)
+{
+    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+        return method_not_allowed(srv, req, "GET, HEAD");
+    struct evbuffer *buf = evbuffer_new();
+    if (!buf || evbuffer_add_reference(buf, a->data, a->len, NULL, NULL) != 0) {
+        evbuffer_free(buf);
+        return respond_error(srv, req, 500, "Internal Server Error", "out of memory");
+    }
+    respond_buf(srv, req, 200, "OK", a->content_type, buf);
+    evbuffer_free(buf);
+}
+
+/* /staff -> /staff/, so that the page's relative links resolve under /staff/. */
+static void redirect_to_page(struct server *srv, struct evhttp_request *req,
+                             enum evhttp_cmd_type method)
+{
+    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+        return method_not_allowed(srv, req, "GET, HEAD");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Location", "/staff/");
+    respond(srv, req, 301, "Moved Permanently", CT_TEXT, "/staff/\n");
+}
+
 static void handle_staff(struct server *srv, struct evhttp_request *req, unsigned long long rid,
                          int64_t t0, const char *path, enum evhttp_cmd_type method)
 {
     struct store_staff_request r = {.action = STORE_STAFF_LIST};
+    enum staff_auth_use use = AUTH_STREAM;
     bool get = method == EVHTTP_REQ_GET, post = method == EVHTTP_REQ_POST;
     const char *rest = path + strlen("/staff/");
-    if (strcmp(rest, "events") == 0) {
+    const struct webui_asset *asset = webui_find(rest);
+    if (asset)
+        return serve_asset(srv, req, asset, method);
+    if (strcmp(rest, "events") == 0 || strcmp(rest, "me") == 0 ||
+        strcmp(rest, "saved-replies") == 0) {
         if (!get)
             return method_not_allowed(srv, req, "GET");
         r.action = STORE_STAFF_AUTH;
+        use = rest[0] == 'e' ? AUTH_STREAM : rest[0] == 'm' ? AUTH_ME : AUTH_SAVED;
     } else if (strcmp(rest, "escalations") == 0) {
         if (!get)
             return method_not_allowed(srv, req, "GET");
@@ -921,10 +993,13 @@ static void handle_staff(struct server *srv, struct evhttp_request *req, unsigne
     } else {
         return respond_json(srv, req, 404, "Not Found", "{\"error\":\"no such path\"}");
     }
+    static const char *const auth_names[] = {
+        [AUTH_STREAM] = "events", [AUTH_ME] = "me", [AUTH_SAVED] = "saved_replies"};
+    const char *what = r.action == STORE_STAFF_AUTH ? auth_names[use] : action_names[r.action];
     r.token = bearer_token(req);
     if (!r.token) {
         log_event(LOG_WARN, "staff_api", "req=%llu action=%s status=401 reason=no_token", rid,
-                  action_names[r.action]);
+                  what);
         return respond_json(srv, req, 401, "Unauthorized",
                             "{\"error\":\"a valid bearer token is required\"}");
     }
@@ -932,8 +1007,11 @@ static void handle_staff(struct server *srv, struct evhttp_request *req, unsigne
     if (r.action == STORE_STAFF_REPLY && !(r.text = text = reply_text(srv, req)))
         return;
     struct pending *p = pending_new(srv, req, PENDING_STAFF, rid, t0);
-    if (p)
+    if (p) {
         p->action = r.action;
+        p->auth_use = use;
+        p->what = what;
+    }
     if (!p || store_submit_staff(srv->set.store, &r, on_staff_done, p) != 0) {
         if (p) {
             pending_unlink(p);
@@ -986,6 +1064,8 @@ static void on_request(struct evhttp_request *req, void *arg)
             handle_metrics(srv, req);
         else
             method_not_allowed(srv, req, "GET, HEAD");
+    } else if (strcmp(path, "/staff") == 0) {
+        redirect_to_page(srv, req, method);
     } else if (strncmp(path, "/staff/", 7) == 0) {
         handle_staff(srv, req, rid, t0, path, method);
     } else {

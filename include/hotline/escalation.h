@@ -173,8 +173,11 @@ int escalation_viewed(struct escalation_db *e, int64_t id, const char *staff, co
 /* The escalations as a JSON array (jansson json_t *; NULL on error): active ones (all:
  * closed too), urgent first, then oldest. */
 void *escalation_list_json(struct sqlite3 *db, bool all);
-/* One escalation with its conversation (texts, auto-replies, staff replies), or NULL
- * (no such escalation, or an error). */
+/* One escalation with its conversation, or NULL (no such escalation, or an error): the
+ * list's fields, "lang" (the texter's language, "en" or "es") and "texts", in time order:
+ * {"at","from":"texter","intent","text","reply","reply_status"} (reply and its delivery
+ * status null when no auto-reply) or {"at","from":"staff","text","status"}; a status is
+ * the reply job's state (pending, sending, sent, delivered, undelivered, failed...). */
 void *escalation_show_json(struct sqlite3 *db, int64_t id);
 
 /*

@@ -6,6 +6,7 @@
  *   replies/<intent_id>.json   one file per intent id of ../shared/intents.md
  *   replies/lexicon.json       shared normalisation data: text-speak and cue words
  *   replies/menu.json          the numbered topic menu and the repeat pointer
+ *   replies/saved_replies.json optional: the staff page's saved replies (saved_replies.h)
  *
  * An intent file:
  *   {
@@ -103,6 +104,7 @@ struct replies_menu {
     enum intent item[10];     /* item[d]: the topic of digit d; INTENT_COUNT when none */
     int n_items;
 };
+struct saved_replies;
 
 struct replies {
     struct replies_intent intents[INTENT_COUNT];
@@ -111,6 +113,7 @@ struct replies {
     size_t n_shorthand;
     struct replies_cue *cues;
     size_t n_cues;
+    struct saved_replies *saved; /* NULL when the folder has no saved_replies.json */
 };
 
 /*

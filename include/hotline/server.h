@@ -16,6 +16,12 @@
  *                                   (store_submit_staff), answered from its completion
  *   GET  /staff/events              server-sent events: every escalation event committed
  *                                   (one `data: {json}` each), `: keep-alive` every 15 s
+ *   GET  /staff/me                  {"staff": NAME}: whose token it is (the page's sign-in)
+ *   GET  /staff/saved-replies       the saved replies of replies/ (saved_replies.h)
+ *   GET  /staff/, /staff/<file>     the staff page (webui.h), no token: it holds no data and
+ *                                   asks for one; /staff redirects to /staff/
+ *   (every answer under /staff carries the page's security headers: CSP, nosniff,
+ *   no-referrer, no framing; and every answer Cache-Control: no-store)
  *   anything else                   404 (unknown path) or 405 (wrong method)
  *
  * The server never answers before the store's completion callback: a webhook waits,
