@@ -16,7 +16,9 @@
  *     Then Snowball's English and Spanish stemmers. This per-word work is memoised,
  *     with the word's share of the similarity below: texters reuse a small vocabulary.
  *  3. Evidence: weighted phrases from replies/ matched in order with small gaps
- *     ("want to die" finds "want to fucking die"; articles inside a phrase are optional),
+ *     ("want to die" finds "want to fucking die"; articles inside a phrase are optional;
+ *     in a text plainly in one language, a word only that language's dictionary knows
+ *     never stands for a phrase word of the other: "quit" is not "quitarse"),
  *     each phrase's weight shared among the intents that list it, and a phrase inside a
  *     longer matched phrase not counted ("blue" in "blue cross"); and a cosine
  *     similarity over character trigrams and word stems (TF-IDF), half to each intent's
@@ -30,9 +32,11 @@
  *     tells of a past event ("overdosed last year") with no present cue ("now", "again")
  *     between the two, or, for overdose and medical signs, when the sentence is about
  *     nobody in particular and asks or supposes ("what happens if someone ODs?") without
- *     saying "now"; thoughts of suicide are never explained away by the question form. A
- *     text whose only crisis words were idioms or denied is not raised by its similarity
- *     to the crisis examples either. A strong sign raises the crisis alone; weak ones
+ *     saying "now", or says that what it tells is not happening now (the "unreal" cues:
+ *     "in case my son ever ODs", "all the time", "like the doctor said"); thoughts of
+ *     suicide are never explained away by the question form. A text whose only crisis
+ *     words were idioms or denied is not raised by its similarity to the crisis examples
+ *     either. A strong sign raises the crisis alone; weak ones
  *     ("blue", "cold", "after I shot up") need each other's company or the best score.
  *     Then the best scoring intent, with greetings and thanks only when nothing else is
  *     asked (a greeting must open the text), and fallback when the evidence is thin.
@@ -80,10 +84,11 @@ enum cue {
     CUE_QUESTION,
     CUE_PRESENT, /* "now", "again", "tonight": what follows a past event happens now */
     CUE_IDIOM,   /* "is killing me", "dying to know": a figure of speech, matched word for word */
+    CUE_UNREAL,  /* "in case he ever", "all the time", "how would i know if": not happening now */
     CUE_COUNT
 };
 static const char *const cue_names[CUE_COUNT] = {
-    "hypothetical", "past", "third_party", "personal", "question", "present", "idiom"};
+    "hypothetical", "past", "third_party", "personal", "question", "present", "idiom", "unreal"};
 #define KNOWN_EN 1u /* bits of a known word: which dictionaries have it */
 #define KNOWN_ES 2u
 #define MAX_SENTENCES 16 /* cues are tracked per sentence; later ones share the last slot */
@@ -275,6 +280,8 @@ struct word_info {
     int corrected;             /* 1 when a typo was corrected */
     int negation;              /* "not", "no", "never", "nunca": see is_negation() */
     int negation_filler;       /* may stand between a negation and what it denies */
+    unsigned known; /* KNOWN_EN, KNOWN_ES: the dictionaries that have it, less the languages
+                     * whose phrases or texts use it ("detox" is Spanish enough) */
 };
 
 /* One list of ints per key id (phrase indexes by first token). */
@@ -311,6 +318,7 @@ struct matcher {
         char *word;
         uint32_t count;
         uint32_t in_lang[LANG_COUNT]; /* occurrences in example texts and phrases */
+        unsigned used_in;             /* 1 << lang: the languages whose phrases or texts use it */
         float lang_odds;
     } * vocab_info;
     size_t n_vocab;
@@ -873,6 +881,13 @@ static uint32_t word_lookup(struct matcher *m, const char *raw)
         }
     }
     set_word(wi.word, word);
+    if (strmap_find(&m->known, wi.word, &vi)) {
+        wi.known = vi;
+        uint32_t used;
+        if (strmap_find(&m->vocab, wi.word, &used))
+            wi.known &= ~((m->vocab_info[used].used_in & (1u << LANG_EN) ? KNOWN_ES : 0) |
+                          (m->vocab_info[used].used_in & (1u << LANG_ES) ? KNOWN_EN : 0));
+    }
     wi.negation = word_in(wi.word, negations);
     wi.negation_filler = word_in(wi.word, negation_fillers);
     char en_stem[MAX_WORD];
@@ -985,12 +1000,27 @@ struct phrase_hit {
     int start, end; /* word positions, end inclusive */
 };
 
+/*
+ * Whether word w of a text plainly in one language cannot stand for a word of phrase p in
+ * the other: a word only the text's own dictionary knows. Stems cross languages ("quit"
+ * stems like Spanish "quitarse", "pills" like nothing Spanish), words do not.
+ */
+static int foreign_word(const struct phrase *p, const struct analysis *a, int w)
+{
+    unsigned known = a->words[w].info->known;
+    if (p->lang == LANG_ES)
+        return known == KNOWN_EN && a->lang_odds <= -LANG_SURE_ODDS;
+    return known == KNOWN_ES && a->lang_odds >= LANG_SURE_ODDS;
+}
+
 /* Finds phrase p starting at word i; fills the span. */
 static int phrase_at(const struct matcher *m, const struct phrase *p, const struct analysis *a,
                      int i, struct phrase_hit *hit)
 {
     (void)m;
     int pos = i, gaps = 0;
+    if (foreign_word(p, a, i))
+        return 0;
     /* Idioms are said word for word ("is killing me", not "is unbearable, kill me"), and
      * time cues nearly so ("hace dos años", "in the past"; not "using, we need to"). */
     int max_gap = MAX_GAP;
@@ -1001,7 +1031,7 @@ static int phrase_at(const struct matcher *m, const struct phrase *p, const stru
     for (int k = 1; k < p->ntoks; k++) {
         int next = -1;
         for (int j = pos + 1; j < a->nwords && j <= pos + 1 + max_gap; j++) {
-            if (a->words[j].info->stem[p->lang] == p->toks[k]) {
+            if (a->words[j].info->stem[p->lang] == p->toks[k] && !foreign_word(p, a, j)) {
                 next = j;
                 break;
             }
@@ -1370,9 +1400,12 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             int past = past_event(&a, cue_spans, ncue_spans, &hits[h]);
             int personal =
                 cue_pos[CUE_PERSONAL][sn] < MAX_TOKENS || cue_pos[CUE_THIRD_PARTY][sn] < MAX_TOKENS;
-            int asking = (opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS) &&
-                         !happening_now(&a, cue_spans, ncue_spans, sn);
-            if (past || (p->intent != INTENT_CRISIS_SUICIDE && asking && !personal)) {
+            int now = happening_now(&a, cue_spans, ncue_spans, sn);
+            int asking = (opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS) && !now;
+            /* "in case my son ever ODs", "his hands go blue all the time": about real
+             * people, but not happening now. */
+            int unreal = cue_pos[CUE_UNREAL][sn] < MAX_TOKENS && !now;
+            if (past || (p->intent != INTENT_CRISIS_SUICIDE && ((asking && !personal) || unreal))) {
                 /* Asking about a crisis is asking about risks; a little, so that a later
                  * sentence that reports one still outweighs it. */
                 asked_about_crisis = fmax(asked_about_crisis, p->weight * 0.5);
@@ -1524,9 +1557,11 @@ static void vocab_add(struct matcher *m, const char *word, enum lang lang, int c
         m->vocab_info[vi].count = 0;
         m->vocab_info[vi].in_lang[LANG_EN] = m->vocab_info[vi].in_lang[LANG_ES] = 0;
         m->vocab_info[vi].lang_odds = 0;
+        m->vocab_info[vi].used_in = 0;
         strmap_put(&m->vocab, word, vi);
     }
     m->vocab_info[vi].count++;
+    m->vocab_info[vi].used_in |= 1u << lang;
     if (count_lang)
         m->vocab_info[vi].in_lang[lang]++;
 }

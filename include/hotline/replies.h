@@ -28,7 +28,9 @@
  *   "personal" (words that make a sentence about real people: I, my, he, she...),
  *   "question" (words that open a question: what, how, is, can...), "present"
  *   (now, again, tonight: what follows a past event is happening now), "idiom" (figures
- *   of speech that only sound like a crisis: "this heat is killing me"); any
+ *   of speech that only sound like a crisis: "this heat is killing me"), "unreal" (what
+ *   is not happening now although it is about real people: "in case my son ever",
+ *   "all the time", "how would i know if"); any
  *   other cue name is an error. lexicon.json may also have an optional "note" string.
  * menu.json:
  *   {

@@ -14,18 +14,18 @@
 #include "hotline/replies.h"
 
 /* Floors: the figures measured when the matcher last changed, rounded down. */
-#define MIN_INTENT_ACC 0.98
+#define MIN_INTENT_ACC 0.99
 #define MIN_URGENT_RECALL 1.0
-#define MAX_FALSE_URGENT 0.01
+#define MAX_FALSE_URGENT 0.005
 #define MIN_SPANISH_ACC 0.97
 #define MIN_LANG_ACC 0.99
 
 #define DEV_SET HOTLINE_SOURCE_DIR "/tests/data/eval-dev.jsonl"
 
-/* Floors on the extra sets, below what each reached (worst: intent 0.923, false urgent
- * 0.027 on the adversarial crisis set, Spanish 0.933). */
-#define EXTRA_MIN_INTENT_ACC 0.91
-#define EXTRA_MAX_FALSE_URGENT 0.035
+/* Floors on the extra sets, below what each reached (worst: intent 0.927 on set6, false
+ * urgent 0.000, Spanish 0.933). */
+#define EXTRA_MIN_INTENT_ACC 0.92
+#define EXTRA_MAX_FALSE_URGENT 0.01
 #define EXTRA_MIN_SPANISH_ACC 0.92
 
 struct figures {
@@ -139,6 +139,39 @@ static void test_extra_sets_figures(void **state)
     replies_free(replies);
 }
 
+/* The sets of the third session (tests/data/extra/README.md), each with floors just below
+ * what it reached: crisis8 is 100 indirect crises and 100 calm look-alikes, and one of its
+ * crises ("is it normal for someone to breathe like 3 times a minute") is still read as a
+ * question. */
+static void test_later_sets_figures(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int min_n;
+        double intent, recall, false_urgent, es;
+    } sets[] = {
+        {"set8", 300, 0.94, 1.0, 0.005, 0.95},
+        {"setH", 220, 0.91, 1.0, 0.01, 0.88},
+        {"crisis8", 200, 0.85, 0.99, 0.06, 0.92},
+    };
+    struct replies *replies;
+    struct matcher *m = load_matcher(&replies);
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/tests/data/extra/%s.jsonl", HOTLINE_SOURCE_DIR,
+                 sets[i].name);
+        struct figures fig = measure(m, path);
+        assert_true(fig.n >= sets[i].min_n);
+        assert_true(fig.urgent_recall >= sets[i].recall);
+        assert_true(fig.intent_acc >= sets[i].intent);
+        assert_true(fig.false_urgent <= sets[i].false_urgent);
+        assert_true(fig.es_acc >= sets[i].es);
+    }
+    matcher_free(m);
+    replies_free(replies);
+}
+
 /* `hotline match` keeps the evaluation contract: one object per line, same ids, every
  * field present with a known value, a non-empty reply. */
 static void test_match_command_contract(void **state)
@@ -221,6 +254,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dev_set_figures),
         cmocka_unit_test(test_extra_sets_figures),
+        cmocka_unit_test(test_later_sets_figures),
         cmocka_unit_test(test_match_command_contract),
         cmocka_unit_test(test_match_command_bad_line),
     };
