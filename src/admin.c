@@ -463,8 +463,8 @@ static int esc_reply(sqlite3 *db, const char *data_dir, const struct args *a, in
     if (ro == ESCALATION_REPLY_OK) {
         static const char sql[] =
             "INSERT INTO jobs (kind, priority, to_number, from_number, body, state, attempts,"
-            " next_attempt_at, created_at, updated_at, escalation_id) VALUES ('reply', ?1, ?2,"
-            " ?3, ?4, 'pending', 0, ?5, ?5, ?5, ?6)";
+            " next_attempt_at, created_at, updated_at, escalation_id, staff) VALUES ('reply', ?1,"
+            " ?2, ?3, ?4, 'pending', 0, ?5, ?5, ?5, ?6, ?7)";
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
             goto fail;
         sqlite3_bind_int(st, 1, ESCALATION_PRIORITY_STAFF_REPLY);
@@ -473,6 +473,7 @@ static int esc_reply(sqlite3 *db, const char *data_dir, const struct args *a, in
         sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 5, now);
         sqlite3_bind_int64(st, 6, id);
+        sqlite3_bind_text(st, 7, m.name, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) != SQLITE_DONE)
             goto fail;
         sqlite3_finalize(st);

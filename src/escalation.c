@@ -808,14 +808,15 @@ void *escalation_show_json(struct sqlite3 *db, int64_t id)
      * state: pending, sending, sent, delivered, undelivered, failed, canceled, read). */
     json_t *texts = json_array();
     static const char sql[] =
-        "SELECT at, who, intent, body, reply, reply_state, state FROM ("
+        "SELECT at, who, intent, body, reply, reply_state, state, staff FROM ("
         " SELECT i.received_at AS at, i.id AS k, 'texter' AS who, i.intent AS intent,"
         " i.body AS body, (SELECT j.body FROM jobs j WHERE j.inbound_id = i.id AND"
         " j.kind = 'reply' ORDER BY j.id LIMIT 1) AS reply, (SELECT j.state FROM jobs j"
         " WHERE j.inbound_id = i.id AND j.kind = 'reply' ORDER BY j.id LIMIT 1) AS reply_state,"
-        " NULL AS state"
+        " NULL AS state, NULL AS staff"
         " FROM inbound i WHERE i.from_number = ?1 AND i.id >= ?2 AND i.staff IS NULL"
-        " UNION ALL SELECT j.created_at, j.id, 'staff', NULL, j.body, NULL, NULL, j.state"
+        " UNION ALL SELECT j.created_at, j.id, 'staff', NULL, j.body, NULL, NULL, j.state,"
+        " j.staff"
         " FROM jobs j WHERE j.escalation_id = ?3 AND j.kind = 'reply')"
         " ORDER BY at, who DESC, k";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
@@ -826,12 +827,13 @@ void *escalation_show_json(struct sqlite3 *db, int64_t id)
             char at[32];
             fmt_time(sqlite3_column_int64(st, 0), at, sizeof at);
             json_array_append_new(
-                texts, json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:s?, s:s?}", "at", at, "from",
+                texts, json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:s?, s:s?, s:s?}", "at", at, "from",
                                  col_text(st, 1), "intent",
                                  (const char *)sqlite3_column_text(st, 2), "text", col_text(st, 3),
                                  "reply", (const char *)sqlite3_column_text(st, 4), "reply_status",
                                  (const char *)sqlite3_column_text(st, 5), "status",
-                                 (const char *)sqlite3_column_text(st, 6)));
+                                 (const char *)sqlite3_column_text(st, 6), "by",
+                                 (const char *)sqlite3_column_text(st, 7)));
         }
     }
     sqlite3_finalize(st);

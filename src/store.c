@@ -209,6 +209,9 @@ static const char *const migrations[] = {
     "INSERT INTO opt_events (number, event, source, at) SELECT number, 'opt_out',"
     " 'before the audit trail', coalesce(opted_out_at, updated_at) FROM senders"
     " WHERE opted_out = 1;",
+
+    /* v8: who wrote a staff reply, for the conversation view. */
+    "ALTER TABLE jobs ADD COLUMN staff TEXT;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -247,6 +250,7 @@ enum stmt_id {
     ST_HANDOFF_DEL,
     ST_TOKENS,
     ST_OPT_EVENT,
+    ST_JOB_STAFF,
     ST_COUNT
 };
 
@@ -265,6 +269,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SENDER_PUT] = "INSERT OR REPLACE INTO senders (number, " SENDER_COLUMNS ") VALUES (?1,"
                       " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
                       " ?18, ?19, ?20)",
+    [ST_JOB_STAFF] = "UPDATE jobs SET staff = ?2 WHERE id = ?1",
     [ST_OPT_EVENT] = "INSERT INTO opt_events (number, event, source, inbound_id, at) VALUES"
                      " (?1, ?2, ?3, ?4, ?5)",
     [ST_JOB_INSERT] = "INSERT INTO jobs (kind, priority, inbound_id, to_number, from_number,"
@@ -716,6 +721,17 @@ static int write_sender(struct store *s, struct op *op, const char *number,
     return op_exec(s, op, st, "write sender");
 }
 
+/* Records who wrote a staff reply job. */
+static int mark_job_staff(struct store *s, struct op *op, int64_t job_id, const char *staff)
+{
+    sqlite3_stmt *st = op_stmt(s, op, ST_JOB_STAFF);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, job_id);
+    bind_text(st, 2, staff);
+    return op_exec(s, op, st, "record the reply's author");
+}
+
 /* One line of the opt-out audit trail, when was and now differ. */
 static int record_opt_change(struct store *s, struct op *op, const char *number, bool was,
                              bool now_out, const char *source, int64_t inbound_id, int64_t now)
@@ -856,7 +872,8 @@ static int do_staff_text(struct store *s, struct op *op, const char *staff, int6
             return op_fail(op, "%s", err);
         if (ro == ESCALATION_REPLY_OK) {
             if (insert_job(s, op, STORE_JOB_REPLY, ESCALATION_PRIORITY_STAFF_REPLY, inbound_id, id,
-                           to, from, msg, now, &op->jobs[op->njobs]) < 0)
+                           to, from, msg, now, &op->jobs[op->njobs]) < 0 ||
+                mark_job_staff(s, op, op->jobs[op->njobs].id, staff) < 0)
                 return -1;
             op->njobs++;
         } else if (ro == ESCALATION_REPLY_OPTED_OUT) {
@@ -1359,7 +1376,8 @@ static int do_staff(struct store *s, struct op *op)
         if (!(op->jobs = calloc(1, sizeof *op->jobs)))
             return op_fail(op, "out of memory");
         if (insert_job(s, op, STORE_JOB_REPLY, ESCALATION_PRIORITY_STAFF_REPLY, 0, r->id, to, from,
-                       r->text, now, &op->jobs[0]) < 0)
+                       r->text, now, &op->jobs[0]) < 0 ||
+            mark_job_staff(s, op, op->jobs[0].id, op->staff) < 0)
             return -1;
         op->njobs = 1;
         if (staff_answer(op, 200,

@@ -635,7 +635,8 @@
                 }
             } else {
                 var s = el('li', 'msg staff');
-                s.appendChild(el('p', 'who', 'Staff reply · ' + clock(t.at) + ' · ' + statusLabel(t.status)));
+                s.appendChild(el('p', 'who', 'Staff reply' + (t.by ? ' by ' + t.by : '') + ' · ' +
+                    clock(t.at) + ' · ' + statusLabel(t.status)));
                 s.appendChild(el('p', 'body', t.text));
                 s.dataset.status = t.status || '';
                 if (t.status === 'failed' || t.status === 'undelivered') s.classList.add('bad');

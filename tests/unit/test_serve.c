@@ -703,6 +703,11 @@ static void test_hold_relay_reply_and_api(void **state)
     api(fx, "GET", "/staff/escalations/1", bob_token, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "do you take insurance?"));
+    /* Each staff reply says who wrote it: by SMS, and from the command line. */
+    assert_non_null(
+        strstr(r.body, "\"text\":\"This is Alice at the center. Are you safe right now?\""));
+    assert_non_null(strstr(r.body, "\"by\":\"alice\""));
+    assert_non_null(strstr(r.body, "\"by\":\"bob\""));
     resp_clear(&r);
     assert_int_equal(log_count(fx, "\"event\":\"viewed\"", 1), 1);
     assert_int_equal(log_count(fx, "\"staff\":\"bob\",\"via\":\"api\"", 1), 1);
@@ -714,6 +719,9 @@ static void test_hold_relay_reply_and_api(void **state)
     assert_int_equal(r.status, 200);
     resp_clear(&r);
     wait_db(fx, "SELECT count(*) FROM jobs WHERE body = 'Hi, this is Bob' AND state = 'sent'", 1);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE body = 'Hi, this is Bob' AND"
+                                " staff = 'bob'"),
+                     1);
     assert_int_equal(db_int(fx, "SELECT count(*) FROM escalations WHERE id = 2"
                                 " AND acked_by = 'bob'"),
                      1);

@@ -861,7 +861,7 @@ static void test_migrate_from_v1(void **state)
     struct store *s = store_open(fx->base, data, err, sizeof err);
     if (!s)
         fail_msg("store_open: %s", err);
-    assert_int_equal(sql_int(db, "PRAGMA user_version"), 7);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), 8);
     /* v7: the audit trail starts with the numbers already opted out; the conversation's
      * memory starts empty. */
     assert_int_equal(sql_int(db, "SELECT count(*) FROM opt_events WHERE number = '+15550000041'"
