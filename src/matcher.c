@@ -1362,8 +1362,10 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     double strong[INTENT_COUNT] = {0}, weak[INTENT_COUNT] = {0};
     int greets = 0; /* a greeting opens the text ("good morning" ends "ride tomorrow morning") */
     double asked_about_crisis = 0;
-    int crisis_signs = 0; /* crisis phrases that count: not past, asked about or idioms */
-    int set_aside = 0;    /* crisis phrases that were idioms or denied */
+    int crisis_signs = 0;         /* crisis phrases that count: not past, asked about or idioms */
+    int set_aside = 0;            /* crisis phrases that were idioms or denied */
+    int opt_out_about_others = 0; /* opt-out phrases whose subject is a third party */
+    int opt_out_asked = 0;        /* opt-out phrases addressed to the line */
     /* Phrase evidence by sentence: weak crisis signs are weighed against the question in
      * their own sentence, not against one asked in another ("do you take anthem? my arm
      * is red up to the elbow and i have a fever"). */
@@ -1376,6 +1378,14 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         if (p->intent < 0)
             continue;
         int sn = sentence_slot(a.words[hits[h].start].sentence);
+        /* "my mom won't stop texting me", "mi ex no deja de mandarme mensajes": someone
+         * else is the subject of the sentence, so it tells of them and asks the line
+         * nothing. A plain opt-out is addressed to the line ("stop texting me"). */
+        if (p->intent == INTENT_OPT_OUT && cue_pos[CUE_THIRD_PARTY][sn] < hits[h].start) {
+            append_reason(why, "about someone else: '", p->text, "'; ");
+            opt_out_about_others++;
+            continue;
+        }
         if (is_urgent(p->intent)) {
             /*
              * Is the sentence reporting a crisis, or asking about one? A past event
@@ -1422,6 +1432,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 weak_in_sentence[p->intent][sn] += p->weight;
         } else if (p->intent != INTENT_FALLBACK) {
             calm_in_sentence[p->intent][sn] += p->weight;
+            opt_out_asked += p->intent == INTENT_OPT_OUT;
         }
         score[p->intent] += p->weight;
         if (p->intent == INTENT_GREETING && hits[h].start <= 1)
@@ -1437,6 +1448,10 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             continue; /* keywords only */
         score[k] += SIM_WEIGHT * ((1 - NEAREST_SHARE) * sim[k] + NEAREST_SHARE * nearest[k]);
     }
+
+    /* The opt-out examples read like such a text only because of those words. */
+    if (opt_out_about_others && !opt_out_asked)
+        score[INTENT_OPT_OUT] = 0;
 
     double best_calm = 0;
     for (int k = 0; k < INTENT_COUNT; k++)

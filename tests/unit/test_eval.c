@@ -139,7 +139,8 @@ static void test_extra_sets_figures(void **state)
     replies_free(replies);
 }
 
-/* The sets of the third session (tests/data/extra/README.md), each with floors just below
+/* The sets of the third session and set9/crisis9 of the fourth (tests/data/extra/README.md),
+ * each with floors just below
  * what it reached: crisis8 is 100 indirect crises and 100 calm look-alikes, and one of its
  * crises ("is it normal for someone to breathe like 3 times a minute") is still read as a
  * question. */
@@ -151,9 +152,9 @@ static void test_later_sets_figures(void **state)
         int min_n;
         double intent, recall, false_urgent, es;
     } sets[] = {
-        {"set8", 300, 0.94, 1.0, 0.005, 0.95},
-        {"setH", 220, 0.91, 1.0, 0.01, 0.88},
-        {"crisis8", 200, 0.85, 0.99, 0.06, 0.92},
+        {"set8", 300, 0.94, 1.0, 0.005, 0.95},    {"setH", 220, 0.91, 1.0, 0.01, 0.88},
+        {"crisis8", 200, 0.85, 0.99, 0.06, 0.92}, {"set9", 300, 0.96, 1.0, 0.01, 0.93},
+        {"crisis9", 200, 0.83, 1.0, 0.06, 0.85},
     };
     struct replies *replies;
     struct matcher *m = load_matcher(&replies);

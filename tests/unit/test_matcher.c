@@ -121,6 +121,28 @@ static void test_compliance_keywords_only_when_bare(void **state)
     assert_intent("please stop texting me", INTENT_OPT_OUT);
     assert_intent("remove me from this list", INTENT_OPT_OUT);
     assert_intent("ya no me manden mensajes", INTENT_OPT_OUT);
+    assert_intent("can you stop sending these", INTENT_OPT_OUT);
+    assert_intent("take me off", INTENT_OPT_OUT);
+    assert_intent("my mom got these on her phone too. please stop texting me", INTENT_OPT_OUT);
+}
+
+/* A sentence whose subject is someone else tells of them: it asks the line nothing. */
+static void test_opt_out_about_someone_else(void **state)
+{
+    (void)state;
+    const char *about_others[] = {
+        "my mom wont stop texting me about rehab",      "he keeps texting me",
+        "my ex won't stop texting me and i relapsed",   "mi ex no deja de mandarme mensajes",
+        "mi mamá no deja de escribirme sobre el rehab",
+    };
+    for (size_t i = 0; i < sizeof about_others / sizeof *about_others; i++) {
+        struct match_result r = classify(about_others[i], NULL);
+        if (r.intent == INTENT_OPT_OUT)
+            fail_msg("'%s' is not an opt-out", about_others[i]);
+    }
+    struct match_explain why;
+    classify("my mom wont stop texting me about rehab", &why);
+    assert_non_null(strstr(why.reason, "about someone else"));
 }
 
 static void test_crisis_wins_over_questions(void **state)
@@ -256,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_normalisation),
         cmocka_unit_test(test_accents_do_not_matter),
         cmocka_unit_test(test_compliance_keywords_only_when_bare),
+        cmocka_unit_test(test_opt_out_about_someone_else),
         cmocka_unit_test(test_crisis_wins_over_questions),
         cmocka_unit_test(test_hypotheticals_and_past_are_not_crises),
         cmocka_unit_test(test_idioms_and_statements),
