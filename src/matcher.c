@@ -85,10 +85,12 @@ enum cue {
     CUE_PRESENT, /* "now", "again", "tonight": what follows a past event happens now */
     CUE_IDIOM,   /* "is killing me", "dying to know": a figure of speech, matched word for word */
     CUE_UNREAL,  /* "in case he ever", "all the time", "how would i know if": not happening now */
+    CUE_ONGOING, /* "won't stop", "keeps", "no deja de": someone else keeps doing something */
     CUE_COUNT
 };
-static const char *const cue_names[CUE_COUNT] = {
-    "hypothetical", "past", "third_party", "personal", "question", "present", "idiom", "unreal"};
+static const char *const cue_names[CUE_COUNT] = {"hypothetical", "past",     "third_party",
+                                                 "personal",     "question", "present",
+                                                 "idiom",        "unreal",   "ongoing"};
 #define KNOWN_EN 1u /* bits of a known word: which dictionaries have it */
 #define KNOWN_ES 2u
 #define MAX_SENTENCES 16 /* cues are tracked per sentence; later ones share the last slot */
@@ -1379,9 +1381,14 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             continue;
         int sn = sentence_slot(a.words[hits[h].start].sentence);
         /* "my mom won't stop texting me", "mi ex no deja de mandarme mensajes": someone
-         * else is the subject of the sentence, so it tells of them and asks the line
-         * nothing. A plain opt-out is addressed to the line ("stop texting me"). */
-        if (p->intent == INTENT_OPT_OUT && cue_pos[CUE_THIRD_PARTY][sn] < hits[h].start) {
+         * else keeps texting the texter, so the sentence tells of them and asks the line
+         * nothing. Both are needed, the third party and the "keeps doing it" between it
+         * and the phrase: "my husband says stop texting him" and "this is my daughter's
+         * phone, please stop texting" are opt-outs (revocation by any reasonable means),
+         * and a missed opt-out is the worse error here. */
+        int third = cue_pos[CUE_THIRD_PARTY][sn], ongoing = cue_pos[CUE_ONGOING][sn];
+        if (p->intent == INTENT_OPT_OUT && third < hits[h].start && ongoing >= third &&
+            ongoing <= hits[h].start) {
             append_reason(why, "about someone else: '", p->text, "'; ");
             opt_out_about_others++;
             continue;

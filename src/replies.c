@@ -763,9 +763,9 @@ static void load_intent(struct jfile *f, json_t *root)
 static void load_lexicon(struct jfile *f, json_t *root)
 {
     static const char *const keys[] = {"note", "shorthand", "cues", NULL};
-    static const char *const cue_names[] = {"hypothetical", "past",     "third_party",
-                                            "personal",     "question", "present",
-                                            "idiom",        "unreal",   NULL};
+    static const char *const cue_names[] = {"hypothetical", "past",    "third_party", "personal",
+                                            "question",     "present", "idiom",       "unreal",
+                                            "ongoing",      NULL};
     struct replies *r = f->ld->r;
     check_keys(f, "", root, keys, "key");
 

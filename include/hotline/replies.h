@@ -30,8 +30,9 @@
  *   (now, again, tonight: what follows a past event is happening now), "idiom" (figures
  *   of speech that only sound like a crisis: "this heat is killing me"), "unreal" (what
  *   is not happening now although it is about real people: "in case my son ever",
- *   "all the time", "how would i know if"); any
- *   other cue name is an error. lexicon.json may also have an optional "note" string.
+ *   "all the time", "how would i know if"), "ongoing" (someone else keeps doing it:
+ *   "won't stop", "keeps", "no deja de"; with a third party before an opt-out phrase,
+ *   "my mom won't stop texting me" is not an opt-out); any other cue name is an error. lexicon.json may also have an optional "note" string.
  * menu.json:
  *   {
  *     "menu":   { "en": "Reply 1 insurance, 2 ...", "es": "..." },  the menu line

@@ -143,6 +143,21 @@ static void test_opt_out_about_someone_else(void **state)
     struct match_explain why;
     classify("my mom wont stop texting me about rehab", &why);
     assert_non_null(strstr(why.reason, "about someone else"));
+
+    /* But a request passed on for someone else, or made from their phone, is an opt-out
+     * (revocation by any reasonable means): a third party alone does not set it aside. */
+    const char *still_opt_outs[] = {
+        "this is my daughters phone, please stop texting",
+        "my husband says stop texting him",
+        "my wife wants you to stop texting her",
+        "mi hija dice que ya no le manden mensajes",
+        "my dad says please stop sending him texts",
+    };
+    for (size_t i = 0; i < sizeof still_opt_outs / sizeof *still_opt_outs; i++) {
+        struct match_result r = classify(still_opt_outs[i], NULL);
+        if (r.intent != INTENT_OPT_OUT)
+            fail_msg("'%s' is an opt-out, not %s", still_opt_outs[i], intent_name(r.intent));
+    }
 }
 
 static void test_crisis_wins_over_questions(void **state)
