@@ -472,7 +472,11 @@ static struct form *webhook_form(struct server *srv, struct evhttp_request *req,
     }
     const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
     static const char form_type[] = "application/x-www-form-urlencoded";
-    if (ctype && strncasecmp(ctype, form_type, sizeof form_type - 1) != 0) {
+    /* The media type exactly, then parameters if any ("; charset=utf-8"): a prefix match
+     * would take "application/x-www-form-urlencodedx" for a form. */
+    char after = ctype ? ctype[strnlen(ctype, sizeof form_type - 1)] : '\0';
+    if (ctype && (strncasecmp(ctype, form_type, sizeof form_type - 1) != 0 ||
+                  (after != '\0' && after != ';' && after != ' ' && after != '\t'))) {
         reject(srv, req, rid, route, METRICS_WEBHOOK_BAD_REQUEST, 415, "Unsupported Media Type",
                "expected application/x-www-form-urlencoded");
         return NULL;
@@ -902,9 +906,11 @@ static char *reply_text(struct server *srv, struct evhttp_request *req)
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
     const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
     char *text = NULL;
+    /* A duplicate "text" (a JSON key or a form field) is refused rather than guessed at:
+     * which copy the texter gets must not depend on the parser. */
     if (ctype && strncasecmp(ctype, "application/json", 16) == 0) {
         json_error_t jerr;
-        json_t *o = json_loadb(body, len, 0, &jerr);
+        json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
         const char *t = json_string_value(json_object_get(o, "text"));
         text = t ? strdup(t) : NULL;
         json_decref(o);
@@ -912,7 +918,7 @@ static char *reply_text(struct server *srv, struct evhttp_request *req)
         static const struct form_limits limits = {16, 16, SERVER_STAFF_BODY_MAX};
         const char *why = NULL;
         struct form *f = form_parse(body, len, &limits, &why);
-        const char *t = f ? form_get(f, "text") : NULL;
+        const char *t = f && form_count(f, "text") == 1 ? form_get(f, "text") : NULL;
         text = t ? strdup(t) : NULL;
         form_free(f);
     }
@@ -1032,6 +1038,19 @@ static void on_request(struct evhttp_request *req, void *arg)
 
     if (srv->stopping) {
         respond_error(srv, req, 503, "Service Unavailable", "shutting down");
+        return;
+    }
+    /* evhttp frames the body by the first Content-Length and ignores any other, so a
+     * request with two has framing that another reader (a proxy) may take differently:
+     * RFC 9112 section 6.3 makes it a 400, and the connection is not reused. */
+    size_t lengths = 0;
+    for (struct evkeyval *h = evhttp_request_get_input_headers(req)->tqh_first; h;
+         h = h->next.tqe_next)
+        if (strcasecmp(h->key, "Content-Length") == 0)
+            lengths++;
+    if (lengths > 1) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        respond_error(srv, req, 400, "Bad Request", "more than one Content-Length");
         return;
     }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);

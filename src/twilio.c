@@ -401,6 +401,21 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
+/*
+ * The first of a webhook's single-valued fields that the form repeats, as the static
+ * reason "duplicate From" and the like, or NULL. Twilio sends each of them once (its
+ * lists are numbered, MediaUrl0..N; repeated names belong to other products), so a
+ * repeat is not Twilio's, and which copy would count is ambiguous: a 400, never a guess.
+ */
+static const char *duplicate_field(const struct form *form, const char *const *reasons)
+{
+    /* Each reason is "duplicate <name>". */
+    for (; *reasons; reasons++)
+        if (form_count(form, *reasons + strlen("duplicate ")) > 1)
+            return *reasons;
+    return NULL;
+}
+
 /* MessageSid (required, SM/MM) and AccountSid (optional, AC) of a webhook; pointers into
  * the form. Returns NULL, or the reason for a 400. */
 static const char *parse_sids(const struct form *form, const char **message, const char **account)
@@ -418,10 +433,15 @@ static const char *parse_sids(const struct form *form, const char **message, con
 
 int twilio_parse_inbound(const struct form *form, struct gateway_inbound *out, const char **reason)
 {
+    static const char *const single[] = {
+        "duplicate MessageSid",  "duplicate AccountSid", "duplicate From",
+        "duplicate To",          "duplicate Body",       "duplicate NumMedia",
+        "duplicate NumSegments", "duplicate OptOutType", NULL};
     const char *why = NULL;
     memset(out, 0, sizeof *out);
 
-    if ((why = parse_sids(form, &out->gateway_id, &out->account)))
+    if ((why = duplicate_field(form, single)) ||
+        (why = parse_sids(form, &out->gateway_id, &out->account)))
         goto fail;
     out->from = form_get(form, "From");
     if (!out->from || !*out->from) {
@@ -538,10 +558,14 @@ bool twilio_status_advances(enum twilio_status current, enum twilio_status incom
 int twilio_parse_status(const struct form *form, struct twilio_status_update *out,
                         const char **reason)
 {
+    static const char *const single[] = {"duplicate MessageSid",    "duplicate AccountSid",
+                                         "duplicate MessageStatus", "duplicate SmsStatus",
+                                         "duplicate ErrorCode",     NULL};
     const char *why = NULL;
     memset(out, 0, sizeof *out);
 
-    if ((why = parse_sids(form, &out->gateway_id, &out->account)))
+    if ((why = duplicate_field(form, single)) ||
+        (why = parse_sids(form, &out->gateway_id, &out->account)))
         goto fail;
     const char *st = form_get(form, "MessageStatus");
     if (!st || !*st)

@@ -77,7 +77,9 @@ struct gateway_inbound {
  * Fills *out from an inbound-message form. Unknown params are ignored. Returns 0, or -1
  * with *reason set to a static one-line reason suited to a 400 response: a missing or
  * malformed MessageSid, From or To, a malformed AccountSid, a Body over
- * TWILIO_BODY_ACCEPT_MAX characters, or a non-numeric NumMedia/NumSegments.
+ * TWILIO_BODY_ACCEPT_MAX characters, a non-numeric NumMedia/NumSegments, or any of
+ * MessageSid, AccountSid, From, To, Body, NumMedia, NumSegments and OptOutType given
+ * more than once (Twilio sends each once; a repeat is ambiguous, whichever copy wins).
  */
 int twilio_parse_inbound(const struct form *form, struct gateway_inbound *out, const char **reason);
 
@@ -128,8 +130,9 @@ struct twilio_status_update {
 
 /*
  * Fills *out from a status-callback form. Returns 0, or -1 with a static *reason for a
- * 400: missing or malformed MessageSid, MessageStatus or ErrorCode. An unknown but
- * well-formed status parses with TWILIO_STATUS_UNKNOWN.
+ * 400: missing or malformed MessageSid, MessageStatus or ErrorCode, or any of
+ * MessageSid, AccountSid, MessageStatus, SmsStatus and ErrorCode given more than once.
+ * An unknown but well-formed status parses with TWILIO_STATUS_UNKNOWN.
  */
 int twilio_parse_status(const struct form *form, struct twilio_status_update *out,
                         const char **reason);

@@ -485,6 +485,50 @@ static void test_parse_status(void **state)
     form_free(f);
 }
 
+/*
+ * A single-valued field given twice is a 400, even when both copies agree: Twilio never
+ * repeats them, and the first or the last copy winning would be a guess (found by the
+ * hostile-request table, tests/unit/test_hostile.c). Repeated unknown fields still pass.
+ */
+static void test_duplicate_fields(void **state)
+{
+    (void)state;
+    const struct form_pair p[] = {
+        {"MessageSid", MSID}, {"From", "+14155550100"}, {"To", "+19497633440"}, {"Body", "hi"}};
+    const char *names[] = {"MessageSid", "AccountSid", "From",        "To",
+                           "Body",       "NumMedia",   "NumSegments", "OptOutType"};
+    const char *values[] = {MSID, ASID, "+14155550101", "+19497633440", "hi", "0", "1", "STOP"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        struct form_pair dup[6] = {
+            p[0], p[1], p[2], p[3], {names[i], values[i]}, {names[i], values[i]}};
+        char reason[64];
+        snprintf(reason, sizeof reason, "duplicate %s", names[i]);
+        expect_inbound_error(dup, 6, reason);
+    }
+    struct form_pair extra[6] = {p[0], p[1], p[2], p[3], {"ToCity", "A"}, {"ToCity", "B"}};
+    struct form *f = make_form(extra, 6);
+    struct gateway_inbound in;
+    const char *why = NULL;
+    assert_int_equal(twilio_parse_inbound(f, &in, &why), 0);
+    form_free(f);
+
+    const char *snames[] = {"MessageSid", "AccountSid", "MessageStatus", "SmsStatus", "ErrorCode"};
+    const char *svalues[] = {MSID, ASID, "sent", "sent", "30003"};
+    for (size_t i = 0; i < sizeof snames / sizeof snames[0]; i++) {
+        struct form_pair dup[4] = {{"MessageSid", MSID},
+                                   {"MessageStatus", "delivered"},
+                                   {snames[i], svalues[i]},
+                                   {snames[i], svalues[i]}};
+        struct twilio_status_update st;
+        char reason[64];
+        snprintf(reason, sizeof reason, "duplicate %s", snames[i]);
+        f = make_form(dup, 4);
+        assert_int_equal(twilio_parse_status(f, &st, &why), -1);
+        assert_string_equal(why, reason);
+        form_free(f);
+    }
+}
+
 /* ---- sending ---- */
 
 static void test_send_request(void **state)
@@ -678,7 +722,7 @@ int main(void)
         cmocka_unit_test(test_status_order),         cmocka_unit_test(test_parse_status),
         cmocka_unit_test(test_send_request),         cmocka_unit_test(test_classify_success),
         cmocka_unit_test(test_classify_retry),       cmocka_unit_test(test_classify_permanent),
-        cmocka_unit_test(test_error_classify_codes),
+        cmocka_unit_test(test_error_classify_codes), cmocka_unit_test(test_duplicate_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
