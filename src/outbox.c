@@ -35,11 +35,13 @@
 #define REASON_WINDOW "retry window exhausted"
 #define REASON_ABANDONED "abandoned at shutdown"
 #define MULTI_RETRY_MS 1000 /* how soon to retry creating a multi after that failed */
+#define RECOVERY_STREAK 2   /* failed attempts in a row that make an answer a recovery */
 
 /* A queued job; pub's strings point at copies owned here. */
 struct job {
     struct outbox_job pub;
-    uint64_t seq; /* enqueue order, the last tie-breaker */
+    uint64_t seq;     /* enqueue order, the last tie-breaker */
+    bool recoverable; /* waiting on our own backoff: due at once when the gateway recovers */
 };
 
 /* A binary min-heap of jobs ordered by before(). */
@@ -96,6 +98,9 @@ struct outbox {
     uint64_t rng;
 
     struct outbox_stats stats;
+    int fail_streak;      /* attempts in a row that ended in RETRY */
+    size_t recoverable;   /* jobs in the waiting heap with recoverable set */
+    int64_t recovered_at; /* monotonic ms of the last recovery (gateway_answered), or 0 */
     bool draining, drained_fired;
     outbox_drained_fn on_drained;
     void *drained_arg;
@@ -319,6 +324,42 @@ static void maybe_drained(struct outbox *ob)
 }
 
 /*
+ * The gateway answered an attempt (2xx, or an error that is final). When at least
+ * RECOVERY_STREAK attempts in a row had failed before, it is back from an outage (5xx,
+ * hung or refused connections): the jobs backing off from those failures become due now,
+ * so that the ready heap's order (pages before replies) decides what goes first, not
+ * whichever job's jittered backoff happened to end soonest (a page's could end a minute
+ * after the replies'). Jobs waiting on a Retry-After or a 429 keep their time. A lone
+ * job that keeps failing while others succeed never makes a streak, so it keeps its
+ * backoff. Attempts still in flight at the recovery (a hung request that times out
+ * after it) are retried at once when they fail: see conclude.
+ */
+static void gateway_answered(struct outbox *ob)
+{
+    bool recovered = ob->fail_streak >= RECOVERY_STREAK;
+    ob->fail_streak = 0;
+    if (recovered)
+        ob->recovered_at = mono_ms();
+    if (!recovered || !ob->recoverable)
+        return;
+    int64_t now = outbox_unix_ms();
+    struct job **v = ob->waiting.v;
+    size_t n = ob->waiting.n;
+    ob->waiting.n = 0;
+    /* Rebuilt in place: push i writes only v[0..i], all of which have been read. */
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = v[i];
+        if (j->recoverable) {
+            j->recoverable = false;
+            ob->recoverable--;
+            j->pub.not_before = now;
+        }
+        heap_push(&ob->waiting, j);
+    }
+    kick(ob);
+}
+
+/*
  * Ends one attempt of j (no longer in flight) with verdict v: SENT and PERMANENT finish
  * the job, RETRY puts it back in the waiting heap or fails it past the retry window.
  * Reports the outcome; j is freed unless requeued.
@@ -332,6 +373,7 @@ static void conclude(struct outbox *ob, struct job *j, const struct outbox_verdi
     r.latency_ms = latency_ms;
     switch (v->kind) {
     case OUTBOX_VERDICT_SENT:
+        gateway_answered(ob);
         r.outcome = OUTBOX_SENT;
         r.gateway_id = v->gateway_id;
         ob->stats.sent++;
@@ -339,6 +381,7 @@ static void conclude(struct outbox *ob, struct job *j, const struct outbox_verdi
         job_done(ob, j);
         return;
     case OUTBOX_VERDICT_PERMANENT:
+        gateway_answered(ob);
         r.outcome = OUTBOX_FAILED;
         r.error_code = v->error_code;
         r.reason = v->reason;
@@ -349,12 +392,23 @@ static void conclude(struct outbox *ob, struct job *j, const struct outbox_verdi
     case OUTBOX_VERDICT_RETRY:
         break;
     }
+    ob->fail_streak++;
     int64_t now = outbox_unix_ms();
     int64_t delay = backoff_ms(ob, j->pub.attempts);
-    if (v->retry_after_ms > delay)
+    bool told = http_status == 429; /* the gateway set (or throttles) the pace */
+    if (v->retry_after_ms > delay) {
         delay = v->retry_after_ms;
-    if ((http_status == 429 || http_status == 503) && retry_after_ms > delay)
+        told = true;
+    }
+    if ((http_status == 429 || http_status == 503) && retry_after_ms > delay) {
         delay = retry_after_ms;
+        told = true;
+    }
+    /* An attempt started before the gateway's last recovery failed of the outage, not of
+     * the gateway as it is now: due at once, its priority decides (a page must not wait
+     * out a backoff while the replies queued with it go). */
+    if (!told && latency_ms > 0 && ob->recovered_at && mono_ms() - latency_ms < ob->recovered_at)
+        delay = 0;
     int64_t next = now + delay;
     r.error_code = v->error_code;
     if (next > j->pub.first_attempt_at + ob->cfg.retry_window_ms) {
@@ -367,6 +421,8 @@ static void conclude(struct outbox *ob, struct job *j, const struct outbox_verdi
     }
     j->pub.not_before = next;
     j->seq = ob->seq++;
+    j->recoverable = !told;
+    ob->recoverable += j->recoverable;
     heap_push(&ob->waiting, j);
     r.outcome = OUTBOX_RETRY_SCHEDULED;
     r.next_attempt_at = next;
@@ -807,8 +863,13 @@ static void pump(struct outbox *ob)
         multi_create(ob);
     int64_t now = outbox_unix_ms();
     struct job *top;
-    while ((top = heap_top(&ob->waiting)) && top->pub.not_before <= now)
+    while ((top = heap_top(&ob->waiting)) && top->pub.not_before <= now) {
+        if (top->recoverable) {
+            top->recoverable = false;
+            ob->recoverable--;
+        }
         heap_push(&ob->ready, heap_pop(&ob->waiting));
+    }
     if (paced(ob))
         refill(ob);
     while (!ob->draining && ob->multi && ob->ready.n &&

@@ -33,7 +33,9 @@
  *
  * Persisting: a job stays 'pending' in the store while its request is in flight (no
  * commit per attempt); a crash mid-send therefore resends it at the next start (at least
- * once, as store.h says), and the next start resumes every unfinished job.
+ * once, as store.h says), and the next start resumes every unfinished job. A job's final
+ * update that the store cannot commit (a failing disk) is submitted again until it
+ * commits, so that it is not resent at the next start (see job_update).
  */
 #include "hotline/service.h"
 
@@ -66,6 +68,7 @@
 #define CHAT_MAX_QUEUED 1000  /* chat messages waiting at most; more are dropped */
 #define CHAT_MAX_IN_FLIGHT 2  /* a chat service gets few connections */
 #define CHAT_TIMEOUT_MS 10000 /* a chat POST that takes longer is retried */
+#define UPDATE_RETRY_MS 1000  /* a job's last update the store could not commit: next try */
 
 /* What the outbox does not carry about a job. */
 struct job_meta {
@@ -80,6 +83,15 @@ struct job_meta {
 struct number {
     char *s;
     struct number *next;
+};
+
+/* A job's final update (sent, failed, canceled) on its way to the store; see job_update. */
+struct final_update {
+    struct service *sv;
+    struct store_job_update u;
+    char *gateway_sid, *reason; /* u's strings */
+    struct event *retry;        /* NULL until a commit failed */
+    struct final_update *prev, *next;
 };
 
 struct service {
@@ -102,6 +114,7 @@ struct service {
 
     struct job_meta *jobs[BUCKETS];
     struct number *opted_out[BUCKETS];
+    struct final_update *updates; /* final updates not yet committed */
 };
 
 static int64_t mono_us(void)
@@ -219,6 +232,67 @@ static bool send_allowed(const struct service *sv, const struct job_meta *m)
 
 /* ---- persisting outcomes ---- */
 
+/*
+ * A retry's update may be lost (the job stays pending in the store and resumes
+ * at the next start, as it would after a crash). A job's FINAL update may not: if the
+ * disk fails while a reply is accepted by the gateway and that 'sent' were dropped, the
+ * next start (maybe days later) would send the reply again. So a final update the store
+ * could not commit (disk full, read-only, I/O error) is kept in memory and submitted
+ * again every UPDATE_RETRY_MS until it commits or the service stops. Only final ones:
+ * a late 'pending' could otherwise overwrite a 'sent' that committed after it.
+ */
+static void final_update_free(struct final_update *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        f->sv->updates = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    if (f->retry)
+        event_free(f->retry);
+    free(f->gateway_sid);
+    free(f->reason);
+    free(f);
+}
+
+static void on_final_written(const struct store_result *res, void *arg);
+
+static void final_update_submit(struct final_update *f)
+{
+    if (store_submit_job_update(f->sv->store, &f->u, on_final_written, f) != 0) {
+        log_event(LOG_ERROR, "job_update", "job=%lld error=\"store refused the update\"",
+                  (long long)f->u.job_id);
+        final_update_free(f);
+    }
+}
+
+static void on_final_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    final_update_submit(arg);
+}
+
+static void on_final_written(const struct store_result *res, void *arg)
+{
+    struct final_update *f = arg;
+    if (res->outcome != STORE_ERROR) {
+        final_update_free(f);
+        return;
+    }
+    struct timeval tv = {UPDATE_RETRY_MS / 1000, (UPDATE_RETRY_MS % 1000) * 1000};
+    bool again = !f->sv->stopping &&
+                 (f->retry || (f->retry = evtimer_new(f->sv->base, on_final_retry, f))) &&
+                 evtimer_add(f->retry, &tv) == 0;
+    log_event(
+        LOG_ERROR, "job_update", "job=%lld state=%s error=\"%s\" next=\"%s\"",
+        (long long)f->u.job_id, store_job_state_name(f->u.state), res->error ? res->error : "?",
+        again ? "retry in 1 s" : "stays unfinished in the store; sent again at the next start");
+    if (!again)
+        final_update_free(f);
+}
+
 static void on_job_written(const struct store_result *res, void *arg)
 {
     if (res->outcome == STORE_ERROR)
@@ -239,6 +313,26 @@ static void job_update(struct service *sv, int64_t id, enum store_job_state stat
         .error_code = error_code,
         .reason = reason && *reason ? reason : NULL,
     };
+    if (state != STORE_JOB_PENDING) {
+        struct final_update *f = calloc(1, sizeof *f);
+        if (f && (!u.gateway_sid || (f->gateway_sid = strdup(u.gateway_sid))) &&
+            (!u.reason || (f->reason = strdup(u.reason)))) {
+            f->sv = sv;
+            f->u = u;
+            f->u.gateway_sid = f->gateway_sid;
+            f->u.reason = f->reason;
+            f->next = sv->updates;
+            if (sv->updates)
+                sv->updates->prev = f;
+            sv->updates = f;
+            final_update_submit(f);
+            return;
+        }
+        if (f) {
+            free(f->gateway_sid);
+            free(f);
+        } /* out of memory: submitted once, as a retry's update */
+    }
     if (store_submit_job_update(sv->store, &u, on_job_written, (void *)(intptr_t)id) != 0)
         log_event(LOG_ERROR, "job_update", "job=%lld error=\"store refused the update\"",
                   (long long)id);
@@ -705,6 +799,8 @@ static void service_teardown(struct service *sv)
     outbox_free(sv->outbox); /* transfers still running are reported and stored pending */
     outbox_free(sv->chat);
     store_close(sv->store); /* commits what is queued and runs the last callbacks */
+    while (sv->updates)     /* final updates waiting for their next try: given up */
+        final_update_free(sv->updates);
     if (sv->base)
         event_base_free(sv->base);
     matcher_free(sv->matcher);

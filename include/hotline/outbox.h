@@ -21,7 +21,11 @@
  *   a heap and schedules the dispatcher, it never starts a transfer synchronously.
  * - Retries: exponential backoff with full jitter (delay uniform in [0, min(cap, base *
  *   2^(attempts-1))]), at least Retry-After on 429/503, bounded by a retry window counted
- *   from the first attempt; past it the job fails with "retry window exhausted".
+ *   from the first attempt; past it the job fails with "retry window exhausted". When
+ *   the gateway answers again after two or more failed attempts in a row (an outage
+ *   ending), the jobs backing off are due at once, and an attempt still in flight then
+ *   that fails (a hung request timing out) is retried at once, so pages go before
+ *   replies then too (not those waiting on a Retry-After or a 429).
  * - Latency: each result carries the attempt's latency in ms; the caller aggregates it
  *   into its own histogram (the metrics module owns bucket choice and exposition).
  *

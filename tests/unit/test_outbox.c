@@ -531,6 +531,80 @@ static void test_retry_after_honoured(void **state)
     /* Teardown frees the outbox with the job still queued. */
 }
 
+/* A gateway back after an outage: the jobs backing off are due at once, page first,
+ * rather than each at the end of its own (here up to 60 s) backoff. */
+static void test_recovery_makes_backoffs_due_page_first(void **state)
+{
+    struct fx *fx = *state;
+    fx->cfg.max_in_flight = 1;
+    fx->cfg.backoff_base_ms = 60000;
+    fx->cfg.backoff_cap_ms = 60000;
+    open_outbox(fx);
+    mock_gateway_push(fx->mg, &(struct mock_response){.status = 500});
+    mock_gateway_push(fx->mg, &(struct mock_response){.status = 503});
+    enqueue_job(fx, 1, 10); /* a reply, then a page: both fail and back off */
+    run_until(fx, fx->n_results == 1);
+    enqueue_job(fx, 2, 0);
+    run_until(fx, fx->n_results == 2);
+    assert_int_equal(fx->results[0].r.outcome, OUTBOX_RETRY_SCHEDULED);
+    assert_int_equal(fx->results[1].r.outcome, OUTBOX_RETRY_SCHEDULED);
+    enqueue_job(fx, 3, 10); /* answered 201: the gateway is back */
+    run_until(fx, fx->n_results == 5);
+    int64_t expected[] = {3, 2, 1};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(fx->results[2 + i].r.outcome, OUTBOX_SENT);
+        assert_int_equal(fx->results[2 + i].r.job_id, expected[i]);
+    }
+}
+
+/* A request still hung when the gateway recovered is retried at once when it times out,
+ * not after a backoff (here up to 60 s). */
+static void test_recovery_retries_hung_at_once(void **state)
+{
+    struct fx *fx = *state;
+    fx->cfg.max_in_flight = 2;
+    fx->cfg.timeout_ms = 500;
+    fx->cfg.backoff_base_ms = 60000;
+    fx->cfg.backoff_cap_ms = 60000;
+    open_outbox(fx);
+    mock_gateway_push(fx->mg, &(struct mock_response){.hang = true});
+    mock_gateway_push(fx->mg, &(struct mock_response){.status = 500});
+    mock_gateway_push(fx->mg, &(struct mock_response){.status = 500});
+    enqueue_job(fx, 1, 0); /* hangs in one slot until its timeout */
+    run_until(fx, mock_gateway_count(fx->mg) == 1);
+    enqueue_job(fx, 2, 10);
+    run_until(fx, fx->n_results == 1);
+    enqueue_job(fx, 3, 10);
+    run_until(fx, fx->n_results == 2);
+    enqueue_job(fx, 4, 10); /* 201: the gateway is back while job 1 still hangs */
+    struct outbox_stats st = {0};
+    run_until(fx, (outbox_stats(fx->ob, &st), st.sent == 4));
+    assert_int_equal(st.retries, 3); /* 2, 3, and 1's timeout */
+}
+
+/* A 429 is the gateway's pace, not an outage: its job keeps its Retry-After. */
+static void test_recovery_keeps_retry_after(void **state)
+{
+    struct fx *fx = *state;
+    fx->cfg.max_in_flight = 1;
+    open_outbox(fx);
+    mock_gateway_push(fx->mg, &(struct mock_response){.status = 500});
+    mock_gateway_push(fx->mg, &(struct mock_response){.status = 429, .headers = "Retry-After: 30"});
+    enqueue_job(fx, 1, 10);
+    run_until(fx, fx->n_results == 1);
+    int64_t before = outbox_unix_ms();
+    enqueue_job(fx, 2, 10);
+    run_until(fx, fx->n_results == 2);
+    assert_int_equal(fx->results[1].r.http_status, 429);
+    enqueue_job(fx, 3, 10);
+    run_until(fx, fx->n_results == 4); /* job 1 retried, job 3 sent, in some order */
+    struct outbox_stats st;
+    outbox_stats(fx->ob, &st);
+    assert_int_equal(st.sent, 2);
+    assert_int_equal(st.queued, 1); /* job 2 waits its 30 s */
+    assert_true(fx->results[1].r.next_attempt_at >= before + 30000);
+}
+
 static void test_response_size_cap(void **state)
 {
     struct fx *fx = *state;
@@ -643,6 +717,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_window_exhausted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_window_bounds_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_honoured, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_makes_backoffs_due_page_first, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_retries_hung_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_keeps_retry_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_size_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_callback_may_enqueue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
