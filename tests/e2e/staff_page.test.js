@@ -210,8 +210,12 @@ test('the staff page, end to end', { timeout: 240000 }, async (t) => {
             await page.locator('#thread .msg.staff[data-status="delivered"]', { hasText: 'This is Alice.' })
                 .waitFor({ timeout: 5000 });
             assert.match(await mine.textContent(), /delivered/);
-            const log = fs.readFileSync(path.join(svc.data, 'escalations.jsonl'), 'utf8');
-            assert.match(log, /"event":"replied","escalation":2,.*"staff":"alice","via":"api"/);
+            /* The log is exported from committed rows every 200 ms: wait for the line. */
+            const replied = /"event":"replied","escalation":2,.*"staff":"alice","via":"api"/;
+            const log = await h.waitFor(() => {
+                const text = fs.readFileSync(path.join(svc.data, 'escalations.jsonl'), 'utf8');
+                return replied.test(text) ? text : null;
+            }, 5000, 'the replied event in escalations.jsonl');
             assert.match(log, /"event":"viewed","escalation":2,.*"staff":"alice","via":"api"/);
         });
 
