@@ -32,7 +32,8 @@
  *   is not happening now although it is about real people: "in case my son ever",
  *   "all the time", "how would i know if"), "ongoing" (someone else keeps doing it:
  *   "won't stop", "keeps", "no deja de"; with a third party before an opt-out phrase,
- *   "my mom won't stop texting me" is not an opt-out); any other cue name is an error. lexicon.json may also have an optional "note" string.
+ *   "my mom won't stop texting me" is not an opt-out); any other cue name is an
+ *   error. lexicon.json may also have an optional "note" string.
  * menu.json:
  *   {
  *     "menu":   { "en": "Reply 1 insurance, 2 ...", "es": "..." },  the menu line
