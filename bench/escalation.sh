@@ -70,9 +70,9 @@ wait_http() {
     say "no answer from $1"
     return 1
 }
-gen() { # gen N SEED KIND FILE
-    python3 bench/gen_requests.py -n "$1" --seed "$2" --kind "$3" --public-url "$public" \
-        --sid "$sid" --token "$token" -o "$4"
+gen() { # gen N SEED KIND FILE (as many texters as texts: see bench/serve.sh)
+    python3 bench/gen_requests.py -n "$1" --seed "$2" --senders "$1" --kind "$3" \
+        --public-url "$public" --sid "$sid" --token "$token" -o "$4"
 }
 
 # ---- staff: on call, each paged for every urgent text ----

@@ -112,8 +112,11 @@ cpu_report() { # cpu_report SERVER_PID LOADGEN_CPU_S -> one line
     fi
 }
 gen() { # gen N SEED FILE
-    python3 bench/gen_requests.py -n "$1" --seed "$2" --public-url "$public" --sid "$sid" \
-        --token "$token" -o "$3"
+    # As many texters as texts (a few texts each, as people send): a small pool would have
+    # each number text hundreds of times a minute, which the conversation's reply budget
+    # and loop guard rightly stop answering (src/conversation.c).
+    python3 bench/gen_requests.py -n "$1" --seed "$2" --senders "$1" --public-url "$public" \
+        --sid "$sid" --token "$token" -o "$3"
 }
 wait_drain() { # until hotline has no job queued or in flight and no webhook pending
     local t0 q f p
