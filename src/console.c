@@ -69,14 +69,9 @@ static bool e164(const char *s)
 
 static void print_sms_size(FILE *f, const char *text)
 {
-    struct sms_measure sm;
-    if (sms_measure(text, strlen(text), &sm) < 0) {
-        fprintf(f, "invalid UTF-8");
-        return;
-    }
-    fprintf(f, "%s, %zu %s, %d segment%s", sms_encoding_name(sm.encoding), sm.units,
-            sm.encoding == SMS_GSM7 ? "septets" : "UTF-16 units", sm.segments,
-            sm.segments == 1 ? "" : "s");
+    char size[64];
+    sms_describe(text, size, sizeof size);
+    fputs(size, f);
 }
 
 static const char *ago(int64_t then, int64_t now, char *buf, size_t cap)

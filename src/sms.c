@@ -17,6 +17,8 @@
 #include "hotline/sms.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <utf8proc.h>
 
@@ -142,4 +144,16 @@ int sms_measure(const char *utf8, size_t len, struct sms_measure *out)
 const char *sms_encoding_name(enum sms_encoding encoding)
 {
     return encoding == SMS_UCS2 ? "UCS-2" : "GSM-7";
+}
+
+void sms_describe(const char *text, char *out, size_t cap)
+{
+    struct sms_measure sm;
+    if (sms_measure(text, strlen(text), &sm) < 0) {
+        snprintf(out, cap, "invalid UTF-8");
+        return;
+    }
+    snprintf(out, cap, "%s, %zu %s, %d segment%s", sms_encoding_name(sm.encoding), sm.units,
+             sm.encoding == SMS_GSM7 ? "septets" : "UTF-16 units", sm.segments,
+             sm.segments == 1 ? "" : "s");
 }

@@ -28,4 +28,8 @@ int sms_measure(const char *utf8, size_t len, struct sms_measure *out);
 /* "GSM-7" or "UCS-2". */
 const char *sms_encoding_name(enum sms_encoding encoding);
 
+/* The size of a NUL-terminated text as staff read it, into out (cap bytes): "GSM-7, 241
+ * septets, 2 segments", or "invalid UTF-8". Used by check-replies and `hotline chat`. */
+void sms_describe(const char *text, char *out, size_t cap);
+
 #endif
