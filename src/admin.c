@@ -289,12 +289,13 @@ static void append_log(sqlite3 *db, const char *data_dir, const struct escalatio
      * views (SSE, the staff chat): exporting here would hide them from it. */
     if (service_running(data_dir))
         return;
-    int fd = escalation_log_open(data_dir);
-    if (fd < 0 || escalation_log_export(db, fd, NULL, NULL, NULL) < 0)
+    /* The commands never rotate the file: the service does, at its configured size. */
+    struct escalation_log_file log;
+    if (escalation_log_open(&log, data_dir, 0, 1) < 0 ||
+        escalation_log_export(&log, db, NULL, NULL, NULL) < 0)
         fprintf(stderr, "hotline: warning: cannot append to the escalation log: %s\n",
                 strerror(errno));
-    if (fd >= 0)
-        close(fd);
+    escalation_log_close(&log);
 }
 
 /* Who looks: --by NAME (a staff member), else the login the command runs as. */

@@ -36,6 +36,8 @@ enum setting_id {
     S_REPLY_BUDGET,
     S_REPEAT_SECONDS,
     S_LOOP_MUTE_SECONDS,
+    S_ESCALATION_LOG_MAX_MB,
+    S_ESCALATION_LOG_KEEP,
     S_STAFF_WEBHOOK_URL,
     S_COUNT
 };
@@ -91,6 +93,15 @@ static const struct setting {
                              "how long hotline stops auto-answering a number that looks like "
                              "another auto-responder, seconds (60 to 604800)",
                              "3600", "3600", false},
+    [S_ESCALATION_LOG_MAX_MB] = {"HOTLINE_ESCALATION_LOG_MAX_MB", "escalation_log_max_mb",
+                                 "escalations.jsonl is renamed escalations.jsonl.1 (older ones "
+                                 "shifted up) when it reaches this many MiB (0 to 65536; 0: "
+                                 "never, for logrotate)",
+                                 "64", "64", false},
+    [S_ESCALATION_LOG_KEEP] = {"HOTLINE_ESCALATION_LOG_KEEP", "escalation_log_keep",
+                               "rotated escalation logs kept (1 to 1000); the database keeps "
+                               "every event",
+                               "10", "10", false},
     [S_STAFF_WEBHOOK_URL] = {"HOTLINE_STAFF_WEBHOOK_URL", "staff_webhook_url",
                              "chat webhook URL for every escalation event (Slack-compatible "
                              "{\"text\": ...}; secret)",
@@ -470,8 +481,11 @@ static int validate(struct loader *l, struct config *cfg)
         {S_REPLY_BUDGET, 1, 1000, "must be a number of replies from 1 to 1000"},
         {S_REPEAT_SECONDS, 0, 86400, "must be a number of seconds from 0 to 86400"},
         {S_LOOP_MUTE_SECONDS, 60, 604800, "must be a number of seconds from 60 to 604800"},
+        {S_ESCALATION_LOG_MAX_MB, 0, 65536, "must be a number of MiB from 0 to 65536"},
+        {S_ESCALATION_LOG_KEEP, 1, 1000, "must be a number of files from 1 to 1000"},
     };
-    long *targets[] = {&cfg->reply_budget, &cfg->repeat_seconds, &cfg->loop_mute_seconds};
+    long *targets[] = {&cfg->reply_budget, &cfg->repeat_seconds, &cfg->loop_mute_seconds,
+                       &cfg->escalation_log_max_mb, &cfg->escalation_log_keep};
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
         const char *text = v[numbers[i].setting];
         errno = 0;
@@ -543,6 +557,8 @@ int config_load(struct config *cfg, const char *config_file, char *const *envp, 
     free(l.value[S_REPLY_BUDGET]);
     free(l.value[S_REPEAT_SECONDS]);
     free(l.value[S_LOOP_MUTE_SECONDS]);
+    free(l.value[S_ESCALATION_LOG_MAX_MB]);
+    free(l.value[S_ESCALATION_LOG_KEEP]);
     return 0;
 
 fail:

@@ -854,21 +854,74 @@ void *escalation_show_json(struct sqlite3 *db, int64_t id)
 
 /* ---- the log ---- */
 
-int escalation_log_open(const char *data_dir)
+static int open_current(struct escalation_log_file *log)
 {
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/" ESCALATION_LOG_FILE, data_dir) >= sizeof path) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open(log->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd >= 0 && fchmod(fd, 0600) < 0) {
         int saved = errno;
         close(fd);
         errno = saved;
         return -1;
     }
-    return fd;
+    if (fd < 0)
+        return -1;
+    if (log->fd >= 0)
+        close(log->fd);
+    log->fd = fd;
+    return 0;
+}
+
+int escalation_log_open(struct escalation_log_file *log, const char *data_dir, int64_t max_bytes,
+                        int keep)
+{
+    memset(log, 0, sizeof *log);
+    log->fd = -1;
+    log->max_bytes = max_bytes > 0 ? max_bytes : 0;
+    log->keep = keep > 0 ? keep : 1;
+    if ((size_t)snprintf(log->path, sizeof log->path, "%s/" ESCALATION_LOG_FILE, data_dir) >=
+            sizeof log->path ||
+        (size_t)snprintf(log->dir, sizeof log->dir, "%s", data_dir) >= sizeof log->dir) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return open_current(log);
+}
+
+void escalation_log_close(struct escalation_log_file *log)
+{
+    if (log->fd >= 0)
+        close(log->fd);
+    log->fd = -1;
+}
+
+/*
+ * Locks the file the path names now. The one held may have been renamed since (by this
+ * exporter's rotation, another process's, or logrotate): then it opens the new one,
+ * creating it if nothing has yet. 0 with the lock held, or -1 (errno).
+ */
+static int lock_current(struct escalation_log_file *log)
+{
+    for (int tries = 0; tries < 16; tries++) {
+        if (log->fd < 0 && open_current(log) < 0)
+            return -1;
+        if (flock(log->fd, LOCK_EX) < 0)
+            return -1;
+        struct stat held, named;
+        if (fstat(log->fd, &held) < 0) {
+            int saved = errno;
+            flock(log->fd, LOCK_UN);
+            errno = saved;
+            return -1;
+        }
+        if (lstat(log->path, &named) == 0 && named.st_dev == held.st_dev &&
+            named.st_ino == held.st_ino)
+            return 0;
+        flock(log->fd, LOCK_UN);
+        close(log->fd);
+        log->fd = -1;
+    }
+    errno = EAGAIN; /* renamed under us 16 times in a row */
+    return -1;
 }
 
 /*
@@ -953,20 +1006,81 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
-int escalation_log_export(struct sqlite3 *db, int fd, int64_t *exported, escalation_line_fn on_line,
-                          void *ctx)
+/* The last seq of escalations.jsonl.1, the file rotated before the current one (0 when
+ * there is none, it is empty, or it starts before the seq existed). */
+static int64_t rotated_last_seq(const struct escalation_log_file *log)
+{
+    char path[4096 + 8];
+    snprintf(path, sizeof path, "%s.1", log->path);
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    int64_t seq = log_last_seq(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return seq;
+}
+
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/* Under the lock: escalations.jsonl becomes .1, .1 becomes .2 ..., the one past keep is
+ * removed. The held fd keeps naming the renamed file: the next export's lock_current
+ * opens a new one. 0, or -1 (errno) with the names as far as they got (never a lost
+ * file: each rename only moves a file up). */
+static int rotate(struct escalation_log_file *log)
+{
+    char from[4096 + 16], to[4096 + 16];
+    snprintf(to, sizeof to, "%s.%d", log->path, log->keep);
+    if (unlink(to) < 0 && errno != ENOENT)
+        return -1;
+    for (int i = log->keep - 1; i >= 1; i--) {
+        snprintf(from, sizeof from, "%s.%d", log->path, i);
+        snprintf(to, sizeof to, "%s.%d", log->path, i + 1);
+        if (rename(from, to) < 0 && errno != ENOENT)
+            return -1;
+    }
+    snprintf(to, sizeof to, "%s.1", log->path);
+    if (rename(log->path, to) < 0)
+        return -1;
+    return sync_dir(log->dir);
+}
+
+int escalation_log_export(struct escalation_log_file *log, struct sqlite3 *db, int64_t *exported,
+                          escalation_line_fn on_line, void *ctx)
 {
     if (exported)
         *exported = 0;
-    if (flock(fd, LOCK_EX) < 0)
+    log->rotated = false;
+    log->rotate_errno = 0;
+    if (lock_current(log) < 0)
         return -1;
+    int fd = log->fd;
     int rc = -1, saved = 0;
     sqlite3_stmt *st = NULL;
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    int64_t last = log_last_seq(fd), n = 0;
-    if (last < 0)
+    int64_t last = log_last_seq(fd), n = 0, last_written = 0;
+    struct stat sb;
+    if (last < 0 || fstat(fd, &sb) < 0)
         goto out;
+    if (sb.st_size == 0) {
+        /* A new file after a rotation continues the one before it. */
+        int64_t before = rotated_last_seq(log);
+        if (before < 0)
+            goto out;
+        last = before > log->synced ? before : log->synced;
+    }
     if (sqlite3_prepare_v2(db, "SELECT seq, line FROM escalation_log WHERE seq > ?1 ORDER BY seq",
                            -1, &st, NULL) != SQLITE_OK) {
         errno = EIO;
@@ -993,6 +1107,7 @@ int escalation_log_export(struct sqlite3 *db, int fd, int64_t *exported, escalat
         len += ln;
         buf[len++] = '\n';
         n++;
+        last_written = sqlite3_column_int64(st, 0);
     }
     sqlite3_finalize(st); /* the read snapshot ends before the write and the sync */
     st = NULL;
@@ -1002,6 +1117,13 @@ int escalation_log_export(struct sqlite3 *db, int fd, int64_t *exported, escalat
     }
     if (len && (write_all(fd, buf, len) < 0 || fdatasync(fd) < 0))
         goto out;
+    log->synced = len ? last_written : (last > log->synced ? last : log->synced);
+    if (log->max_bytes > 0 && fstat(fd, &sb) == 0 && sb.st_size >= log->max_bytes) {
+        if (rotate(log) == 0)
+            log->rotated = true;
+        else
+            log->rotate_errno = errno ? errno : EIO;
+    }
     for (size_t at = 0; on_line && at < len;) {
         const char *nl = memchr(buf + at, '\n', len - at);
         size_t ln = nl ? (size_t)(nl - (buf + at)) : len - at;

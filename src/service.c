@@ -857,7 +857,11 @@ int service_run(struct config *cfg)
         log_event(LOG_ERROR, "start", "error=\"cannot create the event base\"");
         goto out;
     }
-    if (!(sv->store = store_open(sv->base, cfg->data_dir, err, sizeof err))) {
+    const struct store_options store_options = {
+        .escalation_log_max_bytes = (int64_t)cfg->escalation_log_max_mb * 1024 * 1024,
+        .escalation_log_keep = (int)cfg->escalation_log_keep,
+    };
+    if (!(sv->store = store_open(sv->base, cfg->data_dir, &store_options, err, sizeof err))) {
         log_event(LOG_ERROR, "start", "error=\"%s\"", err);
         goto out;
     }

@@ -412,8 +412,9 @@ struct store {
 
     sqlite3 *wdb; /* the writer thread's, once it runs */
     sqlite3_stmt *stmts[ST_COUNT];
-    struct escalation_db *esc; /* statements on wdb: writer thread */
-    int log_fd;                /* escalations.jsonl: the checkpointer thread's */
+    struct escalation_db *esc;      /* statements on wdb: writer thread */
+    struct escalation_log_file log; /* escalations.jsonl: the checkpointer thread's */
+    bool log_open;
 
     sqlite3 *rdb; /* read-only, under rd_mu */
     pthread_mutex_t rd_mu;
@@ -1521,12 +1522,18 @@ static void on_exported_line(void *ctx, const char *line, size_t len)
 static int export_escalation_log(struct store *s, sqlite3 *db, bool live)
 {
     int64_t n = 0;
-    if (s->log_fd < 0 ||
-        escalation_log_export(db, s->log_fd, &n, live ? on_exported_line : NULL, s) < 0) {
+    if (!s->log_open ||
+        escalation_log_export(&s->log, db, &n, live ? on_exported_line : NULL, s) < 0) {
         log_event(LOG_ERROR, "escalation_log", "error=\"cannot write %s: %s\"", ESCALATION_LOG_FILE,
-                  s->log_fd < 0 ? "not open" : strerror(errno));
+                  !s->log_open ? "not open" : strerror(errno));
         return -1;
     }
+    if (s->log.rotated)
+        log_event(LOG_INFO, "escalation_log_rotated", "file=%s.1 keep=%d", ESCALATION_LOG_FILE,
+                  s->log.keep);
+    else if (s->log.rotate_errno)
+        log_event(LOG_WARN, "escalation_log", "error=\"cannot rotate %s: %s\"", ESCALATION_LOG_FILE,
+                  strerror(s->log.rotate_errno));
     return 0;
 }
 
@@ -2053,8 +2060,13 @@ static int start_writer(struct store *s, char *err, size_t errlen)
     return 0;
 }
 
-struct store *store_open(struct event_base *base, const char *data_dir, char *err, size_t errlen)
+struct store *store_open(struct event_base *base, const char *data_dir,
+                         const struct store_options *options, char *err, size_t errlen)
 {
+    const struct store_options defaults = {STORE_ESCALATION_LOG_MAX_BYTES,
+                                           STORE_ESCALATION_LOG_KEEP};
+    if (!options)
+        options = &defaults;
     char db_path[PATH_MAX], lock_path[PATH_MAX];
     if (!base || !data_dir || !*data_dir) {
         set_err(err, errlen, "no event base or data directory");
@@ -2084,7 +2096,7 @@ struct store *store_open(struct event_base *base, const char *data_dir, char *er
     }
     s->base = base;
     s->lock_fd = -1;
-    s->log_fd = -1;
+    s->log.fd = -1;
     s->healthy = true;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->rd_mu, NULL);
@@ -2121,11 +2133,13 @@ struct store *store_open(struct event_base *base, const char *data_dir, char *er
         set_err(err, errlen, "out of memory");
         goto fail;
     }
-    if ((s->log_fd = escalation_log_open(data_dir)) < 0) {
+    if (escalation_log_open(&s->log, data_dir, options->escalation_log_max_bytes,
+                            options->escalation_log_keep) < 0) {
         set_err(err, errlen, "cannot open %s/%s: %s", data_dir, ESCALATION_LOG_FILE,
                 strerror(errno));
         goto fail;
     }
+    s->log_open = true;
     if (sqlite3_open_v2(db_path, &s->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
         SQLITE_OK) {
         set_err(err, errlen, "cannot open the database for reading");
@@ -2228,13 +2242,12 @@ void store_close(struct store *s)
     }
     /* The threads are gone: export what the last commits left (the writer's connection,
      * which every store that got this far has). */
-    if (s->thread_started && s->wdb && s->log_fd >= 0)
+    if (s->thread_started && s->wdb && s->log_open)
         export_escalation_log(s, s->wdb, false);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->stmts[i]);
     escalation_db_free(s->esc);
-    if (s->log_fd >= 0)
-        close(s->log_fd);
+    escalation_log_close(&s->log);
     sqlite3_close(s->rdb);
     sqlite3_close(s->cdb);
     sqlite3_close(s->wdb); /* the last connection checkpoints the WAL into the file */

@@ -15,6 +15,7 @@
  *     "data_dir": "./var", "replies": "./replies", "log_level": "info",
  *     "keyword_replies": "self", "retry_base_ms": "1000", "repage_seconds": "120",
  *     "reply_budget": "20", "repeat_seconds": "300", "loop_mute_seconds": "3600",
+ *     "escalation_log_max_mb": "64", "escalation_log_keep": "10",
  *     "staff_webhook_url": "https://hooks.slack.com/services/..." }
  * Values are strings (null counts as unset); an unknown key is an error. A file that
  * holds a secret (the auth token, the staff webhook URL) must not be readable by others,
@@ -53,14 +54,16 @@ struct config {
     char *replies;
     enum log_level log_level;
     enum config_keyword_replies keyword_replies;
-    bool local_mode;         /* no credentials: unsigned webhooks, replies printed, loopback only */
-    long retry_base_ms;      /* first retry delay of a failed send (backoff doubles it) */
-    long repage_seconds;     /* an unacknowledged urgent escalation pages again this often */
-    long reply_budget;       /* auto-replies per texter per hour (conversation.h) */
-    long repeat_seconds;     /* the same answer within this: the repeat pointer; 0: never */
-    long loop_mute_seconds;  /* the loop guard's silence */
-    char *staff_webhook_url; /* chat webhook for escalation events, NULL when none. Secret
-                                (it usually embeds a token): never log or print it */
+    bool local_mode;        /* no credentials: unsigned webhooks, replies printed, loopback only */
+    long retry_base_ms;     /* first retry delay of a failed send (backoff doubles it) */
+    long repage_seconds;    /* an unacknowledged urgent escalation pages again this often */
+    long reply_budget;      /* auto-replies per texter per hour (conversation.h) */
+    long repeat_seconds;    /* the same answer within this: the repeat pointer; 0: never */
+    long loop_mute_seconds; /* the loop guard's silence */
+    long escalation_log_max_mb; /* rotate escalations.jsonl at this size; 0: never */
+    long escalation_log_keep;   /* rotated escalation logs kept */
+    char *staff_webhook_url;    /* chat webhook for escalation events, NULL when none. Secret
+                                   (it usually embeds a token): never log or print it */
 };
 
 /*

@@ -19,7 +19,15 @@
  * transaction committed is in the file once the exporter has run: the service runs it
  * off the commit path (the store's checkpointer thread) and at start, the commands right
  * after their COMMIT. The events are also collected in a struct escalation_events for
- * the live consumers, as the same line without its seq. An event line is one JSON object:
+ * the live consumers, as the same line without its seq.
+ *
+ * The file is a copy of the table, so it may be rotated: the service renames it to
+ * escalations.jsonl.1 (shifting older ones up, dropping the oldest past a kept count)
+ * once it passes a size, and any exporter that finds the name pointing at another file
+ * than the one it holds (its own rotation, another process's, or logrotate's rename)
+ * reopens it. A new empty file continues after the last seq of the one before it (the
+ * exporter's memory, else escalations.jsonl.1's last line), never from seq 1 again.
+ * An event line is one JSON object:
  *   {"seq":42,"time":"2025-01-02T03:04:05.678Z","event":"opened","escalation":17,
  *    "level":"urgent","intent":"crisis_overdose","texter":"+15550001111","staff":null,
  *    "via":"service"}
@@ -180,23 +188,42 @@ void *escalation_list_json(struct sqlite3 *db, bool all);
  * the reply job's state (pending, sending, sent, delivered, undelivered, failed...). */
 void *escalation_show_json(struct sqlite3 *db, int64_t id);
 
+/* The escalation log file as one exporter holds it. */
+struct escalation_log_file {
+    char path[4096];   /* $data_dir/escalations.jsonl */
+    char dir[4096];    /* $data_dir, synced after a rename */
+    int fd;            /* the file this exporter holds, or -1 */
+    int64_t synced;    /* the last seq this exporter wrote and synced (0: none yet) */
+    int64_t max_bytes; /* rotate once the file reaches this size (0: never) */
+    int keep;          /* rotated files kept: escalations.jsonl.1 .. .keep */
+    bool rotated;      /* the last export rotated the file */
+    int rotate_errno;  /* the last export's rotation failed with this (0: it did not) */
+};
+
 /*
- * Appends to the open log fd (escalation_log_open) the committed escalation_log rows of
- * db whose seq is above the file's last line's, in seq order: flock, write, fdatasync.
- * A torn last line is cut off first (and its row written again). *exported (may be
- * NULL) gets the number of lines written; on_line (may be NULL) hears each of them once
- * they are synced. 0, or -1 (errno).
+ * Opens (creating, 0600 whatever the umask) $data_dir/escalations.jsonl for reading and
+ * appending. max_bytes 0 never rotates (the commands, or logrotate doing it instead:
+ * it must rename, not copytruncate, and keep .1 uncompressed); keep is the number of
+ * rotated files kept (1 or more). 0, or -1 (errno).
+ */
+int escalation_log_open(struct escalation_log_file *log, const char *data_dir, int64_t max_bytes,
+                        int keep);
+void escalation_log_close(struct escalation_log_file *log);
+
+/*
+ * Appends the committed escalation_log rows of db whose seq is above the file's last
+ * line's (an empty file: above log->synced or escalations.jsonl.1's last line), in seq
+ * order: flock, write, fdatasync; then rotates the file if it has reached max_bytes.
+ * The file it locks is the one the path names now (see the top). A torn last line is
+ * cut off first (and its row written again). *exported (may be NULL) gets the number of
+ * lines written; on_line (may be NULL) hears each of them once they are synced. A failed
+ * rotation does not fail the export: it sets log->rotate_errno. 0, or -1 (errno).
  */
 /* Called with each line the export wrote (its "seq" included, no newline). */
 typedef void (*escalation_line_fn)(void *ctx, const char *line, size_t len);
 
-int escalation_log_export(struct sqlite3 *db, int fd, int64_t *exported, escalation_line_fn on_line,
-                          void *ctx);
-
-/* Opens (creating, 0600 whatever the umask) $data_dir/escalations.jsonl for reading and
- * appending.
- * The fd, or -1 (errno). */
-int escalation_log_open(const char *data_dir);
+int escalation_log_export(struct escalation_log_file *log, struct sqlite3 *db, int64_t *exported,
+                          escalation_line_fn on_line, void *ctx);
 
 /* The need of an intent in plain words ("possible overdose"). */
 const char *escalation_need(enum intent intent);

@@ -185,12 +185,22 @@ struct store_result {
 /* Runs on the loop thread. It may submit further operations; it must not store_close. */
 typedef void (*store_done_fn)(const struct store_result *res, void *arg);
 
+/* How the store keeps its files; NULL to store_open takes the defaults. */
+struct store_options {
+    int64_t escalation_log_max_bytes; /* rotate escalations.jsonl at this size (0: never) */
+    int escalation_log_keep;          /* rotated files kept (escalations.jsonl.1 ..) */
+};
+
+#define STORE_ESCALATION_LOG_MAX_BYTES (64 * 1024 * 1024)
+#define STORE_ESCALATION_LOG_KEEP 10
+
 /*
  * Opens (creating if needed: data_dir 0700, the files 0600 whatever the umask) and
  * migrates the database, resets jobs left 'sending' to 'pending' and starts the writer.
  * Only one process may hold a data_dir. Returns NULL with a reason in err on failure.
  */
-struct store *store_open(struct event_base *base, const char *data_dir, char *err, size_t errlen);
+struct store *store_open(struct event_base *base, const char *data_dir,
+                         const struct store_options *options, char *err, size_t errlen);
 
 /*
  * Stops accepting, lets the writer commit everything queued, runs every remaining

@@ -237,7 +237,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         !(g.matcher = matcher_new_with_dictionaries(g.replies, NULL, NULL)) ||
         evthread_use_pthreads() != 0 || !(g.base = event_base_new()))
         abort();
-    if (!(g.store = store_open(g.base, g.cfg.data_dir, err, sizeof err))) {
+    if (!(g.store = store_open(g.base, g.cfg.data_dir, NULL, err, sizeof err))) {
         fprintf(stderr, "fuzz_staff_api: %s\n", err);
         abort();
     }

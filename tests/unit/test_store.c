@@ -59,7 +59,7 @@ static int setup(void **state)
     snprintf(fx->db, sizeof fx->db, "%s/hotline.db", fx->data);
     fx->base = event_base_new();
     assert_non_null(fx->base);
-    fx->s = store_open(fx->base, fx->data, err, sizeof err);
+    fx->s = store_open(fx->base, fx->data, NULL, err, sizeof err);
     if (!fx->s)
         fail_msg("store_open: %s", err);
     *state = fx;
@@ -90,7 +90,7 @@ static void reopen(struct fx *fx)
 {
     char err[256];
     store_close(fx->s);
-    fx->s = store_open(fx->base, fx->data, err, sizeof err);
+    fx->s = store_open(fx->base, fx->data, NULL, err, sizeof err);
     if (!fx->s)
         fail_msg("store_open: %s", err);
 }
@@ -727,7 +727,7 @@ static void test_crash_after_callback(void **state)
     if (pid == 0) {
         char err[256];
         struct event_base *base = event_base_new();
-        struct store *s = base ? store_open(base, fx->data, err, sizeof err) : NULL;
+        struct store *s = base ? store_open(base, fx->data, NULL, err, sizeof err) : NULL;
         if (!s)
             _exit(10);
         struct store_inbound in = text("SMcrash", TEXTER, "are you open?");
@@ -775,7 +775,7 @@ static void test_file_modes(void **state)
     /* A umask that would strip the owner's own bits: the modes must not depend on it. */
     snprintf(data, sizeof data, "%s/private", fx->tmp);
     mode_t old = umask(0277);
-    struct store *s = store_open(fx->base, data, err, sizeof err);
+    struct store *s = store_open(fx->base, data, NULL, err, sizeof err);
     umask(old);
     if (!s)
         fail_msg("store_open: %s", err);
@@ -793,11 +793,11 @@ static void test_file_modes(void **state)
     char db[700];
     snprintf(db, sizeof db, "%s/hotline.db", data);
     assert_int_equal(chmod(db, 0644), 0);
-    s = store_open(fx->base, data, err, sizeof err);
+    s = store_open(fx->base, data, NULL, err, sizeof err);
     assert_non_null(s);
     expect_mode(data, "/hotline.db", 0600);
     store_close(s);
-    fx->s = store_open(fx->base, fx->data, err, sizeof err);
+    fx->s = store_open(fx->base, fx->data, NULL, err, sizeof err);
     assert_non_null(fx->s);
 }
 
@@ -858,7 +858,7 @@ static void test_migrate_from_v1(void **state)
     snprintf(data, sizeof data, "%s/v1", fx->tmp);
     snprintf(db, sizeof db, "%s/hotline.db", data);
     make_db(data, 1, true);
-    struct store *s = store_open(fx->base, data, err, sizeof err);
+    struct store *s = store_open(fx->base, data, NULL, err, sizeof err);
     if (!s)
         fail_msg("store_open: %s", err);
     assert_int_equal(sql_int(db, "PRAGMA user_version"), 8);
@@ -908,7 +908,7 @@ static void test_migrate_from_v1(void **state)
     snprintf(data, sizeof data, "%s/v99", fx->tmp);
     snprintf(db, sizeof db, "%s/hotline.db", data);
     make_db(data, 99, false);
-    assert_null(store_open(fx->base, data, err, sizeof err));
+    assert_null(store_open(fx->base, data, NULL, err, sizeof err));
     assert_non_null(strstr(err, "newer"));
     assert_int_equal(sql_int(db, "PRAGMA user_version"), 99);
 }
@@ -1000,7 +1000,7 @@ static void test_senders_probe_and_refusals(void **state)
     assert_int_equal(never.calls, 0);
 
     /* One process per data dir. */
-    assert_null(store_open(fx->base, fx->data, err, sizeof err));
+    assert_null(store_open(fx->base, fx->data, NULL, err, sizeof err));
     assert_non_null(strstr(err, "in use"));
     assert_true(store_healthy(fx->s));
 }
@@ -1155,7 +1155,7 @@ static void crash_child(const char *data)
 {
     char err[256];
     struct event_base *base = event_base_new();
-    struct store *s = base ? store_open(base, data, err, sizeof err) : NULL;
+    struct store *s = base ? store_open(base, data, NULL, err, sizeof err) : NULL;
     if (!s)
         _exit(10);
     static const char *const texters[] = {"+15550002001", "+15550002002", "+15550002003",
