@@ -8,7 +8,7 @@
 # On loopback: bench_mock_twilio as the Messages API (2 on-call staff phones, so urgent
 # texts page), hotline serve with signed webhooks, and bench_loadgen sending the dev set's
 # texts (FAQ, urgent, standard, STOP and START, gen_requests.py --with-opt-outs, from a
-# pool of 2,000 numbers) open loop at SOAK_RATE/s, in consecutive runs of SOAK_SAMPLE
+# pool of SOAK_SENDERS numbers) open loop at SOAK_RATE/s, in consecutive runs of SOAK_SAMPLE
 # seconds. After each run: hotline's VmRSS, open descriptors, threads, the WAL's size and
 # the run's webhook latency (p50/p99/max, from the scheduled send: no coordinated
 # omission). Prints a table, then fails (exit 1) when, after the warm-up (the first
@@ -16,7 +16,9 @@
 # SOAK_FD_SLACK, the p99 of the last three runs is over SOAK_P99_FACTOR times the first
 # three's (and over SOAK_P99_FLOOR_MS), any webhook was not answered 2xx, or hotline did
 # not exit 0 on SIGTERM. Knobs (environment) and defaults:
-#   SOAK_SECONDS 3600  SOAK_RATE 200  SOAK_SAMPLE 60  SOAK_WARMUP 600 (or a quarter of the
+#   SOAK_SECONDS 3600  SOAK_RATE 200  SOAK_SENDERS 100000 (each number texts a few times
+#   an hour, as people do: a small pool would trip the reply budget and loop guard, which
+#   answer a number texting every few seconds with silence)  SOAK_SAMPLE 60  SOAK_WARMUP 600 (or a quarter of the
 #   run when shorter)  SOAK_RSS_SLACK_KB 8192  SOAK_FD_SLACK 4  SOAK_P99_FACTOR 2
 #   SOAK_P99_FLOOR_MS 10  SOAK_RSS_CHECK 1 (0: report only, e.g. under ASan)
 #   BENCH_BUILD_DIR build-bench (Release, built here unless SOAK_NO_BUILD=1)
@@ -28,6 +30,7 @@ build=${BENCH_BUILD_DIR:-$root/build-bench}
 parent=${BENCH_DATA_PARENT:-/var/tmp}
 secs=${SOAK_SECONDS:-3600}
 rate=${SOAK_RATE:-200}
+senders=${SOAK_SENDERS:-100000}
 sample=${SOAK_SAMPLE:-60}
 warmup=${SOAK_WARMUP:-$((secs / 4 < 600 ? secs / 4 : 600))}
 rss_slack=${SOAK_RSS_SLACK_KB:-8192}
@@ -81,8 +84,9 @@ for i in 1 2; do
 done
 
 n=$((rate * secs + rate * 10))
-say "== generating $n signed webhooks (the dev set with STOP/START, 2,000 texters)"
-python3 bench/gen_requests.py -n "$n" --seed 7 --with-opt-outs --public-url "$public" \
+say "== generating $n signed webhooks (the dev set with STOP/START, $senders texters)"
+python3 bench/gen_requests.py -n "$n" --seed 7 --with-opt-outs --senders "$senders" \
+    --public-url "$public" \
     --sid "$sid" --token "$token" -o "$work/req.txt"
 # One file per run: bench_loadgen reads its whole file at start, and a big file would
 # leave a pause in the load (a lull lets the store catch up, which a soak must not).
