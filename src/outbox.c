@@ -91,6 +91,7 @@ struct outbox {
 
     struct xfer *xfers;
     size_t in_flight;
+    size_t routine_in_flight; /* of them, jobs above urgent_priority */
     struct sock *socks;
 
     double tokens;
@@ -248,6 +249,11 @@ static void heap_push(struct heap *h, struct job *j)
         i = parent;
     }
     h->v[i] = j;
+}
+
+static bool is_urgent(const struct outbox *ob, const struct job *j)
+{
+    return j->pub.priority <= ob->cfg.urgent_priority;
 }
 
 static struct job *heap_top(const struct heap *h)
@@ -473,6 +479,8 @@ static void xfer_release(struct outbox *ob, struct xfer *x)
     if (x->next)
         x->next->prev = x->prev;
     ob->in_flight--;
+    if (!is_urgent(ob, x->job))
+        ob->routine_in_flight--;
 }
 
 static void xfer_free(struct xfer *x)
@@ -549,6 +557,8 @@ static int xfer_start(struct outbox *ob, struct job *j)
         ob->xfers->prev = x;
     ob->xfers = x;
     ob->in_flight++;
+    if (!is_urgent(ob, j))
+        ob->routine_in_flight++;
     return 0;
 fail:
     if (x->easy)
@@ -806,6 +816,18 @@ static int64_t token_wait_ms(const struct outbox *ob)
     return (int64_t)((1.0 - ob->tokens) * 1000.0 / ob->cfg.max_per_second) + 1;
 }
 
+/* Whether the best ready job may take a slot now: any free slot for an urgent one, a
+ * slot outside the urgent reserve for the others. */
+static bool slot_for_top(const struct outbox *ob)
+{
+    struct job *top = heap_top(&ob->ready);
+    if (!top || ob->in_flight >= (size_t)ob->cfg.max_in_flight)
+        return false;
+    int reserved = ob->cfg.urgent_slots < ob->cfg.max_in_flight ? ob->cfg.urgent_slots
+                                                                : ob->cfg.max_in_flight - 1;
+    return is_urgent(ob, top) || ob->routine_in_flight < (size_t)(ob->cfg.max_in_flight - reserved);
+}
+
 static void arm_wake(struct outbox *ob)
 {
     int64_t delay = -1;
@@ -816,7 +838,7 @@ static void arm_wake(struct outbox *ob)
             if (delay < 0)
                 delay = 0;
         }
-        if (ob->ready.n && ob->in_flight < (size_t)ob->cfg.max_in_flight) {
+        if (slot_for_top(ob)) {
             int64_t d = -1;
             if (!ob->multi)
                 d = MULTI_RETRY_MS;
@@ -872,8 +894,7 @@ static void pump(struct outbox *ob)
     }
     if (paced(ob))
         refill(ob);
-    while (!ob->draining && ob->multi && ob->ready.n &&
-           ob->in_flight < (size_t)ob->cfg.max_in_flight) {
+    while (!ob->draining && ob->multi && slot_for_top(ob)) {
         if (paced(ob) && ob->tokens < 1.0)
             break;
         struct job *j = heap_pop(&ob->ready);
@@ -928,7 +949,9 @@ static void on_drained_event(evutil_socket_t fd, short what, void *arg)
 void outbox_config_defaults(struct outbox_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->max_in_flight = 4;
+    cfg->max_in_flight = 5;
+    cfg->urgent_slots = 1;
+    cfg->urgent_priority = 1;
     cfg->connect_timeout_ms = 5000;
     cfg->timeout_ms = 15000;
     cfg->max_response_bytes = 64 * 1024;
@@ -943,6 +966,8 @@ static const char *config_error(const struct outbox_config *c)
 {
     if (c->max_in_flight < 1)
         return "max_in_flight must be at least 1";
+    if (c->urgent_slots < 0)
+        return "urgent_slots must be at least 0";
     if (c->connect_timeout_ms <= 0 || c->timeout_ms <= 0)
         return "timeouts must be positive";
     if (c->max_response_bytes == 0)

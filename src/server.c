@@ -325,6 +325,8 @@ static void decide(void *ctx, const struct store_inbound *in, const struct store
     out->reply = d.reply;
     if (d.reply && d.next.opted_out)
         out->reply_priority = SERVER_PRIORITY_OPT_OUT_CONFIRMATION;
+    else if (d.reply && d.escalation == ESCALATE_URGENT)
+        out->reply_priority = STORE_PRIORITY_URGENT_REPLY;
     p->why = d.why;
     p->acted = d.intent;
     p->flags = d.flags;

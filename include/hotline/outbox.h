@@ -13,7 +13,9 @@
  *   whatever their age. A single heap cannot hold "is it due yet" in its key, since that
  *   changes with the clock and not with the heap.
  * - At most max_in_flight transfers at once, optionally paced by a token bucket (a
- *   sender's messages per second) refilled on a timer.
+ *   sender's messages per second) refilled on a timer. urgent_slots of them are kept
+ *   for urgent jobs (priority at most urgent_priority: staff pages, crisis answers), so
+ *   a page never waits for a slot behind replies held by a slow or hung gateway.
  * - Everything the caller hears comes through callbacks on the loop thread, never from
  *   inside a libcurl callback: before_send (veto, e.g. the opt-out check before EVERY
  *   attempt), classify (response -> verdict) and on_result (every outcome, for the caller
@@ -139,7 +141,10 @@ typedef void (*outbox_result_fn)(void *arg, const struct outbox_result *result);
 typedef void (*outbox_drained_fn)(void *arg);
 
 struct outbox_config {
-    int max_in_flight;                 /* transfers at once (default 4) */
+    int max_in_flight;                 /* transfers at once (default 5) */
+    int urgent_slots;                  /* of those, only for urgent jobs (default 1; at
+                                          most max_in_flight - 1 take effect) */
+    int urgent_priority;               /* jobs at or below it are urgent (default 1) */
     long connect_timeout_ms;           /* default 5000 */
     long timeout_ms;                   /* whole transfer, default 15000 */
     size_t max_response_bytes;         /* response bodies over this abort the transfer (64 KiB) */

@@ -30,8 +30,10 @@ struct event_base;
 struct sqlite3;
 struct store;
 
-/* Outbox priorities: lower goes sooner. */
+/* Outbox priorities: lower goes sooner; the outbox keeps a send slot for 0 and 1 (pages,
+ * crisis answers and staff replies, ESCALATION_PRIORITY_STAFF_REPLY). */
 #define STORE_PRIORITY_PAGE 0
+#define STORE_PRIORITY_URGENT_REPLY 1 /* the emergency numbers to a texter in danger */
 #define STORE_PRIORITY_REPLY 10
 
 /* Longest job body (characters): Twilio's Body limit. The schema enforces it. */

@@ -404,7 +404,7 @@ static void test_connection_reused(void **state)
 static void test_max_in_flight(void **state)
 {
     struct fx *fx = *state;
-    fx->cfg.max_in_flight = 2;
+    fx->cfg.max_in_flight = 3; /* one of them kept for urgent jobs: two for these */
     open_outbox(fx);
     mock_gateway_set_default(fx->mg, &(struct mock_response){.status = 201, .delay_ms = 100});
     for (int64_t id = 1; id <= 6; id++)
@@ -418,6 +418,38 @@ static void test_max_in_flight(void **state)
     assert_true(mock_gateway_max_concurrent(fx->mg) <= 2);
     assert_int_equal(mock_gateway_max_concurrent(fx->mg), 2);
     assert_true(fx->max_in_flight_at_send < 2); /* a free slot at every start */
+}
+
+/* A hung gateway holding every routine slot does not hold a page: the urgent slot takes
+ * it at once, while the replies still hang. */
+static void test_urgent_slot_kept_from_replies(void **state)
+{
+    struct fx *fx = *state;
+    fx->cfg.max_in_flight = 3;
+    fx->cfg.timeout_ms = 20000;
+    open_outbox(fx);
+    mock_gateway_push(fx->mg, &(struct mock_response){.hang = true});
+    mock_gateway_push(fx->mg, &(struct mock_response){.hang = true});
+    for (int64_t id = 1; id <= 4; id++)
+        enqueue_job(fx, id, 10);
+    struct outbox_stats st = {0};
+    run_until(fx, mock_gateway_count(fx->mg) == 2);
+    outbox_stats(fx->ob, &st);
+    assert_int_equal(st.in_flight, 2); /* replies 3 and 4 wait: the third slot is kept */
+    assert_int_equal(st.queued, 2);
+
+    enqueue_job(fx, 5, 0); /* a page */
+    enqueue_job(fx, 6, 1); /* an urgent answer, after the page */
+    run_until(fx, fx->n_results == 1);
+    assert_int_equal(fx->results[0].r.job_id, 5);
+    assert_int_equal(fx->results[0].r.outcome, OUTBOX_SENT);
+    run_until(fx, fx->n_results == 2);
+    assert_int_equal(fx->results[1].r.job_id, 6);
+    assert_int_equal(fx->results[1].r.outcome, OUTBOX_SENT);
+    outbox_stats(fx->ob, &st);
+    assert_int_equal(st.in_flight, 2); /* the replies still hang */
+    assert_int_equal(request_job_id(fx, 2), 5);
+    assert_int_equal(request_job_id(fx, 3), 6);
 }
 
 /* The logged result of job id with this outcome (fails when absent). */
@@ -713,6 +745,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_page_overtakes_replies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_urgent_slot_kept_from_replies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_veto_before_every_send, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_window_exhausted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_window_bounds_retries, setup, teardown),
