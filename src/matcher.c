@@ -34,8 +34,10 @@
  *     nobody in particular and asks or supposes ("what happens if someone ODs?") without
  *     saying "now", or says that what it tells is not happening now (the "unreal" cues:
  *     "in case my son ever ODs", "all the time", "like the doctor said"); thoughts of
- *     suicide are never explained away by the question form. A text whose only crisis
- *     words were idioms or denied is not raised by its similarity to the crisis examples
+ *     suicide are never explained away by the question form, only self-injury told with an
+ *     accident ("cut my hand while cooking") and an absence with an ordinary reason ("won't
+ *     be here tomorrow, going camping"): cues built into this file (builtin_cues). A text whose
+ * only crisis words were idioms or denied is not raised by its similarity to the crisis examples
  *     either. A strong sign raises the crisis alone; weak ones
  *     ("blue", "cold", "after I shot up") need each other's company or the best score.
  *     Then the best scoring intent, with greetings and thanks only when nothing else is
@@ -74,7 +76,7 @@
 #define SIM_CRISIS 0.55       /* similarity to a crisis intent that alone raises it */
 #define WEAK_CRISIS_SHARE 0.4 /* weak crisis signs must reach this share of the best other */
 #define LANG_SURE_ODDS 1.0    /* |Spanish log-odds| from which a text is sure of its language */
-#define NEGATION_REACH 3      /* words a negation may stand before the crisis sign it denies */
+#define NEGATION_REACH 4      /* words a negation may stand before the crisis sign it denies */
 
 enum cue {
     CUE_HYPOTHETICAL,
@@ -86,11 +88,115 @@ enum cue {
     CUE_IDIOM,   /* "is killing me", "dying to know": a figure of speech, matched word for word */
     CUE_UNREAL,  /* "in case he ever", "all the time", "how would i know if": not happening now */
     CUE_ONGOING, /* "won't stop", "keeps", "no deja de": someone else keeps doing something */
+    /* Built in (builtin_cues below), not in lexicon.json: */
+    CUE_ACCIDENT, /* "while cooking", "sin querer": an injury that was no self-harm */
+    CUE_ABSENCE,  /* "won't be here", "no voy a estar": away, or gone for good */
+    CUE_AWAY,     /* "out of town", "going camping", "instead": an absence with a reason */
     CUE_COUNT
 };
-static const char *const cue_names[CUE_COUNT] = {"hypothetical", "past",     "third_party",
-                                                 "personal",     "question", "present",
-                                                 "idiom",        "unreal",   "ongoing"};
+static const char *const cue_names[CUE_COUNT] = {
+    "hypothetical", "past",   "third_party", "personal", "question", "present",
+    "idiom",        "unreal", "ongoing",     "accident", "absence",  "away"};
+
+/*
+ * Cues the matcher itself knows, because replies/ (lexicon.json) names only the cues
+ * above them. An injury told with an accident cue in its sentence ("i got a cut on my arm
+ * from the kitchen", "me corté cocinando") is no self-harm; "I won't be here tomorrow" is
+ * a goodbye unless the text gives an ordinary reason to be away ("going camping, can
+ * someone call me Thursday instead"). Keep the reasons plainly ordinary: "call me" or
+ * "text me" are no reason ("I won't be around much longer, can someone call me").
+ */
+static const struct {
+    int cue;
+    enum lang lang;
+    const char *text;
+} builtin_cues[] = {
+    {CUE_ACCIDENT, LANG_EN, "by accident"},
+    {CUE_ACCIDENT, LANG_EN, "on accident"},
+    {CUE_ACCIDENT, LANG_EN, "accidentally"},
+    {CUE_ACCIDENT, LANG_EN, "from the kitchen"},
+    {CUE_ACCIDENT, LANG_EN, "in the kitchen"},
+    {CUE_ACCIDENT, LANG_EN, "while cooking"},
+    {CUE_ACCIDENT, LANG_EN, "cooking"},
+    {CUE_ACCIDENT, LANG_EN, "chopping"},
+    {CUE_ACCIDENT, LANG_EN, "shaving"},
+    {CUE_ACCIDENT, LANG_EN, "on the stove"},
+    {CUE_ACCIDENT, LANG_EN, "on the oven"},
+    {CUE_ACCIDENT, LANG_EN, "curling iron"},
+    {CUE_ACCIDENT, LANG_EN, "at the gym"},
+    {CUE_ACCIDENT, LANG_EN, "working out"},
+    {CUE_ACCIDENT, LANG_EN, "from surgery"},
+    {CUE_ACCIDENT, LANG_EN, "paper cut"},
+    {CUE_ACCIDENT, LANG_ES, "sin querer"},
+    {CUE_ACCIDENT, LANG_ES, "por accidente"},
+    {CUE_ACCIDENT, LANG_ES, "accidentalmente"},
+    {CUE_ACCIDENT, LANG_ES, "cocinando"},
+    {CUE_ACCIDENT, LANG_ES, "en la cocina"},
+    {CUE_ACCIDENT, LANG_ES, "picando"},
+    {CUE_ACCIDENT, LANG_ES, "afeitándome"},
+    {CUE_ACCIDENT, LANG_ES, "rasurándome"},
+    {CUE_ACCIDENT, LANG_ES, "de la cirugía"},
+    {CUE_ABSENCE, LANG_EN, "will not be here"},
+    {CUE_ABSENCE, LANG_EN, "will not be around"},
+    {CUE_ABSENCE, LANG_EN, "will not be home"},
+    {CUE_ABSENCE, LANG_EN, "will not be available"},
+    {CUE_ABSENCE, LANG_EN, "not going to be here"},
+    {CUE_ABSENCE, LANG_EN, "not going to be around"},
+    {CUE_ABSENCE, LANG_EN, "be gone"},
+    {CUE_ABSENCE, LANG_EN, "think i will be here"},
+    {CUE_ABSENCE, LANG_EN, "think i will be around"},
+    {CUE_ABSENCE, LANG_EN, "think i will be home"},
+    {CUE_ABSENCE, LANG_EN, "be away"},
+    {CUE_ABSENCE, LANG_ES, "no voy a estar"},
+    {CUE_ABSENCE, LANG_ES, "no estaré"},
+    {CUE_ABSENCE, LANG_ES, "no voy a poder estar"},
+    {CUE_AWAY, LANG_EN, "camping"},
+    {CUE_AWAY, LANG_EN, "out of town"},
+    {CUE_AWAY, LANG_EN, "out of state"},
+    {CUE_AWAY, LANG_EN, "vacation"},
+    {CUE_AWAY, LANG_EN, "on a trip"},
+    {CUE_AWAY, LANG_EN, "business trip"},
+    {CUE_AWAY, LANG_EN, "road trip"},
+    {CUE_AWAY, LANG_EN, "traveling"},
+    {CUE_AWAY, LANG_EN, "travelling"},
+    {CUE_AWAY, LANG_EN, "my flight"},
+    {CUE_AWAY, LANG_EN, "visiting"},
+    {CUE_AWAY, LANG_EN, "at work"},
+    {CUE_AWAY, LANG_EN, "working"},
+    {CUE_AWAY, LANG_EN, "my shift"},
+    {CUE_AWAY, LANG_EN, "appointment"},
+    {CUE_AWAY, LANG_EN, "court"},
+    {CUE_AWAY, LANG_EN, "instead"},
+    {CUE_AWAY, LANG_EN, "reschedule"},
+    {CUE_AWAY, LANG_EN, "available"},
+    {CUE_AWAY, LANG_EN, "be back"},
+    {CUE_AWAY, LANG_EN, "back on"},
+    {CUE_AWAY, LANG_EN, "wedding"},
+    {CUE_AWAY, LANG_EN, "funeral"},
+    {CUE_AWAY, LANG_ES, "de viaje"},
+    {CUE_AWAY, LANG_ES, "vacaciones"},
+    {CUE_AWAY, LANG_ES, "fuera de la ciudad"},
+    {CUE_AWAY, LANG_ES, "trabajando"},
+    {CUE_AWAY, LANG_ES, "en el trabajo"},
+    {CUE_AWAY, LANG_ES, "turno"},
+    {CUE_AWAY, LANG_ES, "cita"},
+    {CUE_AWAY, LANG_ES, "disponible"},
+    {CUE_AWAY, LANG_ES, "en casa"},
+    {CUE_AWAY, LANG_ES, "regreso el"},
+    {CUE_AWAY, LANG_ES, "vuelvo el"},
+    {CUE_AWAY, LANG_ES, "mejor el"},
+    {CUE_AWAY, LANG_ES, "en su lugar"},
+    {CUE_AWAY, LANG_ES, "boda"},
+};
+
+/* Words of self-injury: a suicide phrase with one of them is set aside by an accident
+ * cue in its sentence ("cut", not "die"). Compared by stem in the phrase's language. */
+static const char *const injury_words[LANG_COUNT][12] = {
+    [LANG_EN] = {"cut", "cutting", "burn", "burned", "hurt", "harm", "slice", "scratch", "carve",
+                 "bleed", NULL},
+    [LANG_ES] = {"corte", "cortar", "cortado", "cortada", "quemar", "queme", "lastimar", "dano",
+                 "herida", NULL},
+};
 #define KNOWN_EN 1u /* bits of a known word: which dictionaries have it */
 #define KNOWN_ES 2u
 #define MAX_SENTENCES 16 /* cues are tracked per sentence; later ones share the last slot */
@@ -216,6 +322,27 @@ static void strmap_reserve(struct strmap *m, size_t n)
         strmap_rehash(m, cap);
 }
 
+/* Puts a new key in empty slot i (len bytes, without its NUL). */
+static void strmap_insert_at(struct strmap *m, size_t i, const char *key, size_t len, uint32_t val)
+{
+    len++;
+    if (!m->blocks || m->blocks->used + len > STRMAP_BLOCK_SIZE) {
+        size_t size = len > STRMAP_BLOCK_SIZE ? len : STRMAP_BLOCK_SIZE;
+        struct strmap_block *b = malloc(sizeof *b + size);
+        if (!b) {
+            fputs("hotline: out of memory\n", stderr);
+            abort();
+        }
+        b->used = 0;
+        b->next = m->blocks;
+        m->blocks = b;
+    }
+    m->keys[i] = memcpy(m->blocks->data + m->blocks->used, key, len);
+    m->blocks->used += len;
+    m->vals[i] = val;
+    m->n++;
+}
+
 /* Inserts or replaces. */
 static void strmap_put(struct strmap *m, const char *key, uint32_t val)
 {
@@ -230,17 +357,24 @@ static void strmap_put(struct strmap *m, const char *key, uint32_t val)
         }
         i = (i + 1) & mask;
     }
-    size_t len = strlen(key) + 1;
-    if (!m->blocks || m->blocks->used + len > STRMAP_BLOCK_SIZE) {
-        size_t size = len > STRMAP_BLOCK_SIZE ? len : STRMAP_BLOCK_SIZE;
-        struct strmap_block *b = xcalloc(1, sizeof *b + size);
-        b->next = m->blocks;
-        m->blocks = b;
+    strmap_insert_at(m, i, key, strlen(key), val);
+}
+
+/* Inserts key with val, or ORs val into the value it has: one probe for both. */
+static void strmap_or(struct strmap *m, const char *key, uint32_t val)
+{
+    if ((m->n + 1) * 2 > m->cap)
+        strmap_grow(m);
+    size_t mask = m->cap - 1, len = strlen(key);
+    size_t i = hash_bytes(key, len) & mask;
+    while (m->keys[i]) {
+        if (strcmp(m->keys[i], key) == 0) {
+            m->vals[i] |= val;
+            return;
+        }
+        i = (i + 1) & mask;
     }
-    m->keys[i] = memcpy(m->blocks->data + m->blocks->used, key, len);
-    m->blocks->used += len;
-    m->vals[i] = val;
-    m->n++;
+    strmap_insert_at(m, i, key, len, val);
 }
 
 static void strmap_free(struct strmap *m)
@@ -266,6 +400,7 @@ struct phrase {
     int cue;          /* an enum cue when intent is -1 */
     enum lang lang;
     int strong;
+    int injury;    /* a suicide phrase that tells of self-injury: see injury_words */
     double weight; /* after sharing among intents that list the same phrase */
     const char *text;
 };
@@ -282,14 +417,9 @@ struct word_info {
     int corrected;             /* 1 when a typo was corrected */
     int negation;              /* "not", "no", "never", "nunca": see is_negation() */
     int negation_filler;       /* may stand between a negation and what it denies */
+    int article;               /* "a", "the", "el": idioms skip them as phrases do */
     unsigned known; /* KNOWN_EN, KNOWN_ES: the dictionaries that have it, less the languages
                      * whose phrases or texts use it ("detox" is Spanish enough) */
-};
-
-/* One list of ints per key id (phrase indexes by first token). */
-struct intlist {
-    int *v;
-    int n, cap;
 };
 
 /*
@@ -307,12 +437,24 @@ struct matcher {
     struct strmap keywords; /* whole-message keyword (folded) -> intent */
 
     struct strmap stems[LANG_COUNT]; /* stem -> id (1-based) */
+    /* While the model is built: word -> offset of its stem in stem_pool (the examples and
+     * phrases say the same words again and again). Freed once the model is built. */
+    struct strmap stem_memo[LANG_COUNT];
+    char *stem_pool;
+    size_t n_stem_pool, cap_stem_pool;
     uint32_t n_stems[LANG_COUNT];
 
     struct phrase *phrases;
     size_t n_phrases;
     char **phrase_texts;
-    struct intlist *first[LANG_COUNT]; /* by stem id: phrases starting with it */
+    /* By stem id: the phrases starting with it, with their signatures side by side so
+     * that rejecting a candidate reads memory in order (first_start has n_stems + 2
+     * entries; a stem's candidates are first[first_start[id] .. first_start[id + 1])). */
+    struct candidate {
+        uint64_t mask[4];
+        uint32_t phrase;
+    } * first[LANG_COUNT];
+    uint32_t *first_start[LANG_COUNT];
 
     /* Known words: for typo correction and language odds. */
     struct strmap vocab; /* word -> index into vocab_info */
@@ -547,15 +689,30 @@ static int has_run(const char *s)
 
 static void stem_word(struct matcher *m, enum lang lang, const char *word, char *out)
 {
+    uint32_t off;
+    if (m->stem_pool && strmap_find(&m->stem_memo[lang], word, &off)) {
+        memcpy(out, m->stem_pool + off, strlen(m->stem_pool + off) + 1);
+        return;
+    }
     const sb_symbol *s =
         sb_stemmer_stem(m->stemmer[lang], (const sb_symbol *)word, (int)strlen(word));
     int n = s ? sb_stemmer_length(m->stemmer[lang]) : 0;
     if (!s || n <= 0 || n >= MAX_WORD) {
         set_word(out, word);
-        return;
+    } else {
+        memcpy(out, s, (size_t)n);
+        out[n] = '\0';
     }
-    memcpy(out, s, (size_t)n);
-    out[n] = '\0';
+    if (m->stem_pool) {
+        size_t len = strlen(out) + 1;
+        if (m->n_stem_pool + len > m->cap_stem_pool) {
+            m->cap_stem_pool *= 2;
+            m->stem_pool = xrealloc(m->stem_pool, m->cap_stem_pool);
+        }
+        memcpy(m->stem_pool + m->n_stem_pool, out, len);
+        strmap_put(&m->stem_memo[lang], word, (uint32_t)m->n_stem_pool);
+        m->n_stem_pool += len;
+    }
 }
 
 /* Optimal string alignment distance, bounded: returns max+1 when above max. */
@@ -827,11 +984,14 @@ static int stem_is_known(struct matcher *m, const char *word)
 
 /* Words that deny what follows, and the words that may stand between them and it: "not
  * suicidal", "not going to kill myself", "no me quiero matar", "no voy a matarme". */
+static const char *const articles[] = {"a",  "an", "the", "un",  "una",
+                                       "el", "la", "los", "las", NULL};
 static const char *const negations[] = {"not", "no", "never", "nunca", "jamas", NULL};
 static const char *const negation_fillers[] = {
-    "going",  "to",     "really", "even", "ever",    "actually", "trying", "planning",
-    "want",   "gonna",  "would",  "will", "voy",     "a",        "quiero", "me",
-    "pienso", "planeo", "trato",  "de",   "intento", "really",   NULL};
+    "going",    "to",       "really", "even",   "ever",     "actually", "trying",
+    "planning", "want",     "gonna",  "would",  "will",     "voy",      "a",
+    "quiero",   "me",       "pienso", "planeo", "trato",    "de",       "intento",
+    "really",   "thinking", "about",  "estoy",  "pensando", "en",       NULL};
 
 static int word_in(const char *w, const char *const *list)
 {
@@ -892,6 +1052,7 @@ static uint32_t word_lookup(struct matcher *m, const char *raw)
     }
     wi.negation = word_in(wi.word, negations);
     wi.negation_filler = word_in(wi.word, negation_fillers);
+    wi.article = word_in(wi.word, articles);
     char en_stem[MAX_WORD];
     for (int l = 0; l < LANG_COUNT; l++) {
         char stem[MAX_WORD];
@@ -1032,13 +1193,16 @@ static int phrase_at(const struct matcher *m, const struct phrase *p, const stru
         max_gap = 1;
     for (int k = 1; k < p->ntoks; k++) {
         int next = -1;
-        for (int j = pos + 1; j < a->nwords && j <= pos + 1 + max_gap; j++) {
+        int reach = max_gap;
+        for (int j = pos + 1; j < a->nwords && j <= pos + 1 + reach; j++) {
             if (a->words[j].info->stem[p->lang] == p->toks[k] && !foreign_word(p, a, j)) {
                 next = j;
                 break;
             }
             if (a->words[j].info->negation)
                 break; /* "i am suicidal" is not in "i am not suicidal" */
+            if (max_gap == 0 && a->words[j].info->article)
+                reach++; /* word for word, but for articles ("me corto el pelo") */
         }
         if (next < 0)
             return 0;
@@ -1076,13 +1240,16 @@ static int find_phrases(struct matcher *m, const struct analysis *a, struct phra
             uint32_t id = a->words[i].info->stem[l];
             if (!id)
                 continue;
-            const struct intlist *cands = &m->first[l][id];
-            for (int c = 0; c < cands->n && nhits < MAX_HITS; c++) {
-                int pi = cands->v[c];
+            const uint64_t *tm = text_mask[l];
+            const struct candidate *c = &m->first[l][m->first_start[l][id]];
+            const struct candidate *end = &m->first[l][m->first_start[l][id + 1]];
+            for (; c < end && nhits < MAX_HITS; c++) {
+                if ((c->mask[0] & ~tm[0]) | (c->mask[1] & ~tm[1]) | (c->mask[2] & ~tm[2]) |
+                    (c->mask[3] & ~tm[3]))
+                    continue;
+                int pi = (int)c->phrase;
                 const struct phrase *p = &m->phrases[pi];
-                if (m->phrase_seen[pi] == stamp ||
-                    (p->mask[0] & ~text_mask[l][0]) | (p->mask[1] & ~text_mask[l][1]) |
-                        (p->mask[2] & ~text_mask[l][2]) | (p->mask[3] & ~text_mask[l][3]))
+                if (m->phrase_seen[pi] == stamp)
                     continue;
                 struct phrase_hit h;
                 if (phrase_at(m, p, a, i, &h)) {
@@ -1121,13 +1288,17 @@ static void similarity(struct matcher *m, const struct analysis *a, double *sim,
         sim[k] = acc[k] / norm;
         nearest[k] = 0;
     }
+    /* The best dot product of each intent, divided by the text's norm once. */
+    float best_dot[INTENT_COUNT] = {0};
     for (uint32_t t = 0; t < ntouched; t++) {
         uint32_t e = m->examples_touched[t];
-        double cos = m->example_dot[e] / norm;
+        float dot = m->example_dot[e];
         m->example_dot[e] = 0;
-        if (cos > nearest[m->example_intent[e]])
-            nearest[m->example_intent[e]] = cos;
+        if (dot > best_dot[m->example_intent[e]])
+            best_dot[m->example_intent[e]] = dot;
     }
+    for (int k = 0; k < INTENT_COUNT; k++)
+        nearest[k] = best_dot[k] / norm;
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -1243,6 +1414,42 @@ static int past_event(const struct analysis *a, const struct span *spans, int n,
     return 0;
 }
 
+/*
+ * Whether a goodbye sign is only an absence with an ordinary reason: the sign says little
+ * more than an absence cue over it (one word: "won't be here tomorrow" over "will not be
+ * here", not "won't be around much longer") and its sentence gives a reason to be away
+ * ("I won't be around this weekend, going camping", "can you call me Thursday instead").
+ */
+static int away_for_a_reason(const struct analysis *a, const struct span *spans, int n,
+                             const struct phrase *p, const struct phrase_hit *hit,
+                             int cue_pos[][MAX_SENTENCES])
+{
+    int sn = a->words[hit->start].sentence;
+    if (cue_pos[CUE_AWAY][sentence_slot(sn)] == MAX_TOKENS)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        if (spans[i].cue != CUE_ABSENCE || a->words[spans[i].start].sentence != sn ||
+            spans[i].start > hit->end || hit->start > spans[i].end)
+            continue;
+        /* The phrase's own words outside the absence, but for its subject. */
+        int outside = 0;
+        for (int w = hit->start; w <= hit->end; w++) {
+            const struct word_info *wi = a->words[w].info;
+            if ((w >= spans[i].start && w <= spans[i].end) || strcmp(wi->word, "i") == 0 ||
+                strcmp(wi->word, "yo") == 0)
+                continue;
+            for (int t = 0; t < p->ntoks; t++)
+                if (wi->stem[p->lang] == p->toks[t]) {
+                    outside++;
+                    break;
+                }
+        }
+        if (outside <= 1)
+            return 1;
+    }
+    return 0;
+}
+
 /* Whole-message keyword: the folded words joined by one space, nothing else. */
 static int keyword_intent(const struct matcher *m, const struct analysis *a)
 {
@@ -1320,7 +1527,8 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         int sn = sentence_slot(a.words[hits[h].start].sentence);
         if (hits[h].start < cue_pos[p->cue][sn])
             cue_pos[p->cue][sn] = hits[h].start;
-        if (p->cue == CUE_PAST || p->cue == CUE_PRESENT || p->cue == CUE_IDIOM)
+        if (p->cue == CUE_PAST || p->cue == CUE_PRESENT || p->cue == CUE_IDIOM ||
+            p->cue == CUE_ABSENCE)
             cue_spans[ncue_spans++] = (struct span){p->cue, hits[h].start, hits[h].end, p->text};
         /* "can't breathe" opens with "can" but asks nothing. */
         if (p->cue == CUE_QUESTION && hits[h].start == first_word[sn] &&
@@ -1414,6 +1622,18 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 set_aside++;
                 continue;
             }
+            if (p->intent == INTENT_CRISIS_SUICIDE && p->injury &&
+                cue_pos[CUE_ACCIDENT][sn] < MAX_TOKENS) {
+                append_reason(why, "an accident: '", p->text, "'; ");
+                set_aside++;
+                continue;
+            }
+            if (p->intent == INTENT_CRISIS_SUICIDE &&
+                away_for_a_reason(&a, cue_spans, ncue_spans, p, &hits[h], cue_pos)) {
+                append_reason(why, "away for a reason: '", p->text, "'; ");
+                set_aside++;
+                continue;
+            }
             int past = past_event(&a, cue_spans, ncue_spans, &hits[h]);
             int personal =
                 cue_pos[CUE_PERSONAL][sn] < MAX_TOKENS || cue_pos[CUE_THIRD_PARTY][sn] < MAX_TOKENS;
@@ -1469,19 +1689,25 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
      * ("blue", "pills", "fever") need company: two of them, or one and a text that reads
      * like the crisis examples, and not a text plainly about something else; or two in a
      * sentence of their own. */
+    /* The strongest calm intent of each sentence the text has, once for all crises. */
+    int nslots = a.nsentences < MAX_SENTENCES ? a.nsentences : MAX_SENTENCES;
+    double calm_max[MAX_SENTENCES];
+    for (int sn = 0; sn < nslots; sn++) {
+        double calm = 0;
+        for (int c = 0; c < INTENT_COUNT; c++)
+            if (calm_in_sentence[c][sn] > calm)
+                calm = calm_in_sentence[c][sn];
+        calm_max[sn] = calm;
+    }
     int best_crisis = -1;
     for (int k = 0; k < INTENT_COUNT; k++) {
         if (!is_urgent(k))
             continue;
         int weak_enough = weak[k] >= 2 * WEIGHT_WEAK || (weak[k] > 0 && sim[k] >= SIM_CRISIS / 2);
         int sentence_of_signs = 0;
-        for (int sn = 0; sn < MAX_SENTENCES; sn++) {
-            double calm = 0;
-            for (int c = 0; c < INTENT_COUNT; c++)
-                calm = fmax(calm, calm_in_sentence[c][sn]);
-            if (weak_in_sentence[k][sn] >= 2 * WEIGHT_WEAK && weak_in_sentence[k][sn] >= calm)
-                sentence_of_signs = 1;
-        }
+        for (int sn = 0; sn < nslots && !sentence_of_signs; sn++)
+            sentence_of_signs = weak_in_sentence[k][sn] >= 2 * WEIGHT_WEAK &&
+                                weak_in_sentence[k][sn] >= calm_max[sn];
         /* A text whose only crisis words were an idiom or denied reads like a crisis only
          * because of those words: its similarity does not raise one. */
         int by_similarity = !(set_aside && crisis_signs == 0) &&
@@ -1528,15 +1754,6 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
 
 /* ---------------------------------------------------------------------------------- */
 /* Building the model.                                                                 */
-
-static void intlist_push(struct intlist *l, int v)
-{
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 4;
-        l->v = xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
-    }
-    l->v[l->n++] = v;
-}
 
 /* Folded, split, shorthand-expanded words of a vocabulary string. Returns the count. */
 static int vocab_words(struct matcher *m, const char *text, char words[][MAX_WORD], int max)
@@ -1607,11 +1824,9 @@ static void add_phrase(struct matcher *m, const char *text, enum lang lang, int 
     int n = vocab_words(m, text, words, MAX_PHRASE_TOKENS);
     /* Articles inside a phrase are left to the gaps: "bought a rope" also finds "bought
      * rope", and "took the whole bottle" finds "took my whole bottle". */
-    static const char *const articles[] = {"a", "an", "the", "un", "una", "el", "la", "los", "las"};
     int is_article[MAX_PHRASE_TOKENS] = {0}, others = 0;
     for (int i = 0; i < n; i++) {
-        for (size_t k = 0; k < sizeof articles / sizeof articles[0]; k++)
-            is_article[i] |= strcmp(words[i], articles[k]) == 0;
+        is_article[i] = word_in(words[i], articles);
         others += !is_article[i];
     }
     /* ...unless that leaves one word: "el láser" is written so because "láser" alone
@@ -1917,6 +2132,9 @@ struct matcher *matcher_new(const struct replies *r)
         return NULL;
     }
 
+    m->cap_stem_pool = 64 * 1024;
+    m->stem_pool = xcalloc(m->cap_stem_pool, 1);
+
     /* Shorthand first: phrases and examples are expanded the same way as texts. */
     m->shorthand_to = xcalloc(r->n_shorthand, sizeof(char *));
     for (size_t i = 0; i < r->n_shorthand; i++) {
@@ -1969,6 +2187,22 @@ struct matcher *matcher_new(const struct replies *r)
             if (strcmp(r->cues[i].name, cue_names[c]) == 0)
                 add_phrase(m, r->cues[i].text, r->cues[i].lang, -1, c, 0);
     }
+    for (size_t i = 0; i < sizeof builtin_cues / sizeof builtin_cues[0]; i++)
+        add_phrase(m, builtin_cues[i].text, builtin_cues[i].lang, -1, builtin_cues[i].cue, 0);
+    for (int l = 0; l < LANG_COUNT; l++) {
+        for (int w = 0; injury_words[l][w]; w++) {
+            char stem[MAX_WORD];
+            uint32_t id;
+            stem_word(m, (enum lang)l, injury_words[l][w], stem);
+            if (!strmap_find(&m->stems[l], stem, &id))
+                continue;
+            for (size_t i = 0; i < m->n_phrases; i++) {
+                struct phrase *p = &m->phrases[i];
+                for (int t = 0; t < p->ntoks && p->intent == INTENT_CRISIS_SUICIDE; t++)
+                    p->injury |= p->lang == (enum lang)l && p->toks[t] == id;
+            }
+        }
+    }
     share_phrase_weights(m);
 
     build_language_odds(m, r);
@@ -1983,15 +2217,38 @@ struct matcher *matcher_new(const struct replies *r)
             deletes_add(m, dels[d], (uint32_t)i);
     }
 
+    for (int l = 0; l < LANG_COUNT; l++)
+        m->first_start[l] = xcalloc(m->n_stems[l] + 2, sizeof *m->first_start[l]);
+    for (size_t i = 0; i < m->n_phrases; i++)
+        m->first_start[m->phrases[i].lang][m->phrases[i].toks[0] + 1]++;
     for (int l = 0; l < LANG_COUNT; l++) {
-        m->first[l] = xcalloc(m->n_stems[l] + 1, sizeof(struct intlist));
+        for (uint32_t id = 1; id <= m->n_stems[l] + 1; id++)
+            m->first_start[l][id] += m->first_start[l][id - 1];
+        m->first[l] = xcalloc(m->first_start[l][m->n_stems[l] + 1] + 1, sizeof *m->first[l]);
     }
-    for (size_t i = 0; i < m->n_phrases; i++) {
-        const struct phrase *p = &m->phrases[i];
-        intlist_push(&m->first[p->lang][p->toks[0]], (int)i);
+    {
+        /* Phrases in order within each stem's candidates, as they were added. */
+        uint32_t *fill[LANG_COUNT];
+        for (int l = 0; l < LANG_COUNT; l++) {
+            fill[l] = xcalloc(m->n_stems[l] + 1, sizeof *fill[l]);
+            memcpy(fill[l], m->first_start[l], (m->n_stems[l] + 1) * sizeof *fill[l]);
+        }
+        for (size_t i = 0; i < m->n_phrases; i++) {
+            const struct phrase *p = &m->phrases[i];
+            struct candidate *c = &m->first[p->lang][fill[p->lang][p->toks[0]]++];
+            memcpy(c->mask, p->mask, sizeof c->mask);
+            c->phrase = (uint32_t)i;
+        }
+        for (int l = 0; l < LANG_COUNT; l++)
+            free(fill[l]);
     }
 
     build_similarity(m, r);
+    for (int l = 0; l < LANG_COUNT; l++)
+        strmap_free(&m->stem_memo[l]);
+    free(m->stem_pool);
+    m->stem_pool = NULL;
+    m->n_stem_pool = m->cap_stem_pool = 0;
     m->phrase_seen = xcalloc(m->n_phrases, sizeof *m->phrase_seen);
     m->example_dot = xcalloc(m->n_examples + 1, sizeof *m->example_dot);
     m->examples_touched = xcalloc(m->n_examples + 1, sizeof *m->examples_touched);
@@ -2001,16 +2258,43 @@ struct matcher *matcher_new(const struct replies *r)
 /* Reads one word list into a known-words map (see matcher_new_with_dictionaries). */
 static int read_word_list(struct strmap *known, const char *path, enum lang lang)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "rb");
     if (!f)
         return -1;
+    /* The whole list at once (about 1 MB): line by line through stdio was a good part of
+     * start-up. */
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        fclose(f);
+        return -1;
+    }
+    for (;;) {
+        if (len == cap) {
+            cap *= 2;
+            buf = xrealloc(buf, cap + 1);
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    buf[len] = '\0';
     strmap_reserve(known, known->n + 150000); /* Debian's lists hold about 100,000 */
-    char line[256];
-    while (fgets(line, sizeof line, f)) {
-        size_t n = strcspn(line, "\r\n");
+    uint32_t bit = lang == LANG_ES ? KNOWN_ES : KNOWN_EN;
+    for (char *line = buf, *next; line < buf + len; line = next) {
+        char *eol = memchr(line, '\n', (size_t)(buf + len - line));
+        if (!eol)
+            eol = buf + len;
+        next = eol + 1;
+        size_t n = (size_t)(eol - line);
+        if (n && line[n - 1] == '\r')
+            n--;
         line[n] = '\0';
         /* Proper nouns and possessives are not words a texter misspells. */
-        if (n < 4 || isupper((unsigned char)line[0]) || strchr(line, '\''))
+        if (n < 4 || isupper((unsigned char)line[0]) || memchr(line, '\'', n))
             continue;
         /* Most lines are plain ASCII words, already folded but for case. */
         char ascii[MAX_WORD];
@@ -2022,14 +2306,11 @@ static int read_word_list(struct strmap *known, const char *path, enum lang lang
         } else {
             word = folded = fold(line, n);
         }
-        uint32_t langs = 0;
-        strmap_find(known, word, &langs);
         if (strlen(word) < MAX_WORD)
-            strmap_put(known, word, langs | (lang == LANG_ES ? KNOWN_ES : KNOWN_EN));
+            strmap_or(known, word, bit);
         free(folded);
     }
-    int failed = ferror(f);
-    fclose(f);
+    free(buf);
     return failed ? -1 : 0;
 }
 
@@ -2138,12 +2419,11 @@ void matcher_free(struct matcher *m)
         free(m);
         return;
     }
+    free(m->stem_pool);
     for (int l = 0; l < LANG_COUNT; l++) {
-        if (m->first[l]) {
-            for (uint32_t i = 0; i <= m->n_stems[l]; i++)
-                free(m->first[l][i].v);
-            free(m->first[l]);
-        }
+        strmap_free(&m->stem_memo[l]);
+        free(m->first[l]);
+        free(m->first_start[l]);
         strmap_free(&m->stems[l]);
     }
     for (size_t i = 0; i < m->n_shorthand; i++)

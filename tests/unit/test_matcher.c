@@ -277,6 +277,97 @@ static void test_small_talk_only_when_nothing_asked(void **state)
     assert_intent("🍕🍕", INTENT_FALLBACK);
 }
 
+/* Self-harm in its everyday forms is a crisis, English and Spanish, with typos; cutting
+ * back, haircuts, kitchen cuts and injection burns are not. */
+static void test_self_harm(void **state)
+{
+    (void)state;
+    static const char *const crises[] = {
+        "i keep cutting and now the cuts are deeper than last week",
+        "cant stop cutting, i did it 3 times today",
+        "started burning my skin with a lighter again",
+        "i punish myself when i relapse, hitting myself till i bruise",
+        "got a razor out, i just want to cut so bad",
+        "relapsed on self harm after 4 months",
+        "been cuting my thighs where no one can see",
+        "ya no puedo dejar de cortarme",
+        "quiero cortarme otra vez",
+        "me hago cortadas en las piernas cuando estoy triste",
+        "tengo ganas de hacerme daño esta noche",
+        "me autolesiono desde hace meses y hoy fue peor",
+    };
+    for (size_t i = 0; i < sizeof crises / sizeof crises[0]; i++)
+        assert_int_equal(classify(crises[i], NULL).intent, INTENT_CRISIS_SUICIDE);
+    static const char *const calm[] = {
+        "i cut back to a few pills a day, do i still need detox",
+        "trying to cut down before i come in, is that safe",
+        "cut my hand while cooking, will the scar look like a track mark",
+        "got a cut on my arm from the kitchen, does it look like drug use",
+        "it burns when i inject, is that an infection risk",
+        "razor bumps on my legs look like track marks lol",
+        "me corté el pelo y se me ven las marcas del cuello",
+        "me corté cocinando, parece marca de aguja?",
+    };
+    for (size_t i = 0; i < sizeof calm / sizeof calm[0]; i++) {
+        struct match_result r = classify(calm[i], NULL);
+        assert_int_not_equal(intent_escalation(r.intent), ESCALATE_URGENT);
+    }
+}
+
+/* A passive goodbye is a crisis wherever it stands, after an ordinary question too, with or
+ * without punctuation between; an absence with an ordinary reason is not. */
+static void test_passive_goodbyes(void **state)
+{
+    (void)state;
+    static const char *const crises[] = {
+        "i dont think ill be here next week",
+        "do you take tricare i wont be around much longer anyway",
+        "whats your address. everyone would be better off without me",
+        "how long is the program this is my last text",
+        "are you open saturday im just so tired of being alive",
+        "is the book free? gave all my stuff away yesterday",
+        "I really don't see the point in living anymore",
+        "cual es su horario ya no quiero estar aqui",
+        "cuanto cuesta? ya no aguanto más",
+        "mañana ya no voy a estar, esta es mi despedida",
+        "no tengo razón para seguir",
+    };
+    for (size_t i = 0; i < sizeof crises / sizeof crises[0]; i++)
+        assert_int_equal(classify(crises[i], NULL).intent, INTENT_CRISIS_SUICIDE);
+    static const char *const calm[] = {
+        "I won't be here tomorrow, could a counselor call me Friday instead?",
+        "wont be around this weekend, im out of town. call me monday",
+        "no voy a estar disponible mañana, me pueden llamar el lunes?",
+        "my last message didnt send, what is your number",
+    };
+    for (size_t i = 0; i < sizeof calm / sizeof calm[0]; i++) {
+        struct match_result r = classify(calm[i], NULL);
+        assert_int_not_equal(intent_escalation(r.intent), ESCALATE_URGENT);
+    }
+}
+
+/* Ordinary questions that read like other intents. */
+static void test_intent_look_alikes(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        classify("had labs drawn at the blood bank, will the bruise look like tracks", NULL).intent,
+        INTENT_PLASMA_MARKS);
+    assert_int_equal(classify("can veins come back once they collapse", NULL).intent,
+                     INTENT_HEALTH_RISKS);
+    assert_int_equal(classify("are men and women separate or is it coed", NULL).intent,
+                     INTENT_TREATMENT_OPTIONS);
+    assert_int_equal(classify("my son says hes ready now. where do we start", NULL).intent,
+                     INTENT_GET_HELP);
+    assert_int_equal(classify("a que hora es la misa", NULL).intent, INTENT_FALLBACK);
+    /* A past overdose on a holiday, then a plan for detox: help, not a crisis. */
+    struct match_result r = classify(
+        "my brother overdosed on thanksgiving, hes fine now but using again. how do we get him "
+        "into detox",
+        NULL);
+    assert_int_not_equal(intent_escalation(r.intent), ESCALATE_URGENT);
+}
+
 static void test_language(void **state)
 {
     (void)state;
@@ -301,6 +392,9 @@ int main(void)
         cmocka_unit_test(test_typos_and_text_speak),
         cmocka_unit_test(test_small_talk_only_when_nothing_asked),
         cmocka_unit_test(test_language),
+        cmocka_unit_test(test_self_harm),
+        cmocka_unit_test(test_passive_goodbyes),
+        cmocka_unit_test(test_intent_look_alikes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
