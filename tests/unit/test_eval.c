@@ -155,6 +155,7 @@ static void test_later_sets_figures(void **state)
         {"set8", 300, 0.94, 1.0, 0.005, 0.95},    {"setH", 220, 0.91, 1.0, 0.01, 0.88},
         {"crisis8", 200, 0.87, 0.99, 0.04, 0.95}, {"set9", 300, 0.97, 1.0, 0.005, 0.96},
         {"crisis9", 200, 0.84, 1.0, 0.06, 0.87},  {"set10", 300, 0.99, 1.0, 0.004, 0.99},
+        {"set11", 300, 0.90, 0.94, 0.004, 0.88},  {"crisis11", 200, 0.82, 0.95, 0.13, 0.85},
     };
     struct replies *replies;
     struct matcher *m = load_matcher(&replies);
