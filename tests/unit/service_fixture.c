@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,8 +21,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include <curl/curl.h>
-#include <jansson.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
@@ -37,10 +34,11 @@ struct matcher *g_matcher;
 
 /* ---- small helpers ---- */
 
-void sleep_ms(int ms)
+void sleep_ms(long ms)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
 int64_t now_ms(void)
@@ -50,17 +48,135 @@ int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void next_sid(struct fx *fx, char out[TWILIO_SID_LEN + 1])
+void message_sid(char out[TWILIO_SID_LEN + 1], unsigned n)
 {
-    snprintf(out, TWILIO_SID_LEN + 1, "SM%08x%024x", (unsigned)getpid(), ++fx->sid_counter);
+    snprintf(out, TWILIO_SID_LEN + 1, "SM%08x%024x", (unsigned)getpid(), n);
 }
 
-/* The reply the service must send a new texter for text. */
+void next_sid(struct fx *fx, char out[TWILIO_SID_LEN + 1])
+{
+    message_sid(out, ++fx->sid_counter);
+}
+
 const char *expected_reply(const char *text)
 {
     struct match_result m;
     matcher_classify(g_matcher, text, strlen(text), &m, NULL);
     return g_replies->intents[m.intent].answer[m.lang];
+}
+
+/* ---- fixtures ---- */
+
+int group_setup(void **state)
+{
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    g_replies = replies_load(HOTLINE_SOURCE_DIR "/replies", NULL, NULL);
+    g_matcher = g_replies ? matcher_new(g_replies) : NULL;
+    return g_matcher ? 0 : -1;
+}
+
+int group_teardown(void **state)
+{
+    (void)state;
+    matcher_free(g_matcher);
+    replies_free(g_replies);
+    curl_global_cleanup();
+    return 0;
+}
+
+struct fx *fx_new(void)
+{
+    struct fx *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    fx->tmp = tu_mkdtemp();
+    fx->mg = mock_gateway_start();
+    char data[600];
+    snprintf(data, sizeof data, "%s/data", fx->tmp);
+    set_data_dir(fx, data);
+    env_set(fx, "HOTLINE_TWILIO_API_BASE", mock_gateway_url(fx->mg));
+    env_set(fx, "HOTLINE_LISTEN", "127.0.0.1:0");
+    env_set(fx, "HOTLINE_REPLIES", HOTLINE_SOURCE_DIR "/replies");
+    env_set(fx, "HOTLINE_RETRY_BASE_MS", "20");
+    return fx;
+}
+
+void fx_free(struct fx *fx)
+{
+    if (fx->pid > 0) {
+        kill(fx->pid, SIGKILL);
+        waitpid(fx->pid, NULL, 0);
+    }
+    mock_gateway_free(fx->mg);
+    mock_gateway_free(fx->chat);
+    if (fx->tmp)
+        tu_rmtree(fx->tmp);
+    free(fx->tmp);
+    for (size_t i = 0; i < fx->nenv; i++)
+        free(fx->env[i]);
+    free(fx);
+}
+
+int setup(void **state)
+{
+    *state = fx_new();
+    return 0;
+}
+
+int teardown(void **state)
+{
+    fx_free(*state);
+    return 0;
+}
+
+/* ---- the environment ---- */
+
+void env_set(struct fx *fx, const char *name, const char *value)
+{
+    size_t nl = strlen(name), n = nl + strlen(value) + 2;
+    char *entry = malloc(n);
+    assert_non_null(entry);
+    snprintf(entry, n, "%s=%s", name, value);
+    for (size_t i = 0; i < fx->nenv; i++) {
+        if (strncmp(fx->env[i], name, nl) == 0 && fx->env[i][nl] == '=') {
+            free(fx->env[i]);
+            fx->env[i] = entry;
+            return;
+        }
+    }
+    assert_true(fx->nenv < sizeof fx->env / sizeof fx->env[0]);
+    fx->env[fx->nenv++] = entry;
+}
+
+void with_credentials(struct fx *fx)
+{
+    env_set(fx, "TWILIO_ACCOUNT_SID", SID);
+    env_set(fx, "TWILIO_AUTH_TOKEN", TOKEN);
+}
+
+void set_data_dir(struct fx *fx, const char *dir)
+{
+    snprintf(fx->data, sizeof fx->data, "%s", dir);
+    snprintf(fx->db, sizeof fx->db, "%s/hotline.db", fx->data);
+    env_set(fx, "HOTLINE_DATA_DIR", fx->data);
+}
+
+void use_fixed_port(struct fx *fx)
+{
+    /* A port nobody listens on now: the kernel's pick, closed again at once. */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        fail_msg("no free port: %s", strerror(errno));
+    close(fd);
+    fx->port = ntohs(a.sin_port);
+    fx->fixed_port = true;
+    snprintf(fx->base_url, sizeof fx->base_url, "http://127.0.0.1:%d", fx->port);
+    char listen[32];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", fx->port);
+    env_set(fx, "HOTLINE_LISTEN", listen);
 }
 
 /* ---- the process ---- */
@@ -71,43 +187,9 @@ static bool overridden(const char *entry)
     return strncmp(entry, "HOTLINE_", 8) == 0 || strncmp(entry, "TWILIO_", 7) == 0;
 }
 
-void env_add(struct fx *fx, const char *entry)
+void spawn(struct fx *fx)
 {
-    assert_true(fx->nenv < sizeof fx->env / sizeof fx->env[0]);
-    fx->env[fx->nenv++] = entry;
-}
-
-/* Reads the child's stderr until the listening line; fails if it exits first. */
-static void wait_listening(struct fx *fx)
-{
-    int64_t deadline = now_ms() + WAIT_MS;
-    for (;;) {
-        char *err = tu_read_file(fx->err_path, NULL);
-        const char *at = err ? strstr(err, "event=listening addr=") : NULL;
-        if (at) {
-            at += strlen("event=listening addr=");
-            size_t n = strcspn(at, " \n");
-            assert_true(n < sizeof fx->addr);
-            memcpy(fx->addr, at, n);
-            fx->addr[n] = '\0';
-            snprintf(fx->base_url, sizeof fx->base_url, "http://%s", fx->addr);
-            free(err);
-            return;
-        }
-        int status;
-        if (waitpid(fx->pid, &status, WNOHANG) == fx->pid) {
-            fx->pid = 0;
-            fail_msg("hotline serve exited before listening; stderr:\n%s", err ? err : "");
-        }
-        free(err);
-        if (now_ms() > deadline)
-            fail_msg("hotline serve did not start listening");
-        sleep_ms(20);
-    }
-}
-
-void start(struct fx *fx)
-{
+    assert_int_equal(fx->pid, 0);
     fx->run++;
     snprintf(fx->out_path, sizeof fx->out_path, "%s/out.%d", fx->tmp, fx->run);
     snprintf(fx->err_path, sizeof fx->err_path, "%s/err.%d", fx->tmp, fx->run);
@@ -123,7 +205,7 @@ void start(struct fx *fx)
         if (!overridden(environ[i]))
             envp[k++] = environ[i];
     for (size_t i = 0; i < fx->nenv; i++)
-        envp[k++] = (char *)fx->env[i];
+        envp[k++] = fx->env[i];
     envp[k] = NULL;
     int out = open(fx->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int err = open(fx->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -142,23 +224,50 @@ void start(struct fx *fx)
     close(err);
     free(envp);
     fx->pid = pid;
+}
+
+void wait_listening(struct fx *fx)
+{
+    static const char line[] = "event=listening addr=127.0.0.1:";
+    int64_t deadline = now_ms() + WAIT_MS;
+    for (;;) {
+        char *err = tu_read_file(fx->err_path, NULL);
+        const char *at = err ? strstr(err, line) : NULL;
+        if (at) {
+            /* A fixed port is left alone: a sender thread may be reading base_url. */
+            if (!fx->fixed_port) {
+                fx->port = atoi(at + strlen(line));
+                snprintf(fx->base_url, sizeof fx->base_url, "http://127.0.0.1:%d", fx->port);
+            }
+            free(err);
+            return;
+        }
+        if (waitpid(fx->pid, NULL, WNOHANG) == fx->pid) {
+            fx->pid = 0;
+            fail_msg("hotline serve exited before listening; stderr:\n%s", err ? err : "");
+        }
+        free(err);
+        if (now_ms() > deadline)
+            fail_msg("hotline serve did not start listening");
+        sleep_ms(10);
+    }
+}
+
+void start(struct fx *fx)
+{
+    spawn(fx);
     wait_listening(fx);
 }
 
-/* Waits for the child to exit; returns its exit status (or 128 + signal). */
 int reap(struct fx *fx)
 {
     int64_t deadline = now_ms() + WAIT_MS;
     int status = 0;
-    for (;;) {
-        pid_t r = waitpid(fx->pid, &status, WNOHANG);
-        if (r == fx->pid)
-            break;
+    while (waitpid(fx->pid, &status, WNOHANG) != fx->pid) {
         if (now_ms() > deadline) {
             kill(fx->pid, SIGKILL);
             waitpid(fx->pid, &status, 0);
-            fx->pid = 0;
-            fail_msg("hotline serve did not exit");
+            break;
         }
         sleep_ms(10);
     }
@@ -166,109 +275,168 @@ int reap(struct fx *fx)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int stop(struct fx *fx)
+{
+    assert_true(fx->pid > 0);
+    assert_int_equal(kill(fx->pid, SIGTERM), 0);
+    return reap(fx);
+}
+
 void stop_ok(struct fx *fx)
 {
-    assert_int_equal(kill(fx->pid, SIGTERM), 0);
-    int rc = reap(fx);
+    int rc = stop(fx);
     if (rc != 0) {
         char *err = tu_read_file(fx->err_path, NULL);
         fail_msg("exit status %d after SIGTERM; stderr:\n%s", rc, err ? err : "");
     }
 }
 
+int kill9(struct fx *fx)
+{
+    assert_true(fx->pid > 0);
+    assert_int_equal(kill(fx->pid, SIGKILL), 0);
+    return reap(fx);
+}
+
 /* ---- HTTP ---- */
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
+int connect_service(struct fx *fx)
 {
-    struct resp *r = arg;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fx->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+        fail_msg("connect: %s", strerror(errno));
+    return fd;
+}
+
+/* Where a libcurl write or header callback appends: a NUL-terminated buffer and its length. */
+struct sink {
+    char **buf;
+    size_t *len;
+};
+
+static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
+{
+    struct sink *s = arg;
     size_t n = size * nmemb;
-    char *grown = realloc(r->body, r->len + n + 1);
+    char *grown = realloc(*s->buf, *s->len + n + 1);
     if (!grown)
         return 0;
-    r->body = grown;
-    memcpy(r->body + r->len, p, n);
-    r->len += n;
-    r->body[r->len] = '\0';
+    memcpy(grown + *s->len, p, n);
+    *s->len += n;
+    grown[*s->len] = '\0';
+    *s->buf = grown;
     return n;
 }
 
-/* One request; body NULL for GET. extra_header may be NULL. */
-void http(struct fx *fx, const char *method, const char *path, const char *body, size_t body_len,
-          const char *extra_header, struct resp *r)
+long try_request(struct fx *fx, CURL *c, long timeout_ms, const char *method, const char *path,
+                 struct curl_slist *headers, const char *body, size_t body_len, struct resp *r)
 {
+    struct resp dropped;
+    if (!r)
+        r = &dropped;
     memset(r, 0, sizeof *r);
+    CURL *own = c ? NULL : curl_easy_init();
+    if (!c)
+        c = own;
+    assert_non_null(c);
+    curl_easy_reset(c);
     char url[512];
     snprintf(url, sizeof url, "%s%s", fx->base_url, path);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    struct curl_slist *h = NULL;
-    if (extra_header)
-        h = curl_slist_append(h, extra_header);
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    else
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
     }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)WAIT_MS);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    size_t headers_len = 0;
+    struct sink body_sink = {&r->body, &r->len}, header_sink = {&r->headers, &headers_len};
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body_sink);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &header_sink);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK)
-        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    char *ct = NULL;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    snprintf(r->ctype, sizeof r->ctype, "%s", ct ? ct : "");
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+        char *ct = NULL;
+        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+        snprintf(r->ctype, sizeof r->ctype, "%s", ct ? ct : "");
+    } else {
+        r->error = curl_easy_strerror(rc);
+    }
+    if (own)
+        curl_easy_cleanup(own);
+    long status = r->status;
+    if (r == &dropped)
+        resp_clear(r);
+    return status;
+}
+
+void http(struct fx *fx, const char *method, const char *path, const char *body, size_t body_len,
+          const char *extra_header, struct resp *r)
+{
+    struct curl_slist *h = extra_header ? curl_slist_append(NULL, extra_header) : NULL;
+    try_request(fx, NULL, WAIT_MS, method, path, h, body, body_len, r);
     curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    if (!r->status)
+        fail_msg("%s %s: %s", method, path, r->error ? r->error : "no status");
+}
+
+void api(struct fx *fx, const char *method, const char *path, const char *token, const char *body,
+         const char *ctype, struct resp *r)
+{
+    char line[160];
+    struct curl_slist *h = NULL;
+    if (token) {
+        snprintf(line, sizeof line, "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, line);
+    }
+    if (ctype) {
+        snprintf(line, sizeof line, "Content-Type: %s", ctype);
+        h = curl_slist_append(h, line);
+    }
+    try_request(fx, NULL, WAIT_MS, method, path, h, body, body ? strlen(body) : 0, r);
+    curl_slist_free_all(h);
+    if (!r->status)
+        fail_msg("%s %s: %s", method, path, r->error ? r->error : "no status");
 }
 
 void resp_clear(struct resp *r)
 {
     free(r->body);
-    r->body = NULL;
+    free(r->headers);
+    r->body = r->headers = NULL;
 }
 
-/*
- * POSTs the form pairs to path, signed over url_base + path with token (NULL: no
- * signature header; url_base NULL: the service's own URL). Returns the status.
- */
-long post_form(struct fx *fx, const char *path, const struct form_pair *pairs, size_t n,
-               const char *token, const char *url_base, struct resp *out)
+/* ---- webhooks ---- */
+
+void sign_form(const char *token, const char *url, const struct form_pair *pairs, size_t n,
+               char sig[TWILIO_SIGNATURE_LEN + 1])
 {
     char *body = form_encode(pairs, n);
     assert_non_null(body);
-    char header[128] = "";
-    if (token) {
-        const char *why = NULL;
-        struct form *f =
-            form_parse(body, strlen(body), &(struct form_limits){256, 64, 65536}, &why);
-        assert_non_null(f);
-        char url[512], sig[TWILIO_SIGNATURE_LEN + 1];
-        snprintf(url, sizeof url, "%s%s", url_base ? url_base : fx->base_url, path);
-        assert_int_equal(twilio_signature(token, url, f, sig), 0);
-        form_free(f);
-        snprintf(header, sizeof header, "X-Twilio-Signature: %s", sig);
-    }
-    struct resp r;
-    http(fx, "POST", path, body, strlen(body), token ? header : NULL, &r);
+    const char *why = NULL;
+    struct form *f = form_parse(body, strlen(body), &(struct form_limits){512, 64, 65536}, &why);
+    assert_non_null(f);
+    assert_int_equal(twilio_signature(token, url, f, sig), 0);
+    form_free(f);
     free(body);
-    long status = r.status;
-    if (out)
-        *out = r;
-    else
-        resp_clear(&r);
-    return status;
 }
 
-/* A Twilio-like inbound webhook (the fields of a real capture) signed with token. */
-long post_text(struct fx *fx, const char *sid, const char *account, const char *from,
-               const char *to, const char *text, const char *token, struct resp *out)
+void text_form(struct form_pair p[TEXT_FIELDS], const char *sid, const char *account,
+               const char *from, const char *to, const char *text)
 {
-    const struct form_pair p[] = {
+    const struct form_pair capture[TEXT_FIELDS] = {
         {"ToCountry", "US"},
         {"ToState", "CA"},
         {"SmsMessageSid", sid},
@@ -289,7 +457,44 @@ long post_text(struct fx *fx, const char *sid, const char *account, const char *
         {"From", from},
         {"ApiVersion", "2010-04-01"},
     };
-    return post_form(fx, "/webhooks/twilio/messages", p, sizeof p / sizeof p[0], token, NULL, out);
+    memcpy(p, capture, sizeof capture);
+}
+
+long try_post_form(struct fx *fx, CURL *c, long timeout_ms, const char *path,
+                   const struct form_pair *pairs, size_t n, const char *token, const char *url_base,
+                   struct resp *out)
+{
+    struct curl_slist *h = NULL;
+    if (token) {
+        char url[512], sig[TWILIO_SIGNATURE_LEN + 1], header[128];
+        snprintf(url, sizeof url, "%s%s", url_base ? url_base : fx->base_url, path);
+        sign_form(token, url, pairs, n, sig);
+        snprintf(header, sizeof header, "X-Twilio-Signature: %s", sig);
+        h = curl_slist_append(h, header);
+    }
+    char *body = form_encode(pairs, n);
+    assert_non_null(body);
+    long status = try_request(fx, c, timeout_ms, "POST", path, h, body, strlen(body), out);
+    curl_slist_free_all(h);
+    free(body);
+    return status;
+}
+
+long post_form(struct fx *fx, const char *path, const struct form_pair *pairs, size_t n,
+               const char *token, const char *url_base, struct resp *out)
+{
+    long status = try_post_form(fx, NULL, WAIT_MS, path, pairs, n, token, url_base, out);
+    if (!status)
+        fail_msg("POST %s: no answer", path);
+    return status;
+}
+
+long post_text(struct fx *fx, const char *sid, const char *account, const char *from,
+               const char *to, const char *text, const char *token, struct resp *out)
+{
+    struct form_pair p[TEXT_FIELDS];
+    text_form(p, sid, account, from, to, text);
+    return post_form(fx, "/webhooks/twilio/messages", p, TEXT_FIELDS, token, NULL, out);
 }
 
 void post_text_ok(struct fx *fx, const char *sid, const char *from, const char *text)
@@ -324,7 +529,6 @@ int64_t db_int(struct fx *fx, const char *sql)
     return v;
 }
 
-/* A text column of the first row (caller frees), NULL when none or NULL. */
 char *db_text(struct fx *fx, const char *sql)
 {
     sqlite3 *db = NULL;
@@ -340,15 +544,32 @@ char *db_text(struct fx *fx, const char *sql)
     return v;
 }
 
-void wait_db(struct fx *fx, const char *sql, int64_t want)
+void wait_db_for(struct fx *fx, const char *sql, int64_t want, int timeout_ms)
 {
-    int64_t deadline = now_ms() + WAIT_MS, got = -1;
+    int64_t deadline = now_ms() + timeout_ms, got = -1;
     while ((got = db_int(fx, sql)) != want) {
         if (now_ms() > deadline)
             fail_msg("waited for %s = %lld, got %lld", sql, (long long)want, (long long)got);
         sleep_ms(20);
     }
 }
+
+void wait_db(struct fx *fx, const char *sql, int64_t want)
+{
+    wait_db_for(fx, sql, want, WAIT_MS);
+}
+
+void wait_db_at_least(struct fx *fx, const char *sql, int64_t want)
+{
+    int64_t deadline = now_ms() + WAIT_MS, got = -1;
+    while ((got = db_int(fx, sql)) < want) {
+        if (now_ms() > deadline)
+            fail_msg("waited for %s >= %lld, got %lld", sql, (long long)want, (long long)got);
+        sleep_ms(20);
+    }
+}
+
+/* ---- logs ---- */
 
 void wait_file_has(const char *path, const char *needle)
 {
@@ -368,99 +589,51 @@ void wait_file_has(const char *path, const char *needle)
     }
 }
 
+/* How many times needle occurs in the file at path (0 when it is missing). */
+static int file_count(const char *path, const char *needle)
+{
+    char *text = tu_read_file(path, NULL);
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    free(text);
+    return n;
+}
+
+int stderr_count(struct fx *fx, const char *needle)
+{
+    int n = 0;
+    for (int i = 1; i <= fx->run; i++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/err.%d", fx->tmp, i);
+        n += file_count(path, needle);
+    }
+    return n;
+}
+
+int log_count_now(struct fx *fx, const char *needle)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/escalations.jsonl", fx->data);
+    return file_count(path, needle);
+}
+
+int log_count(struct fx *fx, const char *needle, int want)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    int n;
+    while ((n = log_count_now(fx, needle)) != want && now_ms() < deadline)
+        sleep_ms(20);
+    return n;
+}
+
+/* ---- what reached the mock ---- */
+
 void wait_mock(struct fx *fx, size_t n)
 {
     if (mock_gateway_wait(fx->mg, n, WAIT_MS) != 0)
         fail_msg("the mock got %zu requests, waited for %zu", mock_gateway_count(fx->mg), n);
 }
-
-/* ---- fixtures ---- */
-
-int group_setup(void **state)
-{
-    (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    g_replies = replies_load(HOTLINE_SOURCE_DIR "/replies", NULL, NULL);
-    g_matcher = g_replies ? matcher_new(g_replies) : NULL;
-    return g_matcher ? 0 : -1;
-}
-
-int group_teardown(void **state)
-{
-    (void)state;
-    matcher_free(g_matcher);
-    replies_free(g_replies);
-    curl_global_cleanup();
-    return 0;
-}
-
-/* "NAME=value" in a new string. */
-char *env_entry(const char *name, const char *value)
-{
-    size_t n = strlen(name) + strlen(value) + 2;
-    char *s = malloc(n);
-    assert_non_null(s);
-    snprintf(s, n, "%s=%s", name, value);
-    return s;
-}
-
-static char *g_owned[8]; /* env strings built per test */
-
-void env_set(struct fx *fx, const char *name, const char *value)
-{
-    size_t i = 0;
-    while (i < sizeof g_owned / sizeof g_owned[0] && g_owned[i])
-        i++;
-    assert_true(i < sizeof g_owned / sizeof g_owned[0]);
-    g_owned[i] = env_entry(name, value);
-    env_add(fx, g_owned[i]);
-}
-
-int setup(void **state)
-{
-    struct fx *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    fx->tmp = tu_mkdtemp();
-    snprintf(fx->data, sizeof fx->data, "%s/data", fx->tmp);
-    snprintf(fx->db, sizeof fx->db, "%s/hotline.db", fx->data);
-    fx->mg = mock_gateway_start();
-    g_owned[0] = env_entry("HOTLINE_DATA_DIR", fx->data);
-    g_owned[1] = env_entry("HOTLINE_TWILIO_API_BASE", mock_gateway_url(fx->mg));
-    env_add(fx, g_owned[0]);
-    env_add(fx, g_owned[1]);
-    env_add(fx, "HOTLINE_LISTEN=127.0.0.1:0");
-    env_add(fx, "HOTLINE_REPLIES=" HOTLINE_SOURCE_DIR "/replies");
-    env_add(fx, "HOTLINE_RETRY_BASE_MS=20");
-    *state = fx;
-    return 0;
-}
-
-void with_credentials(struct fx *fx)
-{
-    env_add(fx, "TWILIO_ACCOUNT_SID=" SID);
-    env_add(fx, "TWILIO_AUTH_TOKEN=" TOKEN);
-}
-
-int teardown(void **state)
-{
-    struct fx *fx = *state;
-    if (fx->pid > 0) {
-        kill(fx->pid, SIGKILL);
-        waitpid(fx->pid, NULL, 0);
-    }
-    mock_gateway_free(fx->mg);
-    mock_gateway_free(fx->chat);
-    tu_rmtree(fx->tmp);
-    free(fx->tmp);
-    for (size_t i = 0; i < sizeof g_owned / sizeof g_owned[0]; i++) {
-        free(g_owned[i]);
-        g_owned[i] = NULL;
-    }
-    free(fx);
-    return 0;
-}
-
-/* ---- checks on what reached the mock ---- */
 
 void assert_send_request(struct fx *fx, size_t i, const char *to, const char *body)
 {
@@ -499,9 +672,18 @@ void assert_send_request(struct fx *fx, size_t i, const char *to, const char *bo
     mock_request_clear(&r);
 }
 
-/* ---- escalations ---- */
+char *request_form(struct fx *fx, size_t i, const char *field)
+{
+    struct mock_request r;
+    assert_int_equal(mock_gateway_request(fx->mg, i, &r), 0);
+    char *v = mock_request_form(&r, field);
+    mock_request_clear(&r);
+    assert_non_null(v);
+    return v;
+}
 
-/* Runs `hotline ARGS` against the fixture's data folder; returns the exit status. */
+/* ---- the CLI ---- */
+
 int cli(struct fx *fx, const char *args, char **out)
 {
     char cmd[1024];
@@ -521,7 +703,6 @@ void cli_ok(struct fx *fx, const char *args)
     free(out);
 }
 
-/* alice and bob on call, carol not. */
 void add_staff(struct fx *fx)
 {
     char *out = NULL;
@@ -532,106 +713,23 @@ void add_staff(struct fx *fx)
     cli_ok(fx, "staff add carol --phone " CAROL);
 }
 
-void wait_db_at_least(struct fx *fx, const char *sql, int64_t want)
-{
-    int64_t deadline = now_ms() + WAIT_MS, got = -1;
-    while ((got = db_int(fx, sql)) < want) {
-        if (now_ms() > deadline)
-            fail_msg("waited for %s >= %lld, got %lld", sql, (long long)want, (long long)got);
-        sleep_ms(20);
-    }
-}
-
-/* How many lines of the escalation log contain needle. */
-int log_count_now(struct fx *fx, const char *needle)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/escalations.jsonl", fx->data);
-    char *text = tu_read_file(path, NULL);
-    int n = 0;
-    for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    free(text);
-    return n;
-}
-
-/* The same once the service's exporter (every 200 ms) has had the time to write want of
- * them: waits up to WAIT_MS for want. */
-int log_count(struct fx *fx, const char *needle, int want)
-{
-    int64_t deadline = now_ms() + WAIT_MS;
-    int n;
-    while ((n = log_count_now(fx, needle)) != want && now_ms() < deadline)
-        sleep_ms(20);
-    return n;
-}
-
-char *request_form(struct fx *fx, size_t i, const char *field)
-{
-    struct mock_request r;
-    assert_int_equal(mock_gateway_request(fx->mg, i, &r), 0);
-    char *v = mock_request_form(&r, field);
-    mock_request_clear(&r);
-    assert_non_null(v);
-    return v;
-}
-
-/* A staff member's token from `hotline staff add` output. */
 void add_with_token(struct fx *fx, const char *args, char token[STAFF_TOKEN_SIZE])
 {
     char *out = NULL;
-    assert_int_equal(cli(fx, args, &out), 0);
+    int rc = cli(fx, args, &out);
+    if (rc != 0)
+        fail_msg("hotline %s: exit %d: %s", args, rc, out ? out : "");
     const char *t = strstr(out, "token: ");
     assert_non_null(t);
     snprintf(token, STAFF_TOKEN_SIZE, "%.*s", STAFF_TOKEN_SIZE - 1, t + 7);
     free(out);
 }
 
-/* A request with a bearer token (NULL: none); body NULL for GET. */
-void api(struct fx *fx, const char *method, const char *path, const char *token, const char *body,
-         const char *ctype, struct resp *r)
-{
-    char auth[128];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token ? token : "");
-    memset(r, 0, sizeof *r);
-    char url[512];
-    snprintf(url, sizeof url, "%s%s", fx->base_url, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    if (token)
-        h = curl_slist_append(h, auth);
-    if (ctype) {
-        char ct[128];
-        snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
-        h = curl_slist_append(h, ct);
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)WAIT_MS);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (curl_easy_perform(c) != CURLE_OK)
-        fail_msg("%s %s failed", method, path);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-}
+/* ---- the staff event stream ---- */
 
-/* Opens GET /staff/events on a raw socket; returns the fd. */
 int sse_open(struct fx *fx, const char *token)
 {
-    const char *colon = strrchr(fx->addr, ':');
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    int fd = connect_service(fx);
     char req[256];
     int n = snprintf(req, sizeof req,
                      "GET /staff/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
@@ -640,7 +738,6 @@ int sse_open(struct fx *fx, const char *token)
     return fd;
 }
 
-/* Reads from fd into buf (appending) until needle appears or ms pass; true when found. */
 bool sse_wait(int fd, char *buf, size_t cap, const char *needle, int ms)
 {
     int64_t deadline = now_ms() + ms;

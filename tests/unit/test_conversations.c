@@ -230,7 +230,7 @@ static void test_keywords_answered_by_the_gateway(void **state)
 {
     struct fx *fx = *state;
     with_credentials(fx);
-    env_add(fx, "HOTLINE_KEYWORD_REPLIES=gateway");
+    env_set(fx, "HOTLINE_KEYWORD_REPLIES", "gateway");
     start(fx);
     text(fx, TEXTER, "STOP");
     text(fx, TEXTER, "HELP");
@@ -307,7 +307,7 @@ static void test_reply_budget(void **state)
 {
     struct fx *fx = *state;
     with_credentials(fx);
-    env_add(fx, "HOTLINE_REPLY_BUDGET=3");
+    env_set(fx, "HOTLINE_REPLY_BUDGET", "3");
     add_staff(fx);
     start(fx);
     const char *texts[] = {"do you take insurance", "whats your phone number",

@@ -34,8 +34,6 @@
 
 #include "drill.h"
 
-#define STAFF1 "+15550009001"
-#define STAFF2 "+15550009002"
 #define MAX_TEXTS 200000
 #define MAX_KILLS 1000
 #define KILL_SLACK_MS 50 /* a restart takes longer: see kill_between */
@@ -56,7 +54,7 @@ static const char *const urgent_bodies[] = {"my friend took too much and is not 
                                             "i want to kill myself tonight"};
 
 struct run {
-    struct drill d;
+    struct fx *fx;
     struct text *texts;
     atomic_size_t sent; /* texts acknowledged, in order */
     atomic_bool stop;
@@ -69,7 +67,7 @@ struct run {
 
 static void text_init(struct text *t, size_t i)
 {
-    drill_sid(t->sid, (unsigned)i + 1);
+    message_sid(t->sid, (unsigned)i + 1);
     snprintf(t->from, sizeof t->from, "+1556%07zu", i);
     switch (i % 10) {
     case 6:
@@ -95,29 +93,30 @@ static void text_init(struct text *t, size_t i)
 static void *sender(void *arg)
 {
     struct run *r = arg;
-    struct drill_http *h = drill_http_new();
-    int64_t t0 = drill_now_ms();
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    int64_t t0 = now_ms();
     for (size_t i = 0; i < MAX_TEXTS && !atomic_load(&r->stop); i++) {
         int64_t due = t0 + (int64_t)(i * 1000 / (size_t)r->rate);
-        int64_t now = drill_now_ms();
+        int64_t now = now_ms();
         if (due > now)
-            drill_sleep_ms((long)(due - now));
+            sleep_ms((long)(due - now));
         struct text *t = &r->texts[i];
         text_init(t, i);
         for (;;) {
             t->tries++;
-            long st = drill_post_text(&r->d, h, t->sid, t->from, t->body, 5000, NULL);
+            long st = drill_post_text(r->fx, c, t->sid, t->from, t->body, 5000);
             if (st >= 200 && st < 300)
                 break;
             if (st)
                 r->non2xx++;
             else
                 r->noanswer++;
-            drill_sleep_ms(10);
+            sleep_ms(10);
         }
         atomic_store(&r->sent, i + 1);
     }
-    drill_http_free(h);
+    curl_easy_cleanup(c);
     return NULL;
 }
 
@@ -133,7 +132,7 @@ static bool kill_between(const struct run *r, int64_t a, int64_t b)
 
 static bool is_staff(const char *to)
 {
-    return strcmp(to, STAFF1) == 0 || strcmp(to, STAFF2) == 0;
+    return strcmp(to, ALICE) == 0 || strcmp(to, BOB) == 0;
 }
 
 static const char *staff_or_texter(const char *to)
@@ -143,53 +142,51 @@ static const char *staff_or_texter(const char *to)
 
 static void test_crash_drill(void **state)
 {
-    (void)state;
     struct run *r = calloc(1, sizeof *r);
     assert_non_null(r);
+    r->fx = *state;
     r->texts = calloc(MAX_TEXTS, sizeof *r->texts);
     assert_non_null(r->texts);
     long kills = drill_env_int("DRILL_KILLS", 4);
     long up_ms = drill_env_int("DRILL_UP_MS", 800);
     r->rate = drill_env_int("DRILL_RATE", 60);
     assert_true(kills >= 1 && kills <= MAX_KILLS && r->rate >= 1 && up_ms >= 50);
-    drill_init(&r->d);
-    drill_staff_add(&r->d, "alice", STAFF1);
-    drill_staff_add(&r->d, "bob", STAFF2);
-    srand((unsigned)drill_now_ms());
+    cli_ok(r->fx, "staff add alice --phone " ALICE " --on-call");
+    cli_ok(r->fx, "staff add bob --phone " BOB " --on-call");
+    srand((unsigned)now_ms());
 
-    drill_start(&r->d);
+    start(r->fx);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, sender, r), 0);
     int early = 0;
     for (long k = 0; k < kills; k++) {
         if (k % 4 == 3) {
             /* During the start-up: store_open's recovery, the resume of unfinished jobs. */
-            drill_sleep_ms(rand() % 150);
+            sleep_ms(rand() % 150);
             early++;
         } else {
-            drill_wait_listening(&r->d);
-            drill_sleep_ms(50 + rand() % (up_ms - 49));
+            wait_listening(r->fx);
+            sleep_ms(50 + rand() % (up_ms - 49));
         }
-        r->kills[r->nkills++] = drill_now_ms();
-        drill_kill9(&r->d);
-        drill_spawn(&r->d);
+        r->kills[r->nkills++] = now_ms();
+        kill9(r->fx);
+        spawn(r->fx);
     }
-    drill_wait_listening(&r->d);
-    drill_sleep_ms(1000); /* a last stretch of normal service */
+    wait_listening(r->fx);
+    sleep_ms(1000); /* a last stretch of normal service */
     atomic_store(&r->stop, true);
     assert_int_equal(pthread_join(th, NULL), 0);
     size_t n = atomic_load(&r->sent);
 
     /* Everything the outbox owes is sent, then a clean stop. */
-    drill_wait_db(&r->d, "SELECT count(*) FROM jobs WHERE state IN ('pending', 'sending')", 0,
-                  60000);
-    drill_sleep_ms(200); /* the last job updates' commits */
-    int rc = drill_stop(&r->d);
+    wait_db_for(r->fx, "SELECT count(*) FROM jobs WHERE state IN ('pending', 'sending')", 0, 60000);
+    sleep_ms(200); /* the last job updates' commits */
+    int rc = stop(r->fx);
     assert_int_equal(rc, 0);
 
     /* ---- the store: every acknowledged text, one reply job each ---- */
     sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(r->d.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_open_v2(r->fx->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *q = NULL;
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT (SELECT count(*) FROM jobs j WHERE j.inbound_id "
@@ -217,12 +214,12 @@ static void test_crash_drill(void **state)
     }
     sqlite3_finalize(q);
     sqlite3_close(db);
-    int64_t jobs_not_sent = drill_db_int(&r->d, "SELECT count(*) FROM jobs WHERE state != 'sent'");
-    int64_t page_jobs = drill_db_int(&r->d, "SELECT count(*) FROM jobs WHERE kind = 'page'");
+    int64_t jobs_not_sent = db_int(r->fx, "SELECT count(*) FROM jobs WHERE state != 'sent'");
+    int64_t page_jobs = db_int(r->fx, "SELECT count(*) FROM jobs WHERE kind = 'page'");
 
     /* ---- the mock: one reply per texter, one page per (escalation, staff phone) ---- */
     size_t ns = 0;
-    struct drill_send *s = drill_sends(&r->d, &ns);
+    struct drill_send *s = drill_sends(r->fx, &ns);
     drill_sends_sort(s, ns);
     size_t reply_msgs = 0, page_msgs = 0, reply_dups = 0, page_dups = 0, unexplained = 0;
     size_t texters_with_two_bodies = 0;
@@ -292,7 +289,7 @@ static void test_crash_drill(void **state)
     assert_int_equal(unexplained, 0);             /* no duplicate within one process life */
     /* The escalation log has each urgent escalation's "opened" line, once. */
     char path[700];
-    snprintf(path, sizeof path, "%s/escalations.jsonl", r->d.data);
+    snprintf(path, sizeof path, "%s/escalations.jsonl", r->fx->data);
     char *log = tu_read_file(path, NULL);
     size_t opened = 0;
     for (const char *p = log; p && (p = strstr(p, "\"event\":\"opened\"")); p++)
@@ -300,18 +297,14 @@ static void test_crash_drill(void **state)
     free(log);
     assert_int_equal(opened, urgent);
 
-    drill_free(&r->d);
     free(r->texts);
     free(r);
 }
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_crash_drill, drill_teardown),
+        cmocka_unit_test_setup_teardown(test_crash_drill, drill_setup, drill_teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -45,17 +45,17 @@ struct texts {
     int last_status[MAX_TEXTS];
 };
 
-static void text_ids(unsigned i, char sid[35], char from[16])
+static void text_ids(unsigned i, char sid[TWILIO_SID_LEN + 1], char from[16])
 {
-    drill_sid(sid, i + 1);
+    message_sid(sid, i + 1);
     snprintf(from, 16, "+1556%07u", i);
 }
 
-static long send_one(struct drill *d, struct drill_http *h, struct texts *t, unsigned i)
+static long send_one(struct fx *fx, CURL *c, struct texts *t, unsigned i)
 {
-    char sid[35], from[16];
+    char sid[TWILIO_SID_LEN + 1], from[16];
     text_ids(i, sid, from);
-    long st = drill_post_text(d, h, sid, from, FAQ_TEXT, 10000, NULL);
+    long st = drill_post_text(fx, c, sid, from, FAQ_TEXT, 10000);
     t->last_status[i] = (int)st;
     if (st >= 200 && st < 300)
         t->acked[i] = true;
@@ -98,12 +98,13 @@ struct fault_figures {
     bool healthz_said_store;
 };
 
-static void fault_window(struct drill *d, struct texts *t, long ms, struct fault_figures *f)
+static void fault_window(struct fx *fx, struct texts *t, long ms, struct fault_figures *f)
 {
-    struct drill_http *h = drill_http_new(), *hz = drill_http_new();
-    int64_t end = drill_now_ms() + ms, next_hz = 0;
-    while (drill_now_ms() < end && t->n < MAX_TEXTS) {
-        long st = send_one(d, h, t, t->n++);
+    CURL *c = curl_easy_init(), *hz = curl_easy_init();
+    assert_true(c && hz);
+    int64_t end = now_ms() + ms, next_hz = 0;
+    while (now_ms() < end && t->n < MAX_TEXTS) {
+        long st = send_one(fx, c, t, t->n++);
         f->sent++;
         if (st >= 200 && st < 300)
             f->ok++;
@@ -113,83 +114,85 @@ static void fault_window(struct drill *d, struct texts *t, long ms, struct fault
             f->no_answer++;
         else
             fail_msg("a text answered %ld while the disk failed", st);
-        if (drill_now_ms() >= next_hz) {
-            char *body = NULL;
-            long hs = drill_get(d, hz, "/healthz", &body);
+        if (now_ms() >= next_hz) {
+            struct resp r;
+            long hs = try_request(fx, hz, 10000, "GET", "/healthz", NULL, NULL, 0, &r);
             if (hs == 503) {
                 f->healthz_503++;
-                f->healthz_said_store |= strstr(body, "store not writable") != NULL;
+                f->healthz_said_store |= strstr(r.body ? r.body : "", "store not writable") != NULL;
             } else if (hs == 200) {
                 f->healthz_200++;
             }
-            free(body);
-            next_hz = drill_now_ms() + 200;
+            resp_clear(&r);
+            next_hz = now_ms() + 200;
         }
-        drill_sleep_ms(20);
+        sleep_ms(20);
     }
-    drill_http_free(h);
-    drill_http_free(hz);
+    curl_easy_cleanup(c);
+    curl_easy_cleanup(hz);
 }
 
 /* Resends every text not yet acknowledged until each is (30 s at most). */
-static unsigned retry_refused(struct drill *d, struct texts *t)
+static unsigned retry_refused(struct fx *fx, struct texts *t)
 {
-    struct drill_http *h = drill_http_new();
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
     unsigned retried = 0;
-    int64_t deadline = drill_now_ms() + 30000;
+    int64_t deadline = now_ms() + 30000;
     for (unsigned i = 0; i < t->n; i++) {
         if (t->acked[i])
             continue;
         retried++;
-        while (send_one(d, h, t, i) != 200) {
-            if (drill_now_ms() > deadline && getenv("DRILL_DEBUG")) {
+        while (send_one(fx, c, t, i) != 200) {
+            if (now_ms() > deadline && getenv("DRILL_DEBUG")) {
                 char cmd[1500];
-                snprintf(cmd, sizeof cmd, "df -k '%s'; ls -la '%s'; ls -la /proc/%d/fd", d->data,
-                         d->data, (int)d->pid);
+                snprintf(cmd, sizeof cmd, "df -k '%s'; ls -la '%s'; ls -la /proc/%d/fd", fx->data,
+                         fx->data, (int)fx->pid);
                 if (system(cmd) != 0)
                     printf("(%s failed)\n", cmd);
             }
-            if (drill_now_ms() > deadline)
+            if (now_ms() > deadline)
                 fail_msg("text %u still refused (%d) after the disk came back", i,
                          t->last_status[i]);
-            drill_sleep_ms(50);
+            sleep_ms(50);
         }
     }
-    drill_http_free(h);
+    curl_easy_cleanup(c);
     return retried;
 }
 
 /* Waits for /healthz 200; returns how long it took. */
-static int64_t wait_healthy(struct drill *d)
+static int64_t wait_healthy(struct fx *fx)
 {
-    struct drill_http *h = drill_http_new();
-    int64_t t0 = drill_now_ms();
-    while (drill_get(d, h, "/healthz", NULL) != 200) {
-        if (drill_now_ms() - t0 > 30000)
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    int64_t t0 = now_ms();
+    while (try_request(fx, c, 10000, "GET", "/healthz", NULL, NULL, 0, NULL) != 200) {
+        if (now_ms() - t0 > 30000)
             fail_msg("/healthz never came back to 200");
-        drill_sleep_ms(50);
+        sleep_ms(50);
     }
-    drill_http_free(h);
-    return drill_now_ms() - t0;
+    curl_easy_cleanup(c);
+    return now_ms() - t0;
 }
 
 /* Every acknowledged text stored, every stored text answered once. */
-static void check_all(struct drill *d, const struct texts *t, unsigned *stored, unsigned *replies,
+static void check_all(struct fx *fx, const struct texts *t, unsigned *stored, unsigned *replies,
                       unsigned *dups)
 {
-    drill_wait_db(d, "SELECT count(*) FROM jobs WHERE state IN ('pending', 'sending')", 0, 30000);
+    wait_db_for(fx, "SELECT count(*) FROM jobs WHERE state IN ('pending', 'sending')", 0, 30000);
     *stored = 0;
     for (unsigned i = 0; i < t->n; i++) {
-        char sid[35], from[16], sql[256];
+        char sid[TWILIO_SID_LEN + 1], from[16], sql[256];
         text_ids(i, sid, from);
         snprintf(sql, sizeof sql, "SELECT count(*) FROM inbound WHERE message_sid = '%s'", sid);
-        int64_t c = drill_db_int(d, sql);
+        int64_t c = db_int(fx, sql);
         if (t->acked[i] && c != 1)
             fail_msg("text %u was acknowledged but is not in the store", i);
         *stored += c == 1;
     }
     size_t n = 0;
-    struct drill_send *s = drill_sends(d, &n);
+    struct drill_send *s = drill_sends(fx, &n);
     drill_sends_sort(s, n);
     *replies = *dups = 0;
     for (size_t i = 0; i < n; i++) {
@@ -208,63 +211,76 @@ static bool can_mount(void)
     return geteuid() == 0;
 }
 
+static char g_mnt[600]; /* the file system the running test mounted ("": none) */
+
+/* drill_teardown, after the service is stopped and g_mnt unmounted (a failed test leaves
+ * no process, mount or folder behind). */
+static int disk_teardown(void **state)
+{
+    struct fx *fx = *state;
+    if (fx->pid > 0)
+        kill9(fx);
+    if (g_mnt[0]) {
+        umount2(g_mnt, MNT_DETACH);
+        g_mnt[0] = '\0';
+    }
+    return drill_teardown(state);
+}
+
 static void test_disk_full(void **state)
 {
-    (void)state;
     if (!can_mount())
         skip();
-    static struct drill d; /* static: drill_teardown may free it after a failure */
-    drill_init(&d);
+    struct fx *fx = *state;
     char mnt[600], data[700];
-    snprintf(mnt, sizeof mnt, "%s/mnt", d.tmp);
+    snprintf(mnt, sizeof mnt, "%s/mnt", fx->tmp);
     snprintf(data, sizeof data, "%s/data", mnt);
     assert_int_equal(sh("mkdir -p '%s'", mnt), 0);
     char opts[64];
     snprintf(opts, sizeof opts, "size=%ldm,mode=0700", drill_env_int("DRILL_DISK_MB", 16));
     if (mount("tmpfs", mnt, "tmpfs", 0, opts) != 0)
-        skip(); /* no permission: drill_teardown cleans up */
-    snprintf(d.mnt, sizeof d.mnt, "%s", mnt);
-    drill_set_data_dir(&d, data);
-    drill_start(&d);
+        skip(); /* no permission: disk_teardown cleans up */
+    snprintf(g_mnt, sizeof g_mnt, "%s", mnt);
+    set_data_dir(fx, data);
+    start(fx);
 
     static struct texts t;
     memset(&t, 0, sizeof t);
-    struct drill_http *h = drill_http_new();
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
     for (; t.n < 20; t.n++)
-        assert_int_equal(send_one(&d, h, &t, t.n), 200);
-    drill_http_free(h);
-    drill_wait_db(&d, "SELECT count(*) FROM jobs WHERE state = 'sent'", 20, 10000);
+        assert_int_equal(send_one(fx, c, &t, t.n), 200);
+    wait_db_for(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 20, 10000);
 
     /* Replies in flight when the disk fills: the gateway accepts them a second later,
      * while no commit can succeed, so their 'sent' must wait for the disk. */
-    mock_gateway_set_default(d.mg, &(struct mock_response){.delay_ms = 1000});
-    h = drill_http_new();
+    mock_gateway_set_default(fx->mg, &(struct mock_response){.delay_ms = 1000});
     for (unsigned end = t.n + 5; t.n < end; t.n++)
-        assert_int_equal(send_one(&d, h, &t, t.n), 200);
-    drill_http_free(h);
+        assert_int_equal(send_one(fx, c, &t, t.n), 200);
+    curl_easy_cleanup(c);
     fill(mnt);
     struct fault_figures f = {0};
-    fault_window(&d, &t, drill_env_int("DRILL_FAULT_MS", 3000), &f);
-    mock_gateway_set_default(d.mg, NULL);
+    fault_window(fx, &t, drill_env_int("DRILL_FAULT_MS", 3000), &f);
+    mock_gateway_set_default(fx->mg, NULL);
 
     char filler[700];
     snprintf(filler, sizeof filler, "%s/filler", mnt);
     assert_int_equal(unlink(filler), 0);
-    int64_t t_back = drill_now_ms();
-    unsigned retried = retry_refused(&d, &t);
-    int64_t accepted_after = drill_now_ms() - t_back;
-    int64_t healthy_after = wait_healthy(&d) + accepted_after;
+    int64_t t_back = now_ms();
+    unsigned retried = retry_refused(fx, &t);
+    int64_t accepted_after = now_ms() - t_back;
+    int64_t healthy_after = wait_healthy(fx) + accepted_after;
     unsigned stored, replies, dups;
-    check_all(&d, &t, &stored, &replies, &dups);
-    int64_t unfinished = drill_db_int(&d, "SELECT count(*) FROM jobs WHERE state != 'sent'");
+    check_all(fx, &t, &stored, &replies, &dups);
+    int64_t unfinished = db_int(fx, "SELECT count(*) FROM jobs WHERE state != 'sent'");
     /* A restart resumes what the store says is unfinished: nothing may be sent again. */
-    int rc1 = drill_stop(&d);
-    drill_start(&d);
-    drill_sleep_ms(1000);
-    check_all(&d, &t, &stored, &replies, &dups);
-    int rc = drill_stop(&d);
+    int rc1 = stop(fx);
+    start(fx);
+    sleep_ms(1000);
+    check_all(fx, &t, &stored, &replies, &dups);
+    int rc = stop(fx);
     rc = rc ? rc : rc1;
-    int final_retries = drill_log_count(&d, "next=\"retry in 1 s\"");
+    int final_retries = stderr_count(fx, "next=\"retry in 1 s\"");
     printf("DRILL disk kind=full fs=tmpfs texts=%u during_fault=%u ok_during_fault=%u "
            "5xx_during_fault=%u no_answer_during_fault=%u healthz_503=%u healthz_200=%u "
            "refused_then_accepted=%u all_accepted_after_ms=%lld healthz_200_after_ms=%lld "
@@ -274,7 +290,6 @@ static void test_disk_full(void **state)
            (long long)accepted_after, (long long)healthy_after, stored, replies, dups,
            (long long)unfinished, final_retries, rc);
     fflush(stdout);
-    drill_free(&d);
 
     assert_true(f.server_errors > 0); /* the disk did fail the commits */
     assert_true(f.healthz_503 > 0 && f.healthz_said_store);
@@ -287,14 +302,12 @@ static void test_disk_full(void **state)
 
 static void test_disk_readonly(void **state)
 {
-    (void)state;
     if (!can_mount() || system("command -v mkfs.ext4 >/dev/null 2>&1") != 0)
         skip();
-    static struct drill d; /* static: drill_teardown may free it after a failure */
-    drill_init(&d);
+    struct fx *fx = *state;
     char mnt[600], data[700], img[600];
-    snprintf(mnt, sizeof mnt, "%s/mnt", d.tmp);
-    snprintf(img, sizeof img, "%s/ext4.img", d.tmp);
+    snprintf(mnt, sizeof mnt, "%s/mnt", fx->tmp);
+    snprintf(img, sizeof img, "%s/ext4.img", fx->tmp);
     snprintf(data, sizeof data, "%s/data", mnt);
     assert_int_equal(sh("mkdir -p '%s' && truncate -s %ldM '%s'", mnt,
                         drill_env_int("DRILL_DISK_MB", 16) * 2, img),
@@ -302,35 +315,36 @@ static void test_disk_readonly(void **state)
     if (sh("mkfs.ext4 -q -F '%s' >/dev/null 2>&1 && mount -o loop,errors=remount-ro '%s' '%s'", img,
            img, mnt) != 0)
         skip();
-    snprintf(d.mnt, sizeof d.mnt, "%s", mnt);
-    drill_set_data_dir(&d, data);
-    drill_start(&d);
+    snprintf(g_mnt, sizeof g_mnt, "%s", mnt);
+    set_data_dir(fx, data);
+    start(fx);
 
     static struct texts t;
     memset(&t, 0, sizeof t);
-    struct drill_http *h = drill_http_new();
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
     for (; t.n < 20; t.n++)
-        assert_int_equal(send_one(&d, h, &t, t.n), 200);
-    drill_http_free(h);
-    drill_wait_db(&d, "SELECT count(*) FROM jobs WHERE state = 'sent'", 20, 10000);
+        assert_int_equal(send_one(fx, c, &t, t.n), 200);
+    curl_easy_cleanup(c);
+    wait_db_for(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 20, 10000);
 
     /* What the kernel does on a metadata I/O error with errors=remount-ro. */
     assert_int_equal(sh("mount -o remount,abort '%s'", mnt), 0);
     struct fault_figures f = {0};
-    fault_window(&d, &t, drill_env_int("DRILL_FAULT_MS", 3000), &f);
+    fault_window(fx, &t, drill_env_int("DRILL_FAULT_MS", 3000), &f);
 
     /* The operator's recovery: stop, unmount, check, mount, start. */
-    int stop_rc = drill_stop(&d);
+    int stop_rc = stop(fx);
     assert_int_equal(sh("umount '%s'", mnt), 0);
     int fsck = sh("e2fsck -fy '%s' >/dev/null 2>&1", img); /* 0 clean, 1 fixed */
     assert_int_equal(sh("mount -o loop,errors=remount-ro '%s' '%s'", img, mnt), 0);
-    drill_start(&d);
-    int64_t t_back = drill_now_ms();
-    unsigned retried = retry_refused(&d, &t);
-    int64_t accepted_after = drill_now_ms() - t_back;
+    start(fx);
+    int64_t t_back = now_ms();
+    unsigned retried = retry_refused(fx, &t);
+    int64_t accepted_after = now_ms() - t_back;
     unsigned stored, replies, dups;
-    check_all(&d, &t, &stored, &replies, &dups);
-    int rc = drill_stop(&d);
+    check_all(fx, &t, &stored, &replies, &dups);
+    int rc = stop(fx);
     printf("DRILL disk kind=readonly fs=ext4 texts=%u during_fault=%u ok_during_fault=%u "
            "5xx_during_fault=%u no_answer_during_fault=%u healthz_503=%u healthz_200=%u "
            "exit_on_sigterm_while_readonly=%d fsck=%d refused_then_accepted=%u "
@@ -338,7 +352,6 @@ static void test_disk_readonly(void **state)
            t.n, f.sent, f.ok, f.server_errors, f.no_answer, f.healthz_503, f.healthz_200, stop_rc,
            fsck, retried, (long long)accepted_after, stored, replies, dups, rc);
     fflush(stdout);
-    drill_free(&d);
 
     assert_true(f.server_errors > 0);
     assert_true(f.healthz_503 > 0 && f.healthz_said_store);
@@ -349,12 +362,9 @@ static void test_disk_readonly(void **state)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_disk_full, drill_teardown),
-        cmocka_unit_test_teardown(test_disk_readonly, drill_teardown),
+        cmocka_unit_test_setup_teardown(test_disk_full, drill_setup, disk_teardown),
+        cmocka_unit_test_setup_teardown(test_disk_readonly, drill_setup, disk_teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

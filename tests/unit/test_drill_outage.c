@@ -27,46 +27,44 @@
 
 #include "drill.h"
 
-#define STAFF1 "+15550009001"
-#define STAFF2 "+15550009002"
-#define URGENT_TEXT "my friend took too much and is not breathing"
 #define FAQ_TEXT "do you take insurance?"
 #define MAX_IN_FLIGHT 4       /* the outbox's default */
 #define SEND_TIMEOUT_MS 15000 /* the outbox's default request timeout */
 
 static bool is_staff(const char *to)
 {
-    return strcmp(to, STAFF1) == 0 || strcmp(to, STAFF2) == 0;
+    return strcmp(to, ALICE) == 0 || strcmp(to, BOB) == 0;
 }
 
 /* Sends n texts (one in urgent_every urgent), each must be acknowledged at once. */
-static void send_texts(struct drill *d, unsigned first, int n, int urgent_every, int *urgent)
+static void send_texts(struct fx *fx, unsigned first, int n, int urgent_every, int *urgent)
 {
-    struct drill_http *h = drill_http_new();
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
     for (int i = 0; i < n; i++) {
-        char sid[35], from[16];
-        drill_sid(sid, first + (unsigned)i);
+        char sid[TWILIO_SID_LEN + 1], from[16];
+        message_sid(sid, first + (unsigned)i);
         snprintf(from, sizeof from, "+1556%07u", first + (unsigned)i);
         bool u = i % urgent_every == 0;
         *urgent += u;
-        long st = drill_post_text(d, h, sid, from, u ? URGENT_TEXT : FAQ_TEXT, 10000, NULL);
+        long st = drill_post_text(fx, c, sid, from, u ? URGENT_TEXT : FAQ_TEXT, 10000);
         if (st != 200)
             fail_msg("text %d answered %ld during the gateway outage", i, st);
-        drill_sleep_ms(20);
+        sleep_ms(20);
     }
-    drill_http_free(h);
+    curl_easy_cleanup(c);
 }
 
 /*
  * The checks after recovery at recovered_ms: each texter and page once, pages first.
  * Prints the figures with the given label.
  */
-static void check_after_recovery(struct drill *d, const char *label, int texts, int urgent,
+static void check_after_recovery(struct fx *fx, const char *label, int texts, int urgent,
                                  int64_t outage_start, int64_t recovered_ms)
 {
-    drill_wait_db(d, "SELECT count(*) FROM jobs WHERE state IN ('pending', 'sending')", 0, 120000);
+    wait_db_for(fx, "SELECT count(*) FROM jobs WHERE state IN ('pending', 'sending')", 0, 120000);
     size_t n = 0;
-    struct drill_send *s = drill_sends(d, &n);
+    struct drill_send *s = drill_sends(fx, &n);
     size_t refused = 0, hung = 0, replies = 0, pages = 0;
     int64_t last_page = 0, last_reply = 0, first_ok = 0;
     for (size_t i = 0; i < n; i++) {
@@ -118,7 +116,7 @@ static void check_after_recovery(struct drill *d, const char *label, int texts, 
                 s[i - 1].status < 300 && strcmp(s[i].to, s[i - 1].to) == 0 &&
                 strcmp(s[i].body, s[i - 1].body) == 0;
     drill_sends_free(s, n);
-    int64_t timeouts = drill_log_count(d, "timed out");
+    int64_t timeouts = stderr_count(fx, "timed out");
     printf("DRILL outage kind=%s outage_ms=%lld texts=%d urgent=%d refused_attempts=%zu "
            "hung_attempts=%zu timeouts_logged=%lld replies=%zu pages=%zu duplicates=%zu "
            "first_delivery_after_recovery_ms=%lld last_page_after_recovery_ms=%lld "
@@ -133,72 +131,64 @@ static void check_after_recovery(struct drill *d, const char *label, int texts, 
     assert_int_equal(pages, (size_t)urgent * 2);
     assert_int_equal(dups, 0);
     assert_true(replies_before_last_page <= MAX_IN_FLIGHT);
-    assert_int_equal(drill_db_int(d, "SELECT count(*) FROM jobs WHERE state != 'sent'"), 0);
+    assert_int_equal(db_int(fx, "SELECT count(*) FROM jobs WHERE state != 'sent'"), 0);
 }
 
-static void setup_drill(struct drill *d)
+static void start_with_staff(struct fx *fx)
 {
-    drill_init(d);
-    drill_staff_add(d, "alice", STAFF1);
-    drill_staff_add(d, "bob", STAFF2);
-    drill_start(d);
+    cli_ok(fx, "staff add alice --phone " ALICE " --on-call");
+    cli_ok(fx, "staff add bob --phone " BOB " --on-call");
+    start(fx);
 }
 
 static void test_outage_500(void **state)
 {
-    (void)state;
+    struct fx *fx = *state;
     long outage_ms = drill_env_int("DRILL_OUTAGE_MS", 3000);
     int texts = (int)drill_env_int("DRILL_TEXTS", 24);
     int every = (int)drill_env_int("DRILL_URGENT_EVERY", 3);
-    static struct drill d; /* static: drill_teardown may free it after a failure */
-    setup_drill(&d);
-    mock_gateway_set_default(d.mg, &(struct mock_response){.status = 500});
-    int64_t t0 = drill_now_ms();
+    start_with_staff(fx);
+    mock_gateway_set_default(fx->mg, &(struct mock_response){.status = 500});
+    int64_t t0 = now_ms();
     int urgent = 0;
-    send_texts(&d, 1, texts, every, &urgent);
-    int64_t rest = t0 + outage_ms - drill_now_ms();
+    send_texts(fx, 1, texts, every, &urgent);
+    int64_t rest = t0 + outage_ms - now_ms();
     if (rest > 0)
-        drill_sleep_ms((long)rest);
-    int64_t recovered = drill_now_ms();
-    mock_gateway_set_default(d.mg, NULL);
-    check_after_recovery(&d, "500", texts, urgent, t0, recovered);
-    assert_int_equal(drill_stop(&d), 0);
-    drill_free(&d);
+        sleep_ms((long)rest);
+    int64_t recovered = now_ms();
+    mock_gateway_set_default(fx->mg, NULL);
+    check_after_recovery(fx, "500", texts, urgent, t0, recovered);
+    assert_int_equal(stop(fx), 0);
 }
 
 static void test_outage_hang(void **state)
 {
-    (void)state;
+    struct fx *fx = *state;
     long hang_ms = drill_env_int("DRILL_HANG_MS", 5000);
     int texts = (int)drill_env_int("DRILL_TEXTS", 24);
     int every = (int)drill_env_int("DRILL_URGENT_EVERY", 3);
-    static struct drill d; /* static: drill_teardown may free it after a failure */
-    setup_drill(&d);
-    mock_gateway_set_default(d.mg, &(struct mock_response){.hang = true});
-    int64_t t0 = drill_now_ms();
+    start_with_staff(fx);
+    mock_gateway_set_default(fx->mg, &(struct mock_response){.hang = true});
+    int64_t t0 = now_ms();
     int urgent = 0;
-    send_texts(&d, 1001, texts, every, &urgent);
-    int64_t rest = t0 + hang_ms - drill_now_ms();
+    send_texts(fx, 1001, texts, every, &urgent);
+    int64_t rest = t0 + hang_ms - now_ms();
     if (rest > 0)
-        drill_sleep_ms((long)rest);
-    int64_t recovered = drill_now_ms();
-    mock_gateway_set_default(d.mg, NULL);
-    check_after_recovery(&d, "hang", texts, urgent, t0, recovered);
+        sleep_ms((long)rest);
+    int64_t recovered = now_ms();
+    mock_gateway_set_default(fx->mg, NULL);
+    check_after_recovery(fx, "hang", texts, urgent, t0, recovered);
     /* The hung transfers ended by the outbox's timeout and were retried. */
-    assert_true(drill_log_count(&d, "outcome=retry") > 0);
-    assert_true(drill_log_count(&d, "timed out") > 0);
-    assert_int_equal(drill_stop(&d), 0);
-    drill_free(&d);
+    assert_true(stderr_count(fx, "outcome=retry") > 0);
+    assert_true(stderr_count(fx, "timed out") > 0);
+    assert_int_equal(stop(fx), 0);
 }
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_outage_500, drill_teardown),
-        cmocka_unit_test_teardown(test_outage_hang, drill_teardown),
+        cmocka_unit_test_setup_teardown(test_outage_500, drill_setup, drill_teardown),
+        cmocka_unit_test_setup_teardown(test_outage_hang, drill_setup, drill_teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

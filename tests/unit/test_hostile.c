@@ -10,27 +10,27 @@
  *      mock, and it is the only request the mock saw since the row (an unwanted send
  *      queued by the row would have reached it first).
  *
- * One `hotline serve` process (HOTLINE_BINARY, with Twilio credentials, so signatures
- * are checked; its outbox pointed at a mock_gateway) serves the whole table, so it must
- * keep answering throughout, including while two slow clients hold connections open
- * from the first rows to the last: one sends its headers a byte at a time and then
- * stalls, one announces a body it never finishes. The last row checks that evhttp's
- * timeout (SERVER_TIMEOUT_S, counted from the client's last byte) closed both without an
- * answer. Setup adds a staff member (alice, on call, with an API token) and an urgent
- * escalation (#1), so the staff rows have something to act on and "nothing stored" also
- * means "not acknowledged, not viewed, not answered".
+ * One `hotline serve` process (service_fixture's, started once for the group: with Twilio
+ * credentials, so signatures are checked; its outbox pointed at the fixture's
+ * mock_gateway) serves the whole table, so it must keep answering throughout, including
+ * while two slow clients hold connections open from the first rows to the last: one
+ * sends its headers a byte at a time and then stalls, one announces a body it never
+ * finishes. The last row checks that evhttp's timeout (SERVER_TIMEOUT_S, counted from the
+ * client's last byte) closed both without an answer. Setup adds a staff member (alice, on
+ * call, with an API token) and an urgent escalation (#1), so the staff rows have
+ * something to act on and "nothing stored" also means "not acknowledged, not viewed, not
+ * answered".
  *
- * Requests are raw bytes over a TCP socket, since most rows are things curl would not
- * send. Duplicate parameters: Twilio sends each single-valued field once (gateways.md
- * section 1 lists them; only media come as numbered lists), so a duplicate MessageSid,
- * AccountSid, From, To, Body, NumMedia, NumSegments or OptOutType is a 400 even when
- * signed; so is a duplicate "text" of a staff reply. The table and the reasons are also
- * in tests/fuzz/README.md.
+ * Requests are raw bytes over a TCP socket (built here, signed with the fixture's
+ * sign_form), since most rows are things curl would not send. Duplicate parameters:
+ * Twilio sends each single-valued field once (gateways.md section 1 lists them; only
+ * media come as numbered lists), so a duplicate MessageSid, AccountSid, From, To, Body,
+ * NumMedia, NumSegments or OptOutType is a 400 even when signed; so is a duplicate "text"
+ * of a staff reply. The table and the reasons are also in tests/fuzz/README.md.
  */
 #include "testutil.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -38,62 +38,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sqlite3.h>
 
 #include "hotline/form.h"
 #include "hotline/server.h"
 #include "hotline/staff.h"
 #include "hotline/twilio.h"
-#include "mock_gateway.h"
+#include "service_fixture.h"
 
-#define ACCOUNT "AC0123456789abcdef0123456789abcdef"
-#define AUTH_TOKEN "0123456789abcdef0123456789abcdef"
-#define HOTLINE "+19497633440"
-#define ALICE "+15550009001"
-#define URGENT_TEXTER "+15550001111"
-#define URGENT_TEXT "my friend took too much and is not breathing"
 #define MESSAGES "/webhooks/twilio/messages"
 #define STATUS "/webhooks/twilio/status"
 #define FORM_TYPE "application/x-www-form-urlencoded"
-#define WAIT_MS 30000
-
-extern char **environ;
 
 /* ---- the service, for the whole group ---- */
 
 static struct {
-    char *tmp;
-    char data[512], db[600], err_path[600];
-    struct mock_gateway *mg;
-    pid_t pid;
-    int port;
-    char base_url[64];
+    struct fx *fx;
     char token[STAFF_TOKEN_SIZE]; /* alice's */
-    unsigned counter;             /* fresh sids and texters */
     char *last_valid;             /* the last valid webhook, as sent, for the replay row */
     size_t last_valid_len;
     int slow_fd[2];     /* the two stalled clients */
     int64_t slow_ms[2]; /* when each sent its last byte */
 } H = {.slow_fd = {-1, -1}};
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* A growable byte buffer for building requests. */
 struct buf {
@@ -136,17 +104,6 @@ static void buf_fmt(struct buf *b, const char *fmt, ...)
 }
 
 /* ---- raw HTTP ---- */
-
-static int connect_service(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)H.port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-        fail_msg("connect: %s", strerror(errno));
-    return fd;
-}
 
 /* Sends everything it can; a server that closed on us early is not an error here. */
 static void send_all(int fd, const char *p, size_t n)
@@ -216,7 +173,7 @@ static int read_response(int fd, int timeout_ms, char **body)
 /* One request on a fresh connection; returns the status (see read_response). */
 static int exchange(const struct buf *req, char **body)
 {
-    int fd = connect_service();
+    int fd = connect_service(H.fx);
     send_all(fd, req->p, req->len);
     int status = read_response(fd, WAIT_MS, body);
     close(fd);
@@ -225,25 +182,13 @@ static int exchange(const struct buf *req, char **body)
 
 /* ---- building requests ---- */
 
-static void next_sid(char out[TWILIO_SID_LEN + 1])
-{
-    snprintf(out, TWILIO_SID_LEN + 1, "SM%08x%024x", (unsigned)getpid(), ++H.counter);
-}
-
 /* The signature Twilio would send for pairs posted to path. */
 static void sign(const char *path, const struct form_pair *pairs, size_t n,
                  char sig[TWILIO_SIGNATURE_LEN + 1])
 {
-    char *body = form_encode(pairs, n);
-    assert_non_null(body);
-    const char *why = NULL;
-    struct form *f = form_parse(body, strlen(body), &(struct form_limits){512, 64, 65536}, &why);
-    assert_non_null(f);
     char url[512];
-    snprintf(url, sizeof url, "%s%s", H.base_url, path);
-    assert_int_equal(twilio_signature(AUTH_TOKEN, url, f, sig), 0);
-    form_free(f);
-    free(body);
+    snprintf(url, sizeof url, "%s%s", H.fx->base_url, path);
+    sign_form(TOKEN, url, pairs, n, sig);
 }
 
 /* A request head: method, target, Host, then Content-Type (when ctype is not NULL). The
@@ -282,7 +227,7 @@ static void form_post(struct buf *b, const char *path, const struct form_pair *p
 static void text_fields(struct form_pair p[5], const char *sid, const char *from, const char *text)
 {
     p[0] = (struct form_pair){"MessageSid", sid};
-    p[1] = (struct form_pair){"AccountSid", ACCOUNT};
+    p[1] = (struct form_pair){"AccountSid", SID};
     p[2] = (struct form_pair){"From", from};
     p[3] = (struct form_pair){"To", HOTLINE};
     p[4] = (struct form_pair){"Body", text};
@@ -294,8 +239,8 @@ static void text_fields(struct form_pair p[5], const char *sid, const char *from
 static char *snapshot(void)
 {
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(H.db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        fail_msg("open %s: %s", H.db, sqlite3_errmsg(db));
+    if (sqlite3_open_v2(H.fx->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        fail_msg("open %s: %s", H.fx->db, sqlite3_errmsg(db));
     sqlite3_busy_timeout(db, 5000);
     struct buf out = {0};
     sqlite3_stmt *tables = NULL;
@@ -330,30 +275,6 @@ static char *snapshot(void)
     return out.p;
 }
 
-static int64_t db_count(const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(H.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
-static void wait_count(const char *sql, int64_t want)
-{
-    int64_t deadline = now_ms() + WAIT_MS, got;
-    while ((got = db_count(sql)) != want) {
-        if (now_ms() > deadline)
-            fail_msg("waited for %s = %lld, got %lld", sql, (long long)want, (long long)got);
-        pause_ms(20);
-    }
-}
-
 /* ---- the promise checked after every row ---- */
 
 /*
@@ -363,8 +284,8 @@ static void wait_count(const char *sql, int64_t want)
 static void valid_webhook_still_served(size_t mock_before)
 {
     char sid[TWILIO_SID_LEN + 1], from[16];
-    next_sid(sid);
-    snprintf(from, sizeof from, "+1555100%04u", H.counter % 10000);
+    next_sid(H.fx, sid);
+    snprintf(from, sizeof from, "+1555100%04u", H.fx->sid_counter % 10000);
     struct form_pair p[5];
     text_fields(p, sid, from, "do you take insurance?");
     struct buf req = {0};
@@ -379,15 +300,14 @@ static void valid_webhook_still_served(size_t mock_before)
     H.last_valid = req.p;
     H.last_valid_len = req.len;
 
-    if (mock_gateway_wait(H.mg, mock_before + 1, WAIT_MS) != 0)
-        fail_msg("no reply reached the mock (%zu requests)", mock_gateway_count(H.mg));
+    wait_mock(H.fx, mock_before + 1);
     char sql[200];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE to_number = '%s' AND state = 'sent'",
              from);
-    wait_count(sql, 1);
-    assert_int_equal(mock_gateway_count(H.mg), mock_before + 1);
+    wait_db(H.fx, sql, 1);
+    assert_int_equal(mock_gateway_count(H.fx->mg), mock_before + 1);
     struct mock_request r;
-    assert_int_equal(mock_gateway_request(H.mg, mock_before, &r), 0);
+    assert_int_equal(mock_gateway_request(H.fx->mg, mock_before, &r), 0);
     char *to = mock_request_form(&r, "To"), *f = mock_request_form(&r, "From");
     char *text = mock_request_form(&r, "Body");
     assert_non_null(to);
@@ -482,7 +402,7 @@ static void name_of_65_bytes(struct buf *b)
 static void body_over_3200_chars_signed(struct buf *b)
 {
     char sid[TWILIO_SID_LEN + 1], text[3300];
-    next_sid(sid);
+    next_sid(H.fx, sid);
     memset(text, 'a', 3201);
     text[3201] = '\0';
     struct form_pair p[5];
@@ -534,7 +454,7 @@ static void nul_in_signature_header(struct buf *b)
 static void signed_with_extra(struct buf *b, const char *name, const char *value)
 {
     char sid[TWILIO_SID_LEN + 1];
-    next_sid(sid);
+    next_sid(H.fx, sid);
     struct form_pair p[6];
     text_fields(p, sid, "+15552000001", "do you take insurance?");
     p[5] = (struct form_pair){name, value ? value : sid};
@@ -564,7 +484,7 @@ static void duplicate_message_sid(struct buf *b)
 static void signed_without(struct buf *b, const char *missing)
 {
     char sid[TWILIO_SID_LEN + 1];
-    next_sid(sid);
+    next_sid(H.fx, sid);
     struct form_pair all[5];
     text_fields(all, sid, "+15552000001", "hello");
     struct form_pair p[5];
@@ -595,7 +515,7 @@ static void missing_to(struct buf *b)
 static void signed_as(struct buf *b, const char *ctype)
 {
     char sid[TWILIO_SID_LEN + 1], sig[TWILIO_SIGNATURE_LEN + 1];
-    next_sid(sid);
+    next_sid(H.fx, sid);
     struct form_pair p[5];
     text_fields(p, sid, "+15552000001", "hello");
     sign(MESSAGES, p, 5, sig);
@@ -631,7 +551,7 @@ static void type_form_with_suffix(struct buf *b)
 static void signature_missing(struct buf *b)
 {
     char sid[TWILIO_SID_LEN + 1];
-    next_sid(sid);
+    next_sid(H.fx, sid);
     struct form_pair p[5];
     text_fields(p, sid, "+15552000001", "hello");
     form_post(b, MESSAGES, p, 5, false);
@@ -640,7 +560,7 @@ static void signature_missing(struct buf *b)
 static void signature_wrong(struct buf *b)
 {
     char sid[TWILIO_SID_LEN + 1];
-    next_sid(sid);
+    next_sid(H.fx, sid);
     struct form_pair p[5];
     text_fields(p, sid, "+15552000001", "hello");
     head(b, "POST", MESSAGES, FORM_TYPE);
@@ -654,7 +574,7 @@ static void signature_wrong(struct buf *b)
 static void signature_replayed_body_changed(struct buf *b)
 {
     char sid[TWILIO_SID_LEN + 1], sig[TWILIO_SIGNATURE_LEN + 1];
-    next_sid(sid);
+    next_sid(H.fx, sid);
     struct form_pair p[5];
     text_fields(p, sid, "+15552000001", "hello");
     sign(MESSAGES, p, 5, sig);
@@ -671,7 +591,7 @@ static void signature_replayed_body_changed(struct buf *b)
 static void signature_replayed_url_changed(struct buf *b)
 {
     char sid[TWILIO_SID_LEN + 1], sig[TWILIO_SIGNATURE_LEN + 1];
-    next_sid(sid);
+    next_sid(H.fx, sid);
     struct form_pair p[5];
     text_fields(p, sid, "+15552000001", "hello");
     sign(MESSAGES, p, 5, sig);
@@ -748,7 +668,7 @@ static void status_unsigned(struct buf *b)
 static void status_missing_status(struct buf *b)
 {
     const struct form_pair p[] = {{"MessageSid", "SM0123456789abcdef0123456789abcdef"},
-                                  {"AccountSid", ACCOUNT}};
+                                  {"AccountSid", SID}};
     status_signed(b, p, 2);
 }
 
@@ -926,10 +846,10 @@ RAW(control_metrics, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 static void open_slow_loris(void)
 {
     static const char part[] = "POST " MESSAGES " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a";
-    int fd = connect_service();
+    int fd = connect_service(H.fx);
     for (size_t i = 0; i < sizeof part - 1; i++) {
         send_all(fd, part + i, 1);
-        pause_ms(25);
+        sleep_ms(25);
     }
     H.slow_fd[0] = fd;
     H.slow_ms[0] = now_ms();
@@ -941,7 +861,7 @@ static void open_stalled_body(void)
     struct buf b = {0};
     head(&b, "POST", MESSAGES, FORM_TYPE);
     buf_str(&b, "Content-Length: 100\r\n\r\nBody=hello");
-    int fd = connect_service();
+    int fd = connect_service(H.fx);
     send_all(fd, b.p, b.len);
     free(b.p);
     H.slow_fd[1] = fd;
@@ -954,7 +874,7 @@ static void run_row(void **state)
 {
     const struct row *row = *state;
     char *before = snapshot();
-    size_t mock_before = mock_gateway_count(H.mg);
+    size_t mock_before = mock_gateway_count(H.fx->mg);
 
     struct buf req = {0};
     row->build(&req);
@@ -971,7 +891,7 @@ static void run_row(void **state)
         fail_msg("%s stored something:\n before %s\n after  %s", row->name, before, after);
     free(before);
     free(after);
-    assert_int_equal(mock_gateway_count(H.mg), mock_before);
+    assert_int_equal(mock_gateway_count(H.fx->mg), mock_before);
     valid_webhook_still_served(mock_before);
 }
 
@@ -1002,7 +922,7 @@ static void slow_clients_closed(void **state)
     assert_string_equal(before, after);
     free(before);
     free(after);
-    valid_webhook_still_served(mock_gateway_count(H.mg));
+    valid_webhook_still_served(mock_gateway_count(H.fx->mg));
 }
 
 static const struct row rows[] = {
@@ -1109,107 +1029,28 @@ static const struct row rows[] = {
 
 /* ---- the group ---- */
 
-static void start_service(void)
-{
-    /* Settings never leak in from the developer's environment. */
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **envp = calloc(n + 16, sizeof *envp);
-    assert_non_null(envp);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "HOTLINE_", 8) != 0 && strncmp(environ[i], "TWILIO_", 7) != 0)
-            envp[k++] = environ[i];
-    char data_env[600], api_env[200];
-    snprintf(data_env, sizeof data_env, "HOTLINE_DATA_DIR=%s", H.data);
-    snprintf(api_env, sizeof api_env, "HOTLINE_TWILIO_API_BASE=%s", mock_gateway_url(H.mg));
-    envp[k++] = data_env;
-    envp[k++] = api_env;
-    envp[k++] = "HOTLINE_LISTEN=127.0.0.1:0";
-    envp[k++] = "HOTLINE_REPLIES=" HOTLINE_SOURCE_DIR "/replies";
-    envp[k++] = "HOTLINE_RETRY_BASE_MS=20";
-    envp[k++] = "HOTLINE_REPAGE_SECONDS=86400";
-    envp[k++] = "TWILIO_ACCOUNT_SID=" ACCOUNT;
-    envp[k++] = "TWILIO_AUTH_TOKEN=" AUTH_TOKEN;
-    envp[k] = NULL;
-
-    char out_path[600];
-    snprintf(out_path, sizeof out_path, "%s/out", H.tmp);
-    snprintf(H.err_path, sizeof H.err_path, "%s/err", H.tmp);
-    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int err = open(H.err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    assert_true(out >= 0 && err >= 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(out, STDOUT_FILENO);
-        dup2(err, STDERR_FILENO);
-        char *argv[] = {"hotline", "serve", NULL};
-        execve(HOTLINE_BINARY, argv, envp);
-        _exit(127);
-    }
-    close(out);
-    close(err);
-    free(envp);
-    H.pid = pid;
-
-    int64_t deadline = now_ms() + WAIT_MS;
-    for (;;) {
-        char *log = tu_read_file(H.err_path, NULL);
-        const char *at = log ? strstr(log, "event=listening addr=127.0.0.1:") : NULL;
-        if (at) {
-            H.port = atoi(at + strlen("event=listening addr=127.0.0.1:"));
-            free(log);
-            break;
-        }
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            H.pid = 0;
-            fail_msg("hotline serve exited before listening:\n%s", log ? log : "");
-        }
-        free(log);
-        if (now_ms() > deadline)
-            fail_msg("hotline serve did not start listening");
-        pause_ms(20);
-    }
-    snprintf(H.base_url, sizeof H.base_url, "http://127.0.0.1:%d", H.port);
-}
-
-static int group_setup(void **state)
+static int hostile_setup(void **state)
 {
     (void)state;
     signal(SIGPIPE, SIG_IGN);
-    H.tmp = tu_mkdtemp();
-    snprintf(H.data, sizeof H.data, "%s/data", H.tmp);
-    snprintf(H.db, sizeof H.db, "%s/hotline.db", H.data);
-    H.mg = mock_gateway_start();
-
+    H.fx = fx_new();
+    with_credentials(H.fx);
+    env_set(H.fx, "HOTLINE_REPAGE_SECONDS", "86400");
     /* alice, on call, with an API token. */
-    char cmd[1200], *out = NULL;
-    snprintf(cmd, sizeof cmd,
-             "env HOTLINE_DATA_DIR='%s' HOTLINE_LISTEN=127.0.0.1:0 TWILIO_ACCOUNT_SID= "
-             "TWILIO_AUTH_TOKEN= '%s' staff add alice --phone " ALICE " --on-call",
-             H.data, HOTLINE_BINARY);
-    if (tu_run(cmd, NULL, &out) != 0)
-        fail_msg("hotline staff add: %s", out ? out : "");
-    const char *t = out ? strstr(out, "token: ") : NULL;
-    assert_non_null(t);
-    snprintf(H.token, sizeof H.token, "%.*s", STAFF_TOKEN_SIZE - 1, t + 7);
-    free(out);
-
-    start_service();
+    add_with_token(H.fx, "staff add alice --phone " ALICE " --on-call", H.token);
+    start(H.fx);
 
     /* Escalation #1, urgent: the texter's reply and alice's page. */
     char sid[TWILIO_SID_LEN + 1];
-    next_sid(sid);
+    next_sid(H.fx, sid);
     struct form_pair p[5];
-    text_fields(p, sid, URGENT_TEXTER, URGENT_TEXT);
+    text_fields(p, sid, TEXTER, URGENT_TEXT);
     struct buf req = {0};
     form_post(&req, MESSAGES, p, 5, true);
     assert_int_equal(exchange(&req, NULL), 200);
     free(req.p);
-    wait_count("SELECT count(*) FROM escalations WHERE state = 'open'", 1);
-    wait_count("SELECT count(*) FROM jobs WHERE state = 'sent'", 2);
+    wait_db(H.fx, "SELECT count(*) FROM escalations WHERE state = 'open'", 1);
+    wait_db(H.fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 2);
 
     /* The slow clients stay open through every row. */
     open_slow_loris();
@@ -1217,31 +1058,20 @@ static int group_setup(void **state)
     return 0;
 }
 
-static int group_teardown(void **state)
+static int hostile_teardown(void **state)
 {
     (void)state;
     int rc = 0;
-    if (H.pid > 0) {
-        kill(H.pid, SIGTERM);
-        int status = 0;
-        int64_t deadline = now_ms() + WAIT_MS;
-        while (waitpid(H.pid, &status, WNOHANG) != H.pid) {
-            if (now_ms() > deadline) {
-                kill(H.pid, SIGKILL);
-                waitpid(H.pid, &status, 0);
-                break;
-            }
-            pause_ms(10);
-        }
+    if (H.fx->pid > 0) {
         /* Exit 0 after SIGTERM: the hostile requests left nothing half-done. */
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        int status = stop(H.fx);
+        if (status != 0) {
             fprintf(stderr, "hotline serve exited with status %d\n", status);
             rc = -1;
         }
         /* Privacy: no body, number or token of the rows reached the log. */
-        char *log = tu_read_file(H.err_path, NULL);
-        if (log &&
-            (strstr(log, H.token) || strstr(log, "take insurance") || strstr(log, URGENT_TEXTER))) {
+        char *log = tu_read_file(H.fx->err_path, NULL);
+        if (log && (strstr(log, H.token) || strstr(log, "take insurance") || strstr(log, TEXTER))) {
             fprintf(stderr, "the log holds a token, a text or a number\n");
             rc = -1;
         }
@@ -1250,9 +1080,7 @@ static int group_teardown(void **state)
     for (int i = 0; i < 2; i++)
         if (H.slow_fd[i] >= 0)
             close(H.slow_fd[i]);
-    mock_gateway_free(H.mg);
-    tu_rmtree(H.tmp);
-    free(H.tmp);
+    fx_free(H.fx);
     free(H.last_valid);
     return rc;
 }
@@ -1265,5 +1093,5 @@ int main(void)
             .name = rows[i].name, .test_func = run_row, .initial_state = (void *)&rows[i]};
     tests[N_ROWS] = (struct CMUnitTest){.name = "slow clients closed after the idle timeout",
                                         .test_func = slow_clients_closed};
-    return _cmocka_run_group_tests("hostile", tests, N_ROWS + 1, group_setup, group_teardown);
+    return _cmocka_run_group_tests("hostile", tests, N_ROWS + 1, hostile_setup, hostile_teardown);
 }

@@ -520,7 +520,7 @@ static void test_repage_until_ack_by_sms(void **state)
 {
     struct fx *fx = *state;
     with_credentials(fx);
-    env_add(fx, "HOTLINE_REPAGE_SECONDS=1");
+    env_set(fx, "HOTLINE_REPAGE_SECONDS", "1");
     add_staff(fx);
     start(fx);
     char sid[TWILIO_SID_LEN + 1];
@@ -585,7 +585,7 @@ static void test_standard_escalation_raise_and_join(void **state)
 {
     struct fx *fx = *state;
     with_credentials(fx);
-    env_add(fx, "HOTLINE_REPAGE_SECONDS=1");
+    env_set(fx, "HOTLINE_REPAGE_SECONDS", "1");
     start(fx);     /* nobody in the directory yet */
     add_staff(fx); /* while it runs */
     cli_ok(fx, "staff on-call bob off");

@@ -2,45 +2,26 @@
  * test_webui: the staff page and the API it adds, served by the real `hotline serve`.
  *
  * The embedded files (webui_find) hold no inline script, style or event handler (the
- * Content-Security-Policy would block them) and nothing from another origin. Then, as in
- * test_serve, the built binary on an ephemeral loopback port with a fresh data folder and
- * the mock Twilio API: the page and its files with their content types and security
- * headers, /staff -> /staff/, no file but the embedded ones; /staff/me and
- * /staff/saved-replies behind the token; and a conversation's thread with each reply's
- * delivery status and the texter's language.
+ * Content-Security-Policy would block them) and nothing from another origin. Then, with
+ * service_fixture as in test_serve, the built binary on an ephemeral loopback port with a
+ * fresh data folder, the mock Twilio API, Twilio credentials and alice on call with an
+ * API token: the page and its files with their content types and security headers,
+ * /staff -> /staff/, no file but the embedded ones; /staff/me and /staff/saved-replies
+ * behind the token; and a conversation's thread with each reply's delivery status and
+ * the texter's language.
  */
 #include "testutil.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include <strings.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
-#include "hotline/form.h"
-#include "hotline/replies.h"
 #include "hotline/saved_replies.h"
-#include "hotline/staff.h"
-#include "hotline/twilio.h"
 #include "hotline/webui.h"
-#include "mock_gateway.h"
-
-#define SID "AC0123456789abcdef0123456789abcdef"
-#define TOKEN "0123456789abcdef0123456789abcdef"
-#define HOTLINE "+19497633440"
-#define ALICE "+15550009001"
-#define TEXTER "+15550001111"
-#define WAIT_MS 30000
-
-extern char **environ;
+#include "service_fixture.h"
 
 /* ---- the embedded files ---- */
 
@@ -111,213 +92,16 @@ static void test_assets(void **state)
 
 /* ---- the service ---- */
 
-struct fx {
-    char *tmp;
-    char data[512];
-    char db[600];
-    char env_data[600], env_api[300];
-    struct mock_gateway *mg;
-    pid_t pid;
-    char err_path[600];
-    char base_url[128];
-    char token[STAFF_TOKEN_SIZE];
-    unsigned sids;
-};
+static char g_token[STAFF_TOKEN_SIZE]; /* alice's */
 
-static void sleep_ms(int ms)
+/* The fixture with credentials, and alice on call with her API token. */
+static int webui_setup(void **state)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool overridden(const char *entry)
-{
-    return strncmp(entry, "HOTLINE_", 8) == 0 || strncmp(entry, "TWILIO_", 7) == 0;
-}
-
-static void start(struct fx *fx)
-{
-    snprintf(fx->err_path, sizeof fx->err_path, "%s/stderr", fx->tmp);
-    const char *extra[] = {fx->env_data,
-                           fx->env_api,
-                           "HOTLINE_LISTEN=127.0.0.1:0",
-                           "HOTLINE_REPLIES=" HOTLINE_SOURCE_DIR "/replies",
-                           "HOTLINE_RETRY_BASE_MS=20",
-                           "TWILIO_ACCOUNT_SID=" SID,
-                           "TWILIO_AUTH_TOKEN=" TOKEN};
-    size_t n = 0, nextra = sizeof extra / sizeof extra[0];
-    while (environ[n])
-        n++;
-    char **envp = calloc(n + nextra + 1, sizeof *envp);
-    assert_non_null(envp);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!overridden(environ[i]))
-            envp[k++] = environ[i];
-    for (size_t i = 0; i < nextra; i++)
-        envp[k++] = (char *)extra[i];
-    int err = open(fx->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    assert_true(err >= 0 && out >= 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(out, STDOUT_FILENO);
-        dup2(err, STDERR_FILENO);
-        char *argv[] = {"hotline", "serve", NULL};
-        execve(HOTLINE_BINARY, argv, envp);
-        _exit(127);
-    }
-    close(err);
-    close(out);
-    free(envp);
-    fx->pid = pid;
-    int64_t deadline = now_ms() + WAIT_MS;
-    for (;;) {
-        char *text = tu_read_file(fx->err_path, NULL);
-        const char *at = text ? strstr(text, "event=listening addr=") : NULL;
-        if (at) {
-            at += strlen("event=listening addr=");
-            snprintf(fx->base_url, sizeof fx->base_url, "http://%.*s", (int)strcspn(at, " \n"), at);
-            free(text);
-            return;
-        }
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            fx->pid = 0;
-            fail_msg("hotline serve exited; stderr:\n%s", text ? text : "");
-        }
-        free(text);
-        if (now_ms() > deadline)
-            fail_msg("hotline serve did not listen");
-        sleep_ms(20);
-    }
-}
-
-static void stop_ok(struct fx *fx)
-{
-    assert_int_equal(kill(fx->pid, SIGTERM), 0);
-    int status = 0;
-    assert_int_equal(waitpid(fx->pid, &status, 0), fx->pid);
-    fx->pid = 0;
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-}
-
-static int setup(void **state)
-{
-    struct fx *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    fx->tmp = tu_mkdtemp();
-    snprintf(fx->data, sizeof fx->data, "%s/data", fx->tmp);
-    snprintf(fx->db, sizeof fx->db, "%s/hotline.db", fx->data);
-    snprintf(fx->env_data, sizeof fx->env_data, "HOTLINE_DATA_DIR=%s", fx->data);
-    fx->mg = mock_gateway_start();
-    snprintf(fx->env_api, sizeof fx->env_api, "HOTLINE_TWILIO_API_BASE=%s",
-             mock_gateway_url(fx->mg));
-    char cmd[1400], *out = NULL;
-    snprintf(cmd, sizeof cmd,
-             "env HOTLINE_DATA_DIR='%s' HOTLINE_LISTEN=127.0.0.1:0 TWILIO_ACCOUNT_SID= "
-             "TWILIO_AUTH_TOKEN= '%s' staff add alice --phone " ALICE " --on-call",
-             fx->data, HOTLINE_BINARY);
-    assert_int_equal(tu_run(cmd, NULL, &out), 0);
-    const char *t = strstr(out, "token: ");
-    assert_non_null(t);
-    snprintf(fx->token, sizeof fx->token, "%.*s", STAFF_TOKEN_SIZE - 1, t + 7);
-    free(out);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
+    setup(state);
     struct fx *fx = *state;
-    if (fx->pid > 0) {
-        kill(fx->pid, SIGKILL);
-        waitpid(fx->pid, NULL, 0);
-    }
-    mock_gateway_free(fx->mg);
-    tu_rmtree(fx->tmp);
-    free(fx->tmp);
-    free(fx);
+    with_credentials(fx);
+    add_with_token(fx, "staff add alice --phone " ALICE " --on-call", g_token);
     return 0;
-}
-
-/* ---- HTTP ---- */
-
-struct resp {
-    long status;
-    char *body;
-    size_t len;
-    char *headers; /* the raw header block */
-    size_t hlen;
-};
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
-{
-    char **buf = arg;
-    size_t n = size * nmemb, have = *buf ? strlen(*buf) : 0;
-    char *grown = realloc(*buf, have + n + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + have, p, n);
-    grown[have + n] = '\0';
-    *buf = grown;
-    return n;
-}
-
-/* One request; token NULL: none; body NULL: none. */
-static void request(struct fx *fx, const char *method, const char *path, const char *token,
-                    const char *body, const char *extra_header, struct resp *r)
-{
-    memset(r, 0, sizeof *r);
-    char url[512], auth[128];
-    snprintf(url, sizeof url, "%s%s", fx->base_url, path);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    struct curl_slist *h = NULL;
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        h = curl_slist_append(h, auth);
-    }
-    if (extra_header)
-        h = curl_slist_append(h, extra_header);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-    if (strcmp(method, "HEAD") == 0)
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    else
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)WAIT_MS);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (curl_easy_perform(c) != CURLE_OK)
-        fail_msg("%s %s failed", method, path);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    r->len = r->body ? strlen(r->body) : 0;
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-}
-
-static void resp_clear(struct resp *r)
-{
-    free(r->body);
-    free(r->headers);
-    memset(r, 0, sizeof *r);
 }
 
 /* The value of header name (case-insensitive) in r, copied into out ("" when absent). */
@@ -355,71 +139,23 @@ static void assert_staff_headers(const struct resp *r)
 }
 
 /* A signed inbound text, as Twilio sends it. */
-static void post_text(struct fx *fx, const char *from, const char *text)
+static void text(struct fx *fx, const char *from, const char *body)
 {
     char sid[TWILIO_SID_LEN + 1];
-    snprintf(sid, sizeof sid, "SM%08x%024x", (unsigned)getpid(), ++fx->sids);
-    const struct form_pair p[] = {{"MessageSid", sid}, {"AccountSid", SID}, {"From", from},
-                                  {"To", HOTLINE},     {"Body", text},      {"NumMedia", "0"}};
-    char *body = form_encode(p, sizeof p / sizeof p[0]);
-    const char *why = NULL;
-    struct form *f = form_parse(body, strlen(body), &(struct form_limits){64, 64, 65536}, &why);
-    assert_non_null(f);
-    char url[512], sig[TWILIO_SIGNATURE_LEN + 1], hdr[128];
-    snprintf(url, sizeof url, "%s/webhooks/twilio/messages", fx->base_url);
-    assert_int_equal(twilio_signature(TOKEN, url, f, sig), 0);
-    form_free(f);
-    snprintf(hdr, sizeof hdr, "X-Twilio-Signature: %s", sig);
+    next_sid(fx, sid);
     struct resp r;
-    request(fx, "POST", "/webhooks/twilio/messages", NULL, body, hdr, &r);
-    assert_int_equal(r.status, 200);
+    assert_int_equal(post_text(fx, sid, SID, from, HOTLINE, body, TOKEN, &r), 200);
     /* The staff page's headers are for /staff only. */
     char v[64];
     assert_string_equal(header(&r, "Content-Security-Policy", v, sizeof v), "");
     resp_clear(&r);
-    free(body);
 }
 
 static void post_status(struct fx *fx, const char *msid, const char *status)
 {
     const struct form_pair p[] = {
         {"MessageSid", msid}, {"AccountSid", SID}, {"MessageStatus", status}};
-    char *body = form_encode(p, sizeof p / sizeof p[0]);
-    const char *why = NULL;
-    struct form *f = form_parse(body, strlen(body), &(struct form_limits){64, 64, 65536}, &why);
-    char url[512], sig[TWILIO_SIGNATURE_LEN + 1], hdr[128];
-    snprintf(url, sizeof url, "%s/webhooks/twilio/status", fx->base_url);
-    assert_int_equal(twilio_signature(TOKEN, url, f, sig), 0);
-    form_free(f);
-    snprintf(hdr, sizeof hdr, "X-Twilio-Signature: %s", sig);
-    struct resp r;
-    request(fx, "POST", "/webhooks/twilio/status", NULL, body, hdr, &r);
-    assert_int_equal(r.status, 200);
-    resp_clear(&r);
-    free(body);
-}
-
-static int64_t db_int(struct fx *fx, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
-static void wait_db(struct fx *fx, const char *sql, int64_t want)
-{
-    int64_t deadline = now_ms() + WAIT_MS;
-    while (db_int(fx, sql) != want) {
-        if (now_ms() > deadline)
-            fail_msg("waited for %s = %lld", sql, (long long)want);
-        sleep_ms(20);
-    }
+    assert_int_equal(post_form(fx, "/webhooks/twilio/status", p, 3, TOKEN, NULL, NULL), 200);
 }
 
 /* ---- the tests ---- */
@@ -430,7 +166,7 @@ static void test_page_is_served(void **state)
     struct fx *fx = *state;
     start(fx);
     struct resp r;
-    request(fx, "GET", "/staff/", NULL, NULL, NULL, &r);
+    api(fx, "GET", "/staff/", NULL, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_header(&r, "Content-Type", "text/html; charset=utf-8");
     assert_staff_headers(&r);
@@ -439,35 +175,35 @@ static void test_page_is_served(void **state)
     assert_memory_equal(r.body, index->data, index->len);
     resp_clear(&r);
 
-    request(fx, "GET", "/staff/app.js?v=1", NULL, NULL, NULL, &r);
+    api(fx, "GET", "/staff/app.js?v=1", NULL, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_header(&r, "Content-Type", "text/javascript; charset=utf-8");
     assert_staff_headers(&r);
     resp_clear(&r);
-    request(fx, "HEAD", "/staff/app.css", NULL, NULL, NULL, &r);
+    api(fx, "HEAD", "/staff/app.css", NULL, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_header(&r, "Content-Type", "text/css; charset=utf-8");
     assert_int_equal(r.len, 0);
     resp_clear(&r);
 
-    request(fx, "GET", "/staff", NULL, NULL, NULL, &r);
+    api(fx, "GET", "/staff", NULL, NULL, NULL, &r);
     assert_int_equal(r.status, 301);
     assert_header(&r, "Location", "/staff/");
     assert_staff_headers(&r);
     resp_clear(&r);
 
-    request(fx, "POST", "/staff/", NULL, "x=1", NULL, &r);
+    api(fx, "POST", "/staff/", NULL, "x=1", NULL, &r);
     assert_int_equal(r.status, 405);
     assert_header(&r, "Allow", "GET, HEAD");
     resp_clear(&r);
-    request(fx, "GET", "/staff/nope.html", NULL, NULL, NULL, &r);
+    api(fx, "GET", "/staff/nope.html", NULL, NULL, NULL, &r);
     assert_int_equal(r.status, 404);
     assert_staff_headers(&r);
     resp_clear(&r);
-    request(fx, "GET", "/staff/../CMakeLists.txt", NULL, NULL, NULL, &r);
+    api(fx, "GET", "/staff/../CMakeLists.txt", NULL, NULL, NULL, &r);
     assert_int_equal(r.status, 404);
     resp_clear(&r);
-    request(fx, "GET", "/staff/%2e%2e/CMakeLists.txt", NULL, NULL, NULL, &r);
+    api(fx, "GET", "/staff/%2e%2e/CMakeLists.txt", NULL, NULL, NULL, &r);
     assert_int_equal(r.status, 404);
     resp_clear(&r);
     stop_ok(fx);
@@ -479,27 +215,27 @@ static void test_me_and_saved_replies(void **state)
     struct fx *fx = *state;
     start(fx);
     struct resp r;
-    request(fx, "GET", "/staff/me", NULL, NULL, NULL, &r);
+    api(fx, "GET", "/staff/me", NULL, NULL, NULL, &r);
     assert_int_equal(r.status, 401);
     assert_staff_headers(&r);
     resp_clear(&r);
-    request(fx, "GET", "/staff/me", "hlt_0000000000000000000000000000000000000000", NULL, NULL, &r);
+    api(fx, "GET", "/staff/me", "hlt_0000000000000000000000000000000000000000", NULL, NULL, &r);
     assert_int_equal(r.status, 401);
     resp_clear(&r);
-    request(fx, "GET", "/staff/me", fx->token, NULL, NULL, &r);
+    api(fx, "GET", "/staff/me", g_token, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_header(&r, "Content-Type", "application/json");
     assert_staff_headers(&r);
     assert_string_equal(r.body, "{\"staff\":\"alice\"}\n");
     resp_clear(&r);
-    request(fx, "POST", "/staff/me", fx->token, "", NULL, &r);
+    api(fx, "POST", "/staff/me", g_token, "", NULL, &r);
     assert_int_equal(r.status, 405);
     resp_clear(&r);
 
-    request(fx, "GET", "/staff/saved-replies", NULL, NULL, NULL, &r);
+    api(fx, "GET", "/staff/saved-replies", NULL, NULL, NULL, &r);
     assert_int_equal(r.status, 401);
     resp_clear(&r);
-    request(fx, "GET", "/staff/saved-replies", fx->token, NULL, NULL, &r);
+    api(fx, "GET", "/staff/saved-replies", g_token, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_staff_headers(&r);
     struct saved_replies *s =
@@ -517,7 +253,7 @@ static void test_me_and_saved_replies(void **state)
     assert_non_null(strstr(err, "action=me status=200 staff=alice"));
     assert_non_null(strstr(err, "action=saved_replies status=200 staff=alice"));
     assert_non_null(strstr(err, "action=me status=401 reason=no_token"));
-    assert_null(strstr(err, fx->token));
+    assert_null(strstr(err, g_token));
     free(err);
 }
 
@@ -527,36 +263,23 @@ static void test_thread_has_delivery_status(void **state)
 {
     struct fx *fx = *state;
     start(fx);
-    post_text(fx, TEXTER, "me quiero morir");
+    text(fx, TEXTER, "me quiero morir");
     wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 2); /* reply + page */
     struct resp r;
     char path[64];
     snprintf(path, sizeof path, "/staff/escalations/%d", 1);
-    request(fx, "POST", "/staff/escalations/1/reply", fx->token,
-            "{\"text\": \"Te escribe un consejero del centro.\"}", "Content-Type: application/json",
-            &r);
+    api(fx, "POST", "/staff/escalations/1/reply", g_token,
+        "{\"text\": \"Te escribe un consejero del centro.\"}", "application/json", &r);
     assert_int_equal(r.status, 200);
     resp_clear(&r);
     wait_db(fx, "SELECT count(*) FROM jobs WHERE state = 'sent'", 3);
-    char *sid = NULL;
-    {
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        assert_int_equal(sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db,
-                                            "SELECT gateway_sid FROM jobs WHERE escalation_id = 1"
-                                            " AND kind = 'reply'",
-                                            -1, &st, NULL),
-                         SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        sid = strdup((const char *)sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-        sqlite3_close(db);
-    }
+    char *sid =
+        db_text(fx, "SELECT gateway_sid FROM jobs WHERE escalation_id = 1 AND kind = 'reply'");
+    assert_non_null(sid);
     post_status(fx, sid, "delivered");
     free(sid);
 
-    request(fx, "GET", path, fx->token, NULL, NULL, &r);
+    api(fx, "GET", path, g_token, NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_staff_headers(&r);
     json_error_t jerr;
@@ -584,14 +307,11 @@ static void test_thread_has_delivery_status(void **state)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_assets),
-        cmocka_unit_test_setup_teardown(test_page_is_served, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_me_and_saved_replies, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_thread_has_delivery_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_page_is_served, webui_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_me_and_saved_replies, webui_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thread_has_delivery_status, webui_setup, teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
