@@ -6,7 +6,7 @@
  *     60000). Texts keep arriving and are acknowledged (the store is fine); the outbox
  *     retries with backoff. After recovery every reply and page is delivered exactly once,
  *     and the pages before the replies queued with them: at most the transfers already
- *     in flight when the gateway came back (max_in_flight, 4) may be replies (and a
+ *     in flight when the gateway came back (4 routine slots) may be replies (and a
  *     page whose request was hung in flight then goes when that request times out).
  *   - test_outage_hang: the mock accepts the connection and never answers, for
  *     DRILL_HANG_MS (5000; drills/outage.sh: 60000). The outbox's request timeout (15 s)
@@ -28,7 +28,7 @@
 #include "drill.h"
 
 #define FAQ_TEXT "do you take insurance?"
-#define MAX_IN_FLIGHT 4       /* the outbox's default */
+#define MAX_IN_FLIGHT 4       /* routine sends at once: the outbox's 5, less the urgent slot */
 #define SEND_TIMEOUT_MS 15000 /* the outbox's default request timeout */
 
 static bool is_staff(const char *to)
