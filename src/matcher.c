@@ -36,9 +36,13 @@
  *     "in case my son ever ODs", "all the time", "like the doctor said"); thoughts of
  *     suicide are never explained away by the question form, only self-injury told with an
  *     accident ("cut my hand while cooking") and an absence with an ordinary reason ("won't
- *     be here tomorrow, going camping"): cues built into this file (builtin_cues). A text whose
- * only crisis words were idioms or denied is not raised by its similarity to the crisis examples
- *     either. A strong sign raises the crisis alone; weak ones
+ *     be here tomorrow, going camping"): cues built into this file (builtin_cues). A text
+ *     whose only crisis words were idioms or denied is not raised by its similarity to the
+ *     crisis examples either. Crisis rules from lexicon.json raise a crisis when their
+ *     concepts meet within a few words ("burning" + "my forearm", "tonight" + "wrote a
+ *     letter", "hand" + "turned dark" + "hit a vein"), with the same set-asides as phrases
+ *     and their own "unless" concepts: one rule stands for many phrasings. A strong sign
+ *     raises the crisis alone; weak ones
  *     ("blue", "cold", "after I shot up") need each other's company or the best score.
  *     Then the best scoring intent, with greetings and thanks only when nothing else is
  *     asked (a greeting must open the text), and fallback when the evidence is thin.
@@ -72,10 +76,11 @@
 #define NEAREST_SHARE 0.5     /* of the similarity: nearest example vs intent centroid */
 #define SIM_WEIGHT 3.0        /* a perfect example match is worth a strong phrase and a bit */
 #define FALLBACK_BELOW 1.2    /* total evidence below this: fallback */
-#define NEAREST_CRISIS 0.7    /* as close to one crisis example as this raises the crisis */
+#define NEAREST_CRISIS 0.6    /* as close to one crisis example as this raises the crisis */
 #define SIM_CRISIS 0.55       /* similarity to a crisis intent that alone raises it */
 #define WEAK_CRISIS_SHARE 0.4 /* weak crisis signs must reach this share of the best other */
 #define LANG_SURE_ODDS 1.0    /* |Spanish log-odds| from which a text is sure of its language */
+#define RULE_SCORE 1.5        /* what a crisis rule met adds to its intent's score */
 #define NEGATION_REACH 4      /* words a negation may stand before the crisis sign it denies */
 
 enum cue {
@@ -136,6 +141,15 @@ static const struct {
     {CUE_ACCIDENT, LANG_ES, "afeitándome"},
     {CUE_ACCIDENT, LANG_ES, "rasurándome"},
     {CUE_ACCIDENT, LANG_ES, "de la cirugía"},
+    {CUE_ACCIDENT, LANG_EN, "making dinner"},
+    {CUE_ACCIDENT, LANG_EN, "baking"},
+    {CUE_ACCIDENT, LANG_EN, "ironing"},
+    {CUE_ACCIDENT, LANG_EN, "the oven"},
+    {CUE_ACCIDENT, LANG_ES, "la estufa"},
+    {CUE_ACCIDENT, LANG_ES, "el comal"},
+    {CUE_ACCIDENT, LANG_ES, "la plancha"},
+    {CUE_ACCIDENT, LANG_ES, "el horno"},
+    {CUE_ACCIDENT, LANG_ES, "haciendo de comer"},
     {CUE_ABSENCE, LANG_EN, "will not be here"},
     {CUE_ABSENCE, LANG_EN, "will not be around"},
     {CUE_ABSENCE, LANG_EN, "will not be home"},
@@ -401,6 +415,7 @@ struct phrase {
     enum lang lang;
     int strong;
     int injury;    /* a suicide phrase that tells of self-injury: see injury_words */
+    int concept;   /* a crisis-rule concept of lexicon.json (intent -2), else -1 */
     double weight; /* after sharing among intents that list the same phrase */
     const char *text;
 };
@@ -446,6 +461,20 @@ struct matcher {
 
     struct phrase *phrases;
     size_t n_phrases;
+
+    /* Crisis rules of lexicon.json: concepts by index (bit i of a mask is concept i). */
+    char **concept_names;
+    int n_concepts;
+    struct rule {
+        char *name;
+        int intent;
+        int window;
+        int n_slots;
+        uint64_t slot[RULE_MAX_SLOTS]; /* the concepts that meet each slot */
+        uint64_t unless;               /* concepts that set the rule aside */
+        int unless_accident, unless_away;
+    } * rules;
+    int n_rules;
     char **phrase_texts;
     /* By stem id: the phrases starting with it, with their signatures side by side so
      * that rejecting a candidate reads memory in order (first_start has n_stems + 2
@@ -1001,6 +1030,19 @@ static int word_in(const char *w, const char *const *list)
     return 0;
 }
 
+/* Whether w is laughter made of syllables of c and a vowel ("jajaja", "jejeje"), four
+ * letters or more. */
+static int is_laugh(const char *w, char c)
+{
+    size_t n = strlen(w);
+    if (n < 4)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (i % 2 == 0 ? w[i] != c : !strchr("aei", w[i]))
+            return 0;
+    return 1;
+}
+
 /* Stage 2 for one word (after shorthand), memoised. */
 static uint32_t word_lookup(struct matcher *m, const char *raw)
 {
@@ -1022,7 +1064,10 @@ static uint32_t word_lookup(struct matcher *m, const char *raw)
             set_word(collapsed, two);
         word = collapsed;
     }
-    if (strmap_find(&m->vocab, word, &vi)) {
+    if (is_laugh(word, 'j')) {
+        word = "jaja"; /* "jajajaja", "jejeje": Spanish laughter, however long */
+        wi.lang_odds = strmap_find(&m->vocab, word, &vi) ? m->vocab_info[vi].lang_odds : 1.0f;
+    } else if (strmap_find(&m->vocab, word, &vi)) {
         wi.lang_odds = m->vocab_info[vi].lang_odds;
     } else if (strmap_find(&m->known, word, &vi)) {
         /* A real word that replies/ does not use ("selling", "doing"): keep it, and let
@@ -1224,9 +1269,14 @@ static void mask_set(uint64_t *mask, uint32_t stem)
     mask[bit >> 6] |= (uint64_t)1 << (bit & 63);
 }
 
-static int find_phrases(struct matcher *m, const struct analysis *a, struct phrase_hit *hits)
+/* Finds the phrases of intents and cues in hits (returned: how many), and the concepts of
+ * the crisis rules in concept_hits (*nconcepts of them; *said: a bit per concept). */
+static int find_phrases(struct matcher *m, const struct analysis *a, struct phrase_hit *hits,
+                        struct phrase_hit *concept_hits, int *nconcepts, uint64_t *said)
 {
     int nhits = 0;
+    *nconcepts = 0;
+    *said = 0;
     uint32_t stamp = ++m->text_stamp;
     /* Most candidates lack one of their words entirely: the stems' signature rejects
      * them before any walk through the text. */
@@ -1249,11 +1299,18 @@ static int find_phrases(struct matcher *m, const struct analysis *a, struct phra
                     continue;
                 int pi = (int)c->phrase;
                 const struct phrase *p = &m->phrases[pi];
-                if (m->phrase_seen[pi] == stamp)
+                /* A concept counts wherever it is said: rules look for it near the others. */
+                int concept = p->concept >= 0;
+                if (concept ? *nconcepts >= MAX_HITS : m->phrase_seen[pi] == stamp)
                     continue;
                 struct phrase_hit h;
-                if (phrase_at(m, p, a, i, &h)) {
-                    h.phrase = pi;
+                if (!phrase_at(m, p, a, i, &h))
+                    continue;
+                h.phrase = pi;
+                if (concept) {
+                    concept_hits[(*nconcepts)++] = h;
+                    *said |= (uint64_t)1 << p->concept;
+                } else {
                     hits[nhits++] = h;
                     m->phrase_seen[pi] = stamp;
                 }
@@ -1309,9 +1366,11 @@ static int sentence_slot(int sentence)
     return sentence < MAX_SENTENCES ? sentence : MAX_SENTENCES - 1;
 }
 
-static int is_urgent(int intent)
+/* intent_escalation() == ESCALATE_URGENT, without a call: it is asked in every loop below. */
+static inline int is_urgent(int intent)
 {
-    return intent_escalation((enum intent)intent) == ESCALATE_URGENT;
+    return intent == INTENT_CRISIS_SUICIDE || intent == INTENT_CRISIS_OVERDOSE ||
+           intent == INTENT_MEDICAL_URGENT;
 }
 
 /* Appends the strings to the explanation, truncating at its end. */
@@ -1450,6 +1509,55 @@ static int away_for_a_reason(const struct analysis *a, const struct span *spans,
     return 0;
 }
 
+/* A concept said in the text, for the crisis rules. */
+struct concept_hit {
+    int hit; /* into the text's concept hits */
+    int concept;
+    int start, end;
+};
+
+/*
+ * The first hit that meets each of rule's slots, all within its window of words (from the
+ * first one's start to the last one's end), anchored on each hit of the first slot in
+ * turn; for every other slot, the hit that keeps the span shortest. Fills chosen (indexes
+ * into ch) and returns 1 when the rule is met.
+ */
+static int rule_met(const struct rule *rule, const struct concept_hit *ch, int nch, int from,
+                    int chosen[RULE_MAX_SLOTS])
+{
+    for (int a = from; a < nch; a++) {
+        if (!(rule->slot[0] >> ch[a].concept & 1))
+            continue;
+        int lo = ch[a].start, hi = ch[a].end, ok = 1;
+        chosen[0] = a;
+        for (int s = 1; s < rule->n_slots && ok; s++) {
+            int best = -1, best_span = 1 << 30;
+            for (int b = 0; b < nch; b++) {
+                if (b == a || !(rule->slot[s] >> ch[b].concept & 1))
+                    continue;
+                int l = ch[b].start < lo ? ch[b].start : lo;
+                int h = ch[b].end > hi ? ch[b].end : hi;
+                if (h - l < best_span) {
+                    best_span = h - l;
+                    best = b;
+                }
+            }
+            if (best < 0 || best_span + 1 > rule->window) {
+                ok = 0;
+                break;
+            }
+            chosen[s] = best;
+            if (ch[best].start < lo)
+                lo = ch[best].start;
+            if (ch[best].end > hi)
+                hi = ch[best].end;
+        }
+        if (ok)
+            return a + 1;
+    }
+    return 0;
+}
+
 /* Whole-message keyword: the folded words joined by one space, nothing else. */
 static int keyword_intent(const struct matcher *m, const struct analysis *a)
 {
@@ -1501,8 +1609,10 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         return;
     }
 
-    struct phrase_hit hits[MAX_HITS];
-    int nhits = find_phrases(m, &a, hits);
+    struct phrase_hit hits[MAX_HITS], concept_hits[MAX_HITS];
+    int nconcepts;
+    uint64_t said;
+    int nhits = find_phrases(m, &a, hits, concept_hits, &nconcepts, &said);
 
     /* Cues, by sentence: where each first appears, and whether the sentence opens
      * with a question word. */
@@ -1522,7 +1632,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     int ncue_spans = 0;
     for (int h = 0; h < nhits; h++) {
         const struct phrase *p = &m->phrases[hits[h].phrase];
-        if (p->intent >= 0)
+        if (p->intent != -1)
             continue; /* cues only */
         int sn = sentence_slot(a.words[hits[h].start].sentence);
         if (hits[h].start < cue_pos[p->cue][sn])
@@ -1580,6 +1690,10 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
      * their own sentence, not against one asked in another ("do you take anthem? my arm
      * is red up to the elbow and i have a fever"). */
     double weak_in_sentence[INTENT_COUNT][MAX_SENTENCES] = {{0}};
+    /* The words of crisis phrases that count, a bit per intent: a rule over them adds no
+     * score of its own. */
+    uint32_t crisis_said[MAX_TOKENS];
+    memset(crisis_said, 0, (size_t)a.nwords * sizeof crisis_said[0]);
     double calm_in_sentence[INTENT_COUNT][MAX_SENTENCES] = {{0}};
     for (int h = 0; h < nhits; h++) {
         if (hits[h].phrase < 0)
@@ -1651,6 +1765,8 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 continue;
             }
             crisis_signs++;
+            for (int w = hits[h].start; w <= hits[h].end; w++)
+                crisis_said[w] |= 1u << p->intent;
             if (p->strong)
                 strong[p->intent] += p->weight;
             else
@@ -1665,6 +1781,87 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         if (p->intent == INTENT_GREETING && hits[h].start <= 1)
             greets = 1;
         append_reason(why, "'", p->text, "' ");
+    }
+
+    /*
+     * Crisis rules: concepts met together ("burning" + "my forearm", "tonight" + "wrote
+     * a letter", "hand" + "turned dark" + "hit a vein"). A concept denied or part of an
+     * idiom does not count; a rule is set aside by its "unless" concepts or cues in the
+     * sentences it spans, by a past event, and (but for suicide) by a question about
+     * nobody in particular or an "unreal" cue, as phrases are.
+     */
+    /* Only when every slot of some rule has one of its concepts in the text. */
+    int rule_possible = 0;
+    for (int r = 0; r < m->n_rules && !rule_possible; r++) {
+        rule_possible = 1;
+        for (int s = 0; s < m->rules[r].n_slots; s++)
+            rule_possible &= (m->rules[r].slot[s] & said) != 0;
+    }
+    if (rule_possible) {
+        struct concept_hit ch[MAX_HITS];
+        int nch = 0;
+        uint64_t said_in[MAX_SENTENCES] = {0};
+        for (int h = 0; h < nconcepts; h++) {
+            const struct phrase_hit *hit = &concept_hits[h];
+            const struct phrase *p = &m->phrases[hit->phrase];
+            said_in[sentence_slot(a.words[hit->start].sentence)] |= (uint64_t)1 << p->concept;
+            if (idiom_over(&a, cue_spans, ncue_spans, hit) || denied(&a, hit))
+                continue;
+            ch[nch++] = (struct concept_hit){h, p->concept, hit->start, hit->end};
+        }
+        for (int r = 0; r < m->n_rules && nch >= 2; r++) {
+            const struct rule *rule = &m->rules[r];
+            int chosen[RULE_MAX_SLOTS];
+            for (int from = 0; (from = rule_met(rule, ch, nch, from, chosen)) > 0;) {
+                const char *why_not = NULL;
+                int sn0 = sentence_slot(a.words[ch[chosen[0]].start].sentence);
+                for (int s = 0; s < rule->n_slots && !why_not; s++) {
+                    const struct phrase_hit *hit = &concept_hits[ch[chosen[s]].hit];
+                    int sn = sentence_slot(a.words[hit->start].sentence);
+                    if (said_in[sn] & rule->unless)
+                        why_not = "a calm context";
+                    else if (rule->unless_accident && cue_pos[CUE_ACCIDENT][sn] < MAX_TOKENS)
+                        why_not = "an accident";
+                    else if (rule->unless_away && cue_pos[CUE_AWAY][sn] < MAX_TOKENS)
+                        why_not = "away for a reason";
+                    else if (past_event(&a, cue_spans, ncue_spans, hit))
+                        why_not = "a past event";
+                }
+                if (!why_not && rule->intent != INTENT_CRISIS_SUICIDE) {
+                    int personal = cue_pos[CUE_PERSONAL][sn0] < MAX_TOKENS ||
+                                   cue_pos[CUE_THIRD_PARTY][sn0] < MAX_TOKENS;
+                    int now = happening_now(&a, cue_spans, ncue_spans, sn0);
+                    int asking =
+                        (opens_question[sn0] || cue_pos[CUE_HYPOTHETICAL][sn0] < MAX_TOKENS) &&
+                        !now;
+                    if ((asking && !personal) || (cue_pos[CUE_UNREAL][sn0] < MAX_TOKENS && !now))
+                        why_not = "a question";
+                }
+                append_reason(why, "rule ", rule->name, why_not ? " (" : ": ");
+                for (int s = 0; s < rule->n_slots; s++)
+                    append_reason(why, s ? " + '" : "'",
+                                  m->phrases[concept_hits[ch[chosen[s]].hit].phrase].text, "'");
+                append_reason(why, why_not ? ", set aside: " : "", why_not, why_not ? "); " : "; ");
+                if (why_not) {
+                    if (rule->intent != INTENT_CRISIS_SUICIDE)
+                        asked_about_crisis = fmax(asked_about_crisis, WEIGHT_WEAK);
+                    continue;
+                }
+                /* Raises the crisis as a strong sign does, but scores as half of one:
+                 * when another crisis has its own signs ("took 10 xanax and can't feel my
+                 * legs"), the more specific phrases choose which crisis it is; and nothing
+                 * when its words are all in crisis phrases of its intent already. */
+                int new_words = 0;
+                for (int s = 0; s < rule->n_slots; s++)
+                    for (int w = ch[chosen[s]].start; w <= ch[chosen[s]].end; w++)
+                        new_words += !(crisis_said[w] >> rule->intent & 1);
+                strong[rule->intent] += WEIGHT_STRONG;
+                if (new_words)
+                    score[rule->intent] += RULE_SCORE;
+                crisis_signs++;
+                break;
+            }
+        }
     }
 
     score[INTENT_HEALTH_RISKS] += asked_about_crisis;
@@ -1849,6 +2046,7 @@ static void add_phrase(struct matcher *m, const char *text, enum lang lang, int 
         mask_set(p->mask, p->toks[i]);
     }
     p->ntoks = n;
+    p->concept = -1;
     p->intent = intent;
     p->cue = cue;
     p->lang = lang;
@@ -2122,6 +2320,66 @@ static void build_language_odds(struct matcher *m, const struct replies *r)
     }
 }
 
+/* The index of a concept name, added when new (at most MAX_CONCEPTS). */
+static int concept_index(struct matcher *m, const char *name)
+{
+    for (int i = 0; i < m->n_concepts; i++)
+        if (strcmp(m->concept_names[i], name) == 0)
+            return i;
+    if (m->n_concepts >= MAX_CONCEPTS)
+        return -1;
+    m->concept_names = xrealloc(m->concept_names, (m->n_concepts + 1) * sizeof(char *));
+    m->concept_names[m->n_concepts] = xstrdup(name);
+    return m->n_concepts++;
+}
+
+/* Concepts become phrases of intent -2; rules refer to them by bit. */
+static void build_rules(struct matcher *m, const struct replies *r)
+{
+    for (size_t i = 0; i < r->n_concepts; i++) {
+        int c = concept_index(m, r->concepts[i].name);
+        size_t before = m->n_phrases;
+        if (c < 0)
+            continue;
+        add_phrase(m, r->concepts[i].text, r->concepts[i].lang, -2, -1, 0);
+        if (m->n_phrases > before)
+        m->phrases[before].concept = c;
+    }
+    m->rules = xcalloc(r->n_rules, sizeof *m->rules);
+    for (size_t i = 0; i < r->n_rules; i++) {
+        const struct replies_rule *src = &r->rules[i];
+        struct rule *rule = &m->rules[m->n_rules];
+        memset(rule, 0, sizeof *rule);
+        int ok = src->n_slots >= 1;
+        for (int s = 0; s < src->n_slots; s++) {
+            for (int a = 0; a < src->n_alts[s]; a++) {
+                int c = concept_index(m, src->slot[s][a]);
+                if (c >= 0)
+                    rule->slot[s] |= (uint64_t)1 << c;
+            }
+            ok &= rule->slot[s] != 0;
+        }
+        for (int u = 0; u < src->n_unless; u++) {
+            if (strcmp(src->unless[u], "accident") == 0) {
+                rule->unless_accident = 1;
+            } else if (strcmp(src->unless[u], "away") == 0) {
+                rule->unless_away = 1;
+            } else {
+                int c = concept_index(m, src->unless[u]);
+                if (c >= 0)
+                    rule->unless |= (uint64_t)1 << c;
+            }
+        }
+        if (!ok)
+            continue;
+        rule->name = xstrdup(src->name);
+        rule->intent = (int)src->intent;
+        rule->window = src->window;
+        rule->n_slots = src->n_slots;
+        m->n_rules++;
+    }
+}
+
 struct matcher *matcher_new(const struct replies *r)
 {
     struct matcher *m = xcalloc(1, sizeof *m);
@@ -2189,6 +2447,7 @@ struct matcher *matcher_new(const struct replies *r)
     }
     for (size_t i = 0; i < sizeof builtin_cues / sizeof builtin_cues[0]; i++)
         add_phrase(m, builtin_cues[i].text, builtin_cues[i].lang, -1, builtin_cues[i].cue, 0);
+    build_rules(m, r);
     for (int l = 0; l < LANG_COUNT; l++) {
         for (int w = 0; injury_words[l][w]; w++) {
             char stem[MAX_WORD];
@@ -2435,6 +2694,12 @@ void matcher_free(struct matcher *m)
         free(m->phrase_texts[i]);
     free(m->phrase_texts);
     free(m->phrases);
+    for (int i = 0; i < m->n_concepts; i++)
+        free(m->concept_names[i]);
+    free(m->concept_names);
+    for (int i = 0; i < m->n_rules; i++)
+        free(m->rules[i].name);
+    free(m->rules);
     for (size_t i = 0; i < m->n_vocab; i++)
         free(m->vocab_info[i].word);
     free(m->vocab_info);

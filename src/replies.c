@@ -536,7 +536,7 @@ static const char *check_text(struct jfile *f, const char *jpath, const json_t *
 
 /* ---- building the result ---- */
 
-enum list_kind { LIST_KEYWORD, LIST_PHRASE, LIST_EXAMPLE, LIST_CUE };
+enum list_kind { LIST_KEYWORD, LIST_PHRASE, LIST_EXAMPLE, LIST_CUE, LIST_CONCEPT };
 
 struct list_target {
     enum list_kind kind;
@@ -568,6 +568,13 @@ static void list_add(const struct list_target *t, const char *text)
     }
     case LIST_CUE: {
         struct replies_cue *c = APPEND(t->r->cues, t->r->n_cues);
+        c->name = xstrdup(t->cue);
+        c->text = xstrdup(text);
+        c->lang = t->lang;
+        break;
+    }
+    case LIST_CONCEPT: {
+        struct replies_cue *c = APPEND(t->r->concepts, t->r->n_concepts);
         c->name = xstrdup(t->cue);
         c->text = xstrdup(text);
         c->lang = t->lang;
@@ -760,9 +767,174 @@ static void load_intent(struct jfile *f, json_t *root)
 
 /* ---- lexicon.json ---- */
 
+/* A concept name: 1 to 32 of lowercase letters, digits and '_'. */
+static int concept_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/* Whether concepts (from "concepts") define name. */
+static int concept_defined(const json_t *concepts, const char *name)
+{
+    return concepts && json_is_object(concepts) && json_object_get(concepts, name) != NULL;
+}
+
+/* One concept name of a rule at jpath; returns a copy or NULL after reporting. */
+static char *rule_concept(struct jfile *f, const char *jpath, const json_t *v,
+                          const json_t *concepts, int cue_ok)
+{
+    if (!expect(f, jpath, v, JSON_STRING, "a concept name"))
+        return NULL;
+    const char *name = json_string_value(v);
+    if (cue_ok && (strcmp(name, "accident") == 0 || strcmp(name, "away") == 0))
+        return xstrdup(name);
+    if (!concept_defined(concepts, name)) {
+        problem(f, jpath, 0, "unknown concept \"%s\"", name);
+        return NULL;
+    }
+    return xstrdup(name);
+}
+
+static void free_rule(struct replies_rule *rule)
+{
+    free(rule->name);
+    for (int s = 0; s < RULE_MAX_SLOTS; s++)
+        for (int a = 0; a < RULE_MAX_ALTS; a++)
+            free(rule->slot[s][a]);
+    for (int u = 0; u < RULE_MAX_UNLESS; u++)
+        free(rule->unless[u]);
+    memset(rule, 0, sizeof *rule);
+}
+
+/* "rules": crisis rules over the concepts (see replies.h). */
+static void load_rules(struct jfile *f, json_t *arr, const json_t *concepts)
+{
+    static const char *const keys[] = {"name", "intent", "all", "window", "unless", "note", NULL};
+    struct replies *r = f->ld->r;
+    if (!expect(f, "rules", arr, JSON_ARRAY, "an array of rules"))
+        return;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
+        path_item(p, "rules", i);
+        json_t *o = json_array_get(arr, i);
+        if (!expect(f, p, o, JSON_OBJECT, "an object"))
+            continue;
+        check_keys(f, p, o, keys, "key");
+        struct replies_rule rule;
+        memset(&rule, 0, sizeof rule);
+        int ok = 1;
+        json_t *v = json_object_get(o, "name");
+        path_key(q, p, "name");
+        if (!v) {
+            problem(f, p, 0, "missing \"name\"");
+            ok = 0;
+        } else if (expect(f, q, v, JSON_STRING, "a string") &&
+                   concept_name_ok(json_string_value(v))) {
+            rule.name = xstrdup(json_string_value(v));
+        } else {
+            if (json_is_string(v))
+                problem(f, q, 0, "must be 1 to 32 of a-z, 0-9 and _");
+            ok = 0;
+        }
+        v = json_object_get(o, "intent");
+        path_key(q, p, "intent");
+        int id = v && json_is_string(v) ? intent_from_name(json_string_value(v)) : -1;
+        if (!v) {
+            problem(f, p, 0, "missing \"intent\"");
+            ok = 0;
+        } else if (!expect(f, q, v, JSON_STRING, "an intent id")) {
+            ok = 0;
+        } else if (id < 0 || intent_escalation((enum intent)id) != ESCALATE_URGENT) {
+            problem(f, q, 0,
+                    "must be an urgent intent (crisis_suicide, crisis_overdose, "
+                    "medical_urgent)");
+            ok = 0;
+        } else {
+            rule.intent = (enum intent)id;
+        }
+        rule.window = RULE_DEFAULT_WINDOW;
+        v = json_object_get(o, "window");
+        path_key(q, p, "window");
+        if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 40)) {
+            problem(f, q, 0, "must be a whole number of words, 1 to 40");
+            ok = 0;
+        } else if (v) {
+            rule.window = (int)json_integer_value(v);
+        }
+        v = json_object_get(o, "all");
+        path_key(q, p, "all");
+        if (!v) {
+            problem(f, p, 0, "missing \"all\"");
+            ok = 0;
+        } else if (expect(f, q, v, JSON_ARRAY, "an array of concepts") &&
+                   (json_array_size(v) < 2 || json_array_size(v) > RULE_MAX_SLOTS)) {
+            problem(f, q, 0, "must name 2 to %d concepts", RULE_MAX_SLOTS);
+            ok = 0;
+        } else if (json_is_array(v)) {
+            for (size_t s = 0; s < json_array_size(v); s++) {
+                char sp[PATH_MAX_LEN];
+                path_item(sp, q, s);
+                json_t *item = json_array_get(v, s);
+                if (json_is_array(item)) {
+                    if (json_array_size(item) < 1 || json_array_size(item) > RULE_MAX_ALTS) {
+                        problem(f, sp, 0, "must list 1 to %d concepts", RULE_MAX_ALTS);
+                        ok = 0;
+                        continue;
+                    }
+                    for (size_t a = 0; a < json_array_size(item); a++) {
+                        char ap[PATH_MAX_LEN];
+                        path_item(ap, sp, a);
+                        char *name = rule_concept(f, ap, json_array_get(item, a), concepts, 0);
+                        if (!name)
+                            ok = 0;
+                        rule.slot[s][rule.n_alts[s]++] = name;
+                    }
+                } else {
+                    char *name = rule_concept(f, sp, item, concepts, 0);
+                    if (!name)
+                        ok = 0;
+                    rule.slot[s][rule.n_alts[s]++] = name;
+                }
+                rule.n_slots++;
+            }
+        } else {
+            ok = 0;
+        }
+        v = json_object_get(o, "unless");
+        path_key(q, p, "unless");
+        if (v && expect(f, q, v, JSON_ARRAY, "an array of concepts")) {
+            if (json_array_size(v) > RULE_MAX_UNLESS) {
+                problem(f, q, 0, "at most %d concepts", RULE_MAX_UNLESS);
+                ok = 0;
+            } else {
+                for (size_t u = 0; u < json_array_size(v); u++) {
+                    char up[PATH_MAX_LEN];
+                    path_item(up, q, u);
+                    char *name = rule_concept(f, up, json_array_get(v, u), concepts, 1);
+                    if (!name)
+                        ok = 0;
+                    rule.unless[rule.n_unless++] = name;
+                }
+            }
+        } else if (v) {
+            ok = 0;
+        }
+        if (ok)
+            *APPEND(r->rules, r->n_rules) = rule;
+        else
+            free_rule(&rule);
+    }
+}
+
 static void load_lexicon(struct jfile *f, json_t *root)
 {
-    static const char *const keys[] = {"note", "shorthand", "cues", NULL};
+    static const char *const keys[] = {"note", "shorthand", "cues", "concepts", "rules", NULL};
     static const char *const cue_names[] = {"hypothetical", "past",    "third_party", "personal",
                                             "question",     "present", "idiom",       "unreal",
                                             "ongoing",      NULL};
@@ -817,6 +989,30 @@ static void load_lexicon(struct jfile *f, json_t *root)
             for_each_lang(f, p, langs, lang_list, &t);
         }
     }
+
+    json_t *concepts = json_object_get(root, "concepts");
+    if (concepts &&
+        expect(f, "concepts", concepts, JSON_OBJECT, "an object of concept name -> languages")) {
+        int n_concepts = 0;
+        for (void *it = json_object_iter(concepts); it; it = json_object_iter_next(concepts, it)) {
+            const char *name = json_object_iter_key(it);
+            char p[PATH_MAX_LEN];
+            path_key(p, "concepts", name);
+            if (!concept_name_ok(name)) {
+                problem(f, p, 1, "a concept name is 1 to 32 of a-z, 0-9 and _");
+                continue;
+            }
+            if (++n_concepts > MAX_CONCEPTS) {
+                problem(f, p, 1, "at most %d concepts", MAX_CONCEPTS);
+                continue;
+            }
+            struct list_target t = {.kind = LIST_CONCEPT, .r = r, .cue = name};
+            for_each_lang(f, p, json_object_iter_value(it), lang_list, &t);
+        }
+    }
+    v = json_object_get(root, "rules");
+    if (v)
+        load_rules(f, v, concepts);
 }
 
 /* ---- menu.json ---- */
@@ -1228,6 +1424,14 @@ void replies_free(struct replies *r)
         free(r->cues[k].text);
     }
     free(r->cues);
+    for (size_t k = 0; k < r->n_concepts; k++) {
+        free(r->concepts[k].name);
+        free(r->concepts[k].text);
+    }
+    free(r->concepts);
+    for (size_t k = 0; k < r->n_rules; k++)
+        free_rule(&r->rules[k]);
+    free(r->rules);
     for (int l = 0; l < LANG_COUNT; l++) {
         free(r->menu.text[l]);
         free(r->menu.repeat[l]);

@@ -34,6 +34,20 @@
  *   "won't stop", "keeps", "no deja de"; with a third party before an opt-out phrase,
  *   "my mom won't stop texting me" is not an opt-out); any other cue name is an
  *   error. lexicon.json may also have an optional "note" string.
+ *   Crisis rules (optional) describe a crisis as concepts met together in a short window:
+ *     "concepts": { "<name>": { "en": [..], "es": [..] }, ... },   words/phrases per idea
+ *     "rules": [ { "name": "self_harm_body",       a short id, shown in `hotline chat`
+ *                  "intent": "crisis_suicide",     an urgent intent
+ *                  "all": ["harm_act", ["own_body", "harm_tool"]],  each item a concept,
+ *                                                  or an array of alternatives; 2 to 4 items
+ *                  "window": 8,                    optional: at most this many words from
+ *                                                  the first concept to the last (12)
+ *                  "unless": ["accident", "calm_hair"],  optional: concepts, or the cues
+ *                                                  "accident" and "away", that set the rule
+ *                                                  aside when in the same sentences
+ *                  "note": "..." } ]               optional, ignored
+ *   Concept names are lowercase letters, digits and '_' (at most MAX_CONCEPTS of them); a
+ *   rule may name only concepts that "concepts" defines.
  * menu.json:
  *   {
  *     "menu":   { "en": "Reply 1 insurance, 2 ...", "es": "..." },  the menu line
@@ -101,6 +115,23 @@ struct replies_cue {
     enum lang lang;
 };
 
+/* A crisis rule of lexicon.json: every slot met by one of its concepts, close together. */
+#define RULE_MAX_SLOTS 4
+#define RULE_MAX_ALTS 8
+#define RULE_MAX_UNLESS 8
+#define RULE_DEFAULT_WINDOW 12
+#define MAX_CONCEPTS 64 /* concept names in lexicon.json */
+struct replies_rule {
+    char *name;
+    enum intent intent;
+    int window;
+    int n_slots;
+    int n_alts[RULE_MAX_SLOTS];
+    char *slot[RULE_MAX_SLOTS][RULE_MAX_ALTS]; /* concept names */
+    int n_unless;
+    char *unless[RULE_MAX_UNLESS]; /* concept names, or "accident" / "away" */
+};
+
 /* The numbered menu of menu.json. */
 struct replies_menu {
     char *text[LANG_COUNT];   /* the menu line, as inserted for "{menu}" */
@@ -117,6 +148,10 @@ struct replies {
     size_t n_shorthand;
     struct replies_cue *cues;
     size_t n_cues;
+    struct replies_cue *concepts; /* name: the concept; text: one of its words or phrases */
+    size_t n_concepts;
+    struct replies_rule *rules;
+    size_t n_rules;
     struct saved_replies *saved; /* NULL when the folder has no saved_replies.json */
 };
 

@@ -22,11 +22,12 @@
 
 #define DEV_SET HOTLINE_SOURCE_DIR "/tests/data/eval-dev.jsonl"
 
-/* Floors on the extra sets, below what each reached (worst: intent 0.927 on set6, false
- * urgent 0.000, Spanish 0.933). */
-#define EXTRA_MIN_INTENT_ACC 0.92
+/* Floors on the extra sets, below what each reached (worst: intent 0.933 on set4, false
+ * urgent 0.000, Spanish 0.950 on set6). False urgent keeps its 0.01 budget: a missed crisis
+ * is the worse error. */
+#define EXTRA_MIN_INTENT_ACC 0.93
 #define EXTRA_MAX_FALSE_URGENT 0.01
-#define EXTRA_MIN_SPANISH_ACC 0.92
+#define EXTRA_MIN_SPANISH_ACC 0.94
 
 struct figures {
     int n;
@@ -152,10 +153,10 @@ static void test_later_sets_figures(void **state)
         int min_n;
         double intent, recall, false_urgent, es;
     } sets[] = {
-        {"set8", 300, 0.94, 1.0, 0.005, 0.95},    {"setH", 220, 0.91, 1.0, 0.01, 0.88},
+        {"set8", 300, 0.96, 1.0, 0.005, 0.97},    {"setH", 220, 0.92, 1.0, 0.01, 0.92},
         {"crisis8", 200, 0.87, 0.99, 0.04, 0.95}, {"set9", 300, 0.97, 1.0, 0.005, 0.96},
         {"crisis9", 200, 0.84, 1.0, 0.06, 0.87},  {"set10", 300, 0.99, 1.0, 0.004, 0.99},
-        {"set11", 300, 0.90, 0.94, 0.004, 0.88},  {"crisis11", 200, 0.82, 0.95, 0.13, 0.85},
+        {"set11", 300, 0.96, 1.0, 0.004, 0.97},   {"crisis11", 200, 0.86, 1.0, 0.13, 0.88},
     };
     struct replies *replies;
     struct matcher *m = load_matcher(&replies);

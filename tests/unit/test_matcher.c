@@ -368,6 +368,91 @@ static void test_intent_look_alikes(void **state)
     assert_int_not_equal(intent_escalation(r.intent), ESCALATE_URGENT);
 }
 
+#define assert_not_urgent(text)                                                                    \
+    do {                                                                                           \
+        struct match_explain why_;                                                                 \
+        struct match_result r_ = classify(text, &why_);                                            \
+        if (intent_escalation(r_.intent) == ESCALATE_URGENT)                                       \
+            fail_msg("'%s': got %s, want no crisis (why: %s)", text, intent_name(r_.intent),       \
+                     why_.reason);                                                                 \
+    } while (0)
+
+#define assert_rule(text, want, rule)                                                              \
+    do {                                                                                           \
+        struct match_explain why_;                                                                 \
+        struct match_result r_ = classify(text, &why_);                                            \
+        if (r_.intent != (want) || !strstr(why_.reason, "rule " rule ":"))                         \
+            fail_msg("'%s': got %s, want %s by rule %s (why: %s)", text, intent_name(r_.intent),   \
+                     intent_name(want), rule, why_.reason);                                        \
+    } while (0)
+
+/* The crisis rules of lexicon.json: concepts met together, each with its calm side. */
+static void test_crisis_rules(void **state)
+{
+    (void)state;
+    /* self_harm_body and self_harm_tool: an act on one's own body, or with an instrument. */
+    assert_rule("i keep slicing my thigh when things get bad", INTENT_CRISIS_SUICIDE,
+                "self_harm_body");
+    assert_rule("carved into my left forearm again, its still bleeding", INTENT_CRISIS_SUICIDE,
+                "self_harm_body");
+    assert_rule("been scratching at it with a safety pin til it bleeds", INTENT_CRISIS_SUICIDE,
+                "self_harm_tool");
+    assert_intent("i burn my skin with cigarettes when i want to use", INTENT_CRISIS_SUICIDE);
+    assert_intent("me estoy rayando las piernas con una navaja otra vez", INTENT_CRISIS_SUICIDE);
+    assert_intent("ayer me rayé la muñeca con una cuchilla", INTENT_CRISIS_SUICIDE);
+    assert_intent("i cut my finger slicing onions", INTENT_FALLBACK);
+    assert_not_urgent("burned my arm on the oven rack making cookies");
+    assert_not_urgent("my daughter cut her bangs with kitchen scissors lol");
+    assert_not_urgent("my cat scratched my arm and its a little red");
+    assert_not_urgent("i want to cut back, my arm marks are getting worse");
+    /* A fever is no self-harm, whatever burns. */
+    assert_intent("my forearm is swollen and red and im burning up, i shoot there",
+                  INTENT_MEDICAL_URGENT);
+
+    /* goodbye_soon and ending_soon: a goodbye or an ending with a time, after a question. */
+    assert_rule("do you take aetna? doesnt matter, i might not be around by tomorrow",
+                INTENT_CRISIS_SUICIDE, "goodbye_soon");
+    assert_rule("a que hora cierran? igual ya no voy a estar aqui para el lunes, ni mañana",
+                INTENT_CRISIS_SUICIDE, "goodbye_soon");
+    assert_rule("after this weekend nobody will have to worry about me anymore",
+                INTENT_CRISIS_SUICIDE, "ending_soon");
+    assert_rule("i left a note on the table. by morning she will understand", INTENT_CRISIS_SUICIDE,
+                "ending_soon");
+    assert_rule("esta noche me despido de todos", INTENT_CRISIS_SUICIDE, "ending_soon");
+    assert_not_urgent("i won't be here tomorrow, i'm going to my cousin's wedding, can we talk "
+                      "monday");
+    assert_not_urgent("no voy a estar mañana, tengo cita con el doctor");
+    assert_not_urgent("cuanto cuesta el tratamiento? empiezo mañana si me aceptan");
+    assert_not_urgent("i want to end my marriage, not my life. do you do couples counseling");
+
+    /* lethal_dose_sought: how much it takes, and the resolve to get it right. */
+    assert_rule("how many oxys would it take to stop my heart, i need to get it right this time",
+                INTENT_CRISIS_SUICIDE, "lethal_dose_sought");
+    assert_rule("cuantas pastillas son suficientes para morir, esta vez no quiero fallar",
+                INTENT_CRISIS_SUICIDE, "lethal_dose_sought");
+    assert_not_urgent("how much fentanyl can kill a person? asking for a school report");
+
+    /* limb_after_injecting and limb_dying: a limb in danger. */
+    assert_rule("my fingers went purple and cold after i shot into my hand", INTENT_MEDICAL_URGENT,
+                "limb_after_injecting");
+    assert_rule("foot turned black since yesterday and the toes feel like ice",
+                INTENT_MEDICAL_URGENT, "limb_dying");
+    assert_intent("mi mano se puso morada y fria desde que me inyecte ayer", INTENT_MEDICAL_URGENT);
+    assert_not_urgent("the dark marks on my arms, will they fade?");
+    assert_not_urgent("vi puntitos morados en las manos de mi hijo, seran marcas de inyeccion?");
+    assert_not_urgent("what does it mean if your fingers turn blue after injecting?");
+
+    /* infection_fever and infection_spreading. */
+    assert_rule("there's a lump where i inject that keeps growing and im having chills",
+                INTENT_MEDICAL_URGENT, "infection_fever");
+    assert_rule("tengo una infeccion en el brazo y fiebre de 40", INTENT_MEDICAL_URGENT,
+                "infection_fever");
+    assert_rule("the sore on my calf is way bigger today", INTENT_MEDICAL_URGENT,
+                "infection_spreading");
+    assert_not_urgent("can an abscess give you a fever?");
+    assert_not_urgent("my abscess from last spring healed but left a scar, can i fade it");
+}
+
 static void test_language(void **state)
 {
     (void)state;
@@ -395,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_self_harm),
         cmocka_unit_test(test_passive_goodbyes),
         cmocka_unit_test(test_intent_look_alikes),
+        cmocka_unit_test(test_crisis_rules),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -610,6 +610,67 @@ static void test_lexicon_problems(void **state)
     rmdir_free(dir);
 }
 
+/* Crisis rules: concepts, then rules over them, in file order. */
+static void test_lexicon_rules(void **state)
+{
+    (void)state;
+    char *dir = valid_dir();
+    tu_write_file(dir, "lexicon.json",
+                  "{\n"
+                  "  \"concepts\": {\"act\": {\"en\": [\"cut\"], \"es\": [\"cortar\"]},\n"
+                  "    \"body\": {\"en\": [\"my arm\"]}, \"tool\": {\"en\": [\"razor\"]},\n"
+                  "    \"calm\": {\"en\": [\"hair\"]}},\n"
+                  "  \"rules\": [{\"name\": \"self_harm\", \"intent\": \"crisis_suicide\",\n"
+                  "    \"all\": [\"act\", [\"body\", \"tool\"]], \"window\": 6,\n"
+                  "    \"unless\": [\"calm\", \"accident\"], \"note\": \"x\"},\n"
+                  "    {\"name\": \"two\", \"intent\": \"medical_urgent\", \"all\": [\"act\", "
+                  "\"body\"]}]\n"
+                  "}\n");
+    struct reports r;
+    struct replies *rep = load(dir, &r);
+    if (!rep)
+        dump(&r);
+    assert_non_null(rep);
+    assert_int_equal(rep->n_concepts, 5);
+    assert_string_equal(rep->concepts[0].name, "act");
+    assert_int_equal(rep->concepts[1].lang, LANG_ES);
+    assert_int_equal(rep->n_rules, 2);
+    const struct replies_rule *rule = &rep->rules[0];
+    assert_string_equal(rule->name, "self_harm");
+    assert_int_equal(rule->intent, INTENT_CRISIS_SUICIDE);
+    assert_int_equal(rule->window, 6);
+    assert_int_equal(rule->n_slots, 2);
+    assert_int_equal(rule->n_alts[1], 2);
+    assert_string_equal(rule->slot[1][1], "tool");
+    assert_int_equal(rule->n_unless, 2);
+    assert_string_equal(rule->unless[1], "accident");
+    assert_int_equal(rep->rules[1].window, RULE_DEFAULT_WINDOW);
+    replies_free(rep);
+
+    tu_write_file(
+        dir, "lexicon.json",
+        "{\n"
+        "  \"concepts\": {\"act\": {\"en\": [\"cut\"]}, \"Bad Name\": {\"en\": [\"x\"]}},\n"
+        "  \"rules\": [{\"name\": \"a\", \"intent\": \"insurance\", \"all\": [\"act\", "
+        "\"act\"]},\n"
+        "    {\"name\": \"b\", \"intent\": \"crisis_suicide\", \"all\": [\"act\", "
+        "\"bodyy\"], \"window\": 0},\n"
+        "    {\"name\": \"c\", \"intent\": \"crisis_suicide\", \"all\": [\"act\"], "
+        "\"unless\": [\"away\", \"nope\"], \"when\": 1}]\n"
+        "}\n");
+    load_fails(dir, &r);
+    expect_report(&r, "lexicon.json", 2, -1, "concepts.Bad Name", "a concept name", NULL);
+    expect_report(&r, "lexicon.json", 3, -1, "rules[0].intent", "urgent intent", NULL);
+    expect_report(&r, "lexicon.json", 4, -1, "rules[1].all[1]", "unknown concept \"bodyy\"", NULL);
+    expect_report(&r, "lexicon.json", 4, -1, "rules[1].window", "1 to 40", NULL);
+    expect_report(&r, "lexicon.json", 5, -1, "rules[2].all", "2 to 4 concepts", NULL);
+    expect_report(&r, "lexicon.json", 5, -1, "rules[2].unless[1]", "unknown concept \"nope\"",
+                  NULL);
+    expect_report(&r, "lexicon.json", 5, -1, "rules[2].when", "unknown key", NULL);
+    assert_int_equal(r.n, 7);
+    rmdir_free(dir);
+}
+
 static void test_lexicon_missing_and_wrong_shape(void **state)
 {
     (void)state;
@@ -775,6 +836,7 @@ int main(void)
         cmocka_unit_test(test_keywords),
         cmocka_unit_test(test_text_bounds),
         cmocka_unit_test(test_lexicon_problems),
+        cmocka_unit_test(test_lexicon_rules),
         cmocka_unit_test(test_lexicon_missing_and_wrong_shape),
         cmocka_unit_test(test_missing_folder_and_null_callback),
         cmocka_unit_test(test_every_problem_reported),
