@@ -157,6 +157,7 @@ static void test_later_sets_figures(void **state)
         {"crisis8", 200, 0.87, 0.99, 0.04, 0.95}, {"set9", 300, 0.97, 1.0, 0.005, 0.96},
         {"crisis9", 200, 0.84, 1.0, 0.06, 0.87},  {"set10", 300, 0.99, 1.0, 0.004, 0.99},
         {"set11", 300, 0.96, 1.0, 0.004, 0.97},   {"crisis11", 200, 0.86, 1.0, 0.13, 0.88},
+        {"set12", 300, 0.91, 1.0, 0.013, 0.88},   {"set13", 300, 0.91, 0.90, 0.009, 0.92},
     };
     struct replies *replies;
     struct matcher *m = load_matcher(&replies);
