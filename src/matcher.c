@@ -211,6 +211,31 @@ static const char *const injury_words[LANG_COUNT][12] = {
     [LANG_ES] = {"corte", "cortar", "cortado", "cortada", "quemar", "queme", "lastimar", "dano",
                  "herida", NULL},
 };
+/*
+ * Colours of the skin, and the words that make a colour a sign of danger wherever it is
+ * said. An overdose or medical phrase with a colour and none of the vital words ("is
+ * purple", "purple") is only a mark's colour when its sentence is about marks, bruises or a
+ * procedure (a calm_marks or calm_procedure concept: "got labs done and now the inside of my
+ * elbow is purple", "the scar is still purple") and says no vital word and no numbness: lips,
+ * a face or fingertips turning blue stay urgent ("his lips are turning purple by his track
+ * marks"). Compared by stem in each language.
+ */
+#define MAX_VITAL 48
+static const char *const colour_words[LANG_COUNT][32] = {
+    [LANG_EN] = {"purple", "blue", "gray", "grey", "black", "white", "pale", "dark", NULL},
+    [LANG_ES] = {"morado", "morada", "morados", "moradas", "azul", "azules", "gris", "negro",
+                 "negra", "negros", "negras", "palido", "palida", "oscuro", "oscura", "blanco",
+                 "blanca", NULL},
+};
+static const char *const vital_words[LANG_COUNT][MAX_VITAL] = {
+    [LANG_EN] = {"lips",  "lip",       "face",    "fingernails", "fingertips",
+                 "nails", "fingers",   "toes",    "skin",        "he",
+                 "she",   "him",       "his",     "her",         "they",
+                 "body",  "breathing", "breathe", "breath",      "unresponsive",
+                 "cold",  "numb",      "feel",    "mouth",       NULL},
+    [LANG_ES] = {"labios", "boca", "cara", "unas", "dedos", "piel", "ella", "cuerpo", "respira",
+                 "respirar", "fria", "frio", "helada", "helado", "siento", NULL},
+};
 #define KNOWN_EN 1u /* bits of a known word: which dictionaries have it */
 #define KNOWN_ES 2u
 #define MAX_SENTENCES 16 /* cues are tracked per sentence; later ones share the last slot */
@@ -415,6 +440,7 @@ struct phrase {
     enum lang lang;
     int strong;
     int injury;    /* a suicide phrase that tells of self-injury: see injury_words */
+    int colour;    /* an overdose or medical phrase of a colour alone: see colour_words */
     int concept;   /* a crisis-rule concept of lexicon.json (intent -2), else -1 */
     double weight; /* after sharing among intents that list the same phrase */
     const char *text;
@@ -475,6 +501,10 @@ struct matcher {
         int unless_accident, unless_away;
     } * rules;
     int n_rules;
+    /* Concepts that make a colour a mark's (calm_marks, calm_procedure), and those that
+     * keep it a sign (limb_numb, limb_severe); the stems of vital_words. */
+    uint64_t colour_calm, colour_sign;
+    uint32_t vital[LANG_COUNT][MAX_VITAL];
     char **phrase_texts;
     /* By stem id: the phrases starting with it, with their signatures side by side so
      * that rejecting a candidate reads memory in order (first_start has n_stems + 2
@@ -1509,6 +1539,27 @@ static int away_for_a_reason(const struct analysis *a, const struct span *spans,
     return 0;
 }
 
+/*
+ * Whether a colour alone ("is purple") in sentence slot sn is the colour of a mark: the
+ * sentence is about marks, bruises or a procedure, and says no vital word (lips, face,
+ * fingertips, he, breathing...) and no numbness or a limb dying. See colour_words.
+ */
+static int mark_colour(const struct matcher *m, const struct analysis *a,
+                       const uint64_t said_in[MAX_SENTENCES], int sn)
+{
+    if (!(said_in[sn] & m->colour_calm) || (said_in[sn] & m->colour_sign))
+        return 0;
+    for (int w = 0; w < a->nwords; w++) {
+        if (sentence_slot(a->words[w].sentence) != sn)
+            continue;
+        for (int l = 0; l < LANG_COUNT; l++)
+            for (int v = 0; v < MAX_VITAL && m->vital[l][v]; v++)
+                if (a->words[w].info->stem[l] == m->vital[l][v])
+                    return 0;
+    }
+    return 1;
+}
+
 /* A concept said in the text, for the crisis rules. */
 struct concept_hit {
     int hit; /* into the text's concept hits */
@@ -1613,6 +1664,22 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     int nconcepts;
     uint64_t said;
     int nhits = find_phrases(m, &a, hits, concept_hits, &nconcepts, &said);
+    /* The concepts said in each sentence, for the rules' "unless" and the colours of marks;
+     * a concept inside a longer one of another concept is part of that one: "bruised" in
+     * "toes like bruised grapes" is no bruise. */
+    uint64_t said_in[MAX_SENTENCES] = {0};
+    for (int h = 0; h < nconcepts; h++) {
+        const struct phrase_hit *hit = &concept_hits[h];
+        const struct phrase *p = &m->phrases[hit->phrase];
+        int inside = 0;
+        for (int g = 0; g < nconcepts && !inside; g++) {
+            const struct phrase_hit *o = &concept_hits[g];
+            inside = m->phrases[o->phrase].concept != p->concept && o->start <= hit->start &&
+                     o->end >= hit->end && o->end - o->start > hit->end - hit->start;
+        }
+        if (!inside)
+        said_in[sentence_slot(a.words[hit->start].sentence)] |= (uint64_t)1 << p->concept;
+    }
 
     /* Cues, by sentence: where each first appears, and whether the sentence opens
      * with a question word. */
@@ -1736,6 +1803,11 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 set_aside++;
                 continue;
             }
+            if (p->colour && mark_colour(m, &a, said_in, sn)) {
+                append_reason(why, "the colour of a mark: '", p->text, "'; ");
+                set_aside++;
+                continue;
+            }
             if (p->intent == INTENT_CRISIS_SUICIDE && p->injury &&
                 cue_pos[CUE_ACCIDENT][sn] < MAX_TOKENS) {
                 append_reason(why, "an accident: '", p->text, "'; ");
@@ -1800,11 +1872,9 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     if (rule_possible) {
         struct concept_hit ch[MAX_HITS];
         int nch = 0;
-        uint64_t said_in[MAX_SENTENCES] = {0};
         for (int h = 0; h < nconcepts; h++) {
             const struct phrase_hit *hit = &concept_hits[h];
             const struct phrase *p = &m->phrases[hit->phrase];
-            said_in[sentence_slot(a.words[hit->start].sentence)] |= (uint64_t)1 << p->concept;
             if (idiom_over(&a, cue_spans, ncue_spans, hit) || denied(&a, hit))
                 continue;
             ch[nch++] = (struct concept_hit){h, p->concept, hit->start, hit->end};
@@ -2462,6 +2532,44 @@ struct matcher *matcher_new(const struct replies *r)
             }
         }
     }
+    uint32_t colour_ids[LANG_COUNT][32] = {{0}};
+    for (int l = 0; l < LANG_COUNT; l++) {
+        int nv = 0, nc = 0;
+        char stem[MAX_WORD];
+        uint32_t id;
+        for (int w = 0; vital_words[l][w]; w++) {
+            stem_word(m, (enum lang)l, vital_words[l][w], stem);
+            if (strmap_find(&m->stems[l], stem, &id))
+                m->vital[l][nv++] = id;
+        }
+        for (int w = 0; colour_words[l][w]; w++) {
+            stem_word(m, (enum lang)l, colour_words[l][w], stem);
+            if (strmap_find(&m->stems[l], stem, &id))
+                colour_ids[l][nc++] = id;
+        }
+    }
+    for (size_t i = 0; i < m->n_phrases; i++) {
+        struct phrase *p = &m->phrases[i];
+        if (p->intent != INTENT_CRISIS_OVERDOSE && p->intent != INTENT_MEDICAL_URGENT)
+            continue;
+        int colour = 0, vital = 0;
+        for (int t = 0; t < p->ntoks; t++) {
+            for (int w = 0; w < 32 && colour_ids[p->lang][w]; w++)
+                colour |= colour_ids[p->lang][w] == p->toks[t];
+            for (int v = 0; v < MAX_VITAL && m->vital[p->lang][v]; v++)
+                vital |= m->vital[p->lang][v] == p->toks[t];
+        }
+        p->colour = colour && !vital;
+    }
+    static const char *const calm_names[] = {"calm_marks", "calm_procedure"};
+    static const char *const sign_names[] = {"limb_numb", "limb_severe"};
+    for (int c = 0; c < m->n_concepts; c++)
+        for (int k = 0; k < 2; k++) {
+            if (strcmp(m->concept_names[c], calm_names[k]) == 0)
+                m->colour_calm |= (uint64_t)1 << c;
+            if (strcmp(m->concept_names[c], sign_names[k]) == 0)
+                m->colour_sign |= (uint64_t)1 << c;
+        }
     share_phrase_weights(m);
 
     build_language_odds(m, r);

@@ -22,10 +22,10 @@
 
 #define DEV_SET HOTLINE_SOURCE_DIR "/tests/data/eval-dev.jsonl"
 
-/* Floors on the extra sets, below what each reached (worst: intent 0.933 on set4, false
- * urgent 0.000, Spanish 0.950 on set6). False urgent keeps its 0.01 budget: a missed crisis
- * is the worse error. */
-#define EXTRA_MIN_INTENT_ACC 0.93
+/* Floors on the extra sets, below what each reached (worst since matcher round 6: intent
+ * 0.947 on set4, false urgent 0.000, Spanish 0.950 on set6). False urgent keeps its 0.01 budget: a
+ * missed crisis is the worse error. */
+#define EXTRA_MIN_INTENT_ACC 0.94
 #define EXTRA_MAX_FALSE_URGENT 0.01
 #define EXTRA_MIN_SPANISH_ACC 0.94
 
@@ -153,11 +153,11 @@ static void test_later_sets_figures(void **state)
         int min_n;
         double intent, recall, false_urgent, es;
     } sets[] = {
-        {"set8", 300, 0.96, 1.0, 0.005, 0.97},    {"setH", 220, 0.92, 1.0, 0.01, 0.92},
-        {"crisis8", 200, 0.87, 0.99, 0.04, 0.95}, {"set9", 300, 0.97, 1.0, 0.005, 0.96},
-        {"crisis9", 200, 0.84, 1.0, 0.06, 0.87},  {"set10", 300, 0.99, 1.0, 0.004, 0.99},
-        {"set11", 300, 0.96, 1.0, 0.004, 0.97},   {"crisis11", 200, 0.86, 1.0, 0.13, 0.88},
-        {"set12", 300, 0.91, 1.0, 0.013, 0.88},   {"set13", 300, 0.91, 0.90, 0.009, 0.92},
+        {"set8", 300, 0.97, 1.0, 0.005, 0.97},     {"setH", 220, 0.93, 1.0, 0.01, 0.93},
+        {"crisis8", 200, 0.875, 0.99, 0.04, 0.95}, {"set9", 300, 0.97, 1.0, 0.005, 0.96},
+        {"crisis9", 200, 0.855, 1.0, 0.06, 0.87},  {"set10", 300, 0.99, 1.0, 0.004, 0.99},
+        {"set11", 300, 0.97, 1.0, 0.004, 0.98},    {"crisis11", 200, 0.865, 1.0, 0.13, 0.88},
+        {"set12", 300, 0.99, 1.0, 0.004, 0.99},    {"set13", 300, 0.99, 1.0, 0.004, 0.98},
     };
     struct replies *replies;
     struct matcher *m = load_matcher(&replies);

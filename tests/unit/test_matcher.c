@@ -453,6 +453,78 @@ static void test_crisis_rules(void **state)
     assert_not_urgent("my abscess from last spring healed but left a scar, can i fade it");
 }
 
+/* Round 6: the crisis rules widened by class (finality without a clock, giving up with a
+ * farewell, a method thought of, a limb discoloured and numb), and their calm sides. */
+static void test_crisis_rules_by_class(void **state)
+{
+    (void)state;
+    /* gone_moot and goodbye_soon: gone for good, "it doesn't matter", no clock needed. */
+    assert_rule("how much is detox with aetna? forget it, i wont be here long enough to use it",
+                INTENT_CRISIS_SUICIDE, "goodbye_soon");
+    assert_rule("never mind about the copay. nothing matters, im not going to need it",
+                INTENT_CRISIS_SUICIDE, "gone_moot");
+    assert_rule("olvídalo, ya no importa, no creo que siga vivo", INTENT_CRISIS_SUICIDE,
+                "gone_moot");
+    assert_intent("ya no importa nada, no creo que siga aquí para el lunes", INTENT_CRISIS_SUICIDE);
+    assert_not_urgent("do you take humana? my plan ends next week so it doesnt matter after that");
+    assert_not_urgent("never mind, i wont be around saturday, im visiting my aunt out of town");
+
+    /* resigned_farewell, prepared_farewell, farewell_apology, farewell_unreachable. */
+    assert_rule("i cant keep going like this. tell my kids i love them", INTENT_CRISIS_SUICIDE,
+                "resigned_farewell");
+    assert_rule("it's all ready now in the closet. please forgive me mom", INTENT_CRISIS_SUICIDE,
+                "prepared_farewell");
+    assert_rule("to whoever reads this, i'm so sorry", INTENT_CRISIS_SUICIDE, "farewell_apology");
+    assert_rule("ya no tengo fuerzas. a quien lea esto, perdón", INTENT_CRISIS_SUICIDE,
+                "resigned_farewell");
+    assert_rule("my brother posted a goodbye message last night and now he's not answering",
+                INTENT_CRISIS_SUICIDE, "farewell_unreachable");
+    assert_rule("mi hermana se despidió de todos por whatsapp y nadie la encuentra",
+                INTENT_CRISIS_SUICIDE, "farewell_unreachable");
+    assert_not_urgent("im done fighting with my insurance company, can someone call them for me");
+    assert_not_urgent("everything is set up for my intake thursday, sorry for all the questions");
+    assert_intent("i can't do this anymore, my daughter is using again. how do we get her into "
+                  "rehab",
+                  INTENT_GET_HELP);
+
+    /* method_ideation: a way to die, thought of. */
+    assert_rule("every morning on the freeway i think how easy it would be to swerve into a "
+                "semi",
+                INTENT_CRISIS_SUICIDE, "method_ideation");
+    assert_rule("been stockpiling my seroquel, thinking about it a lot", INTENT_CRISIS_SUICIDE,
+                "method_ideation");
+    assert_rule("sería tan fácil soltar el volante en la curva", INTENT_CRISIS_SUICIDE,
+                "method_ideation");
+    assert_not_urgent("thinking about driving down to your office tomorrow, is there parking");
+    assert_not_urgent("i want to get off all the pills i'm on, do you do medical detox");
+    assert_not_urgent("my son keeps thinking about the gun range job, is that ok in recovery");
+
+    /* limb_color_numb: a limb discoloured and numb or cold, whatever the colour is called. */
+    assert_rule("my fingertips look like little eggplants and i cant feel them at all",
+                INTENT_MEDICAL_URGENT, "limb_color_numb");
+    assert_rule("los dedos del pie se ven como uvas y ya no los siento", INTENT_MEDICAL_URGENT,
+                "limb_color_numb");
+    assert_intent("my heel is grey and ice cold, i been shooting in my foot",
+                  INTENT_MEDICAL_URGENT);
+
+    /* A colour alone on a blood-draw or injection site is a mark's colour; on lips, a face or
+     * fingertips it stays urgent. */
+    assert_not_urgent("had my blood drawn yesterday and the inside of my elbow is purple, will "
+                      "it look like track marks");
+    assert_not_urgent("the scar on my arm is still purple even though it healed, will it fade");
+    assert_not_urgent("el brazo quedó morado después de donar plasma, se ve como marcas?");
+    assert_intent("his lips are purple next to those track marks and he wont wake up",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("her face is turning blue, she shot up in the bathroom", INTENT_CRISIS_OVERDOSE);
+
+    /* Idioms: a loved one's use "killing him slowly", time or money "too much". */
+    assert_intent("my husband is slowly killing himself with meth, what do i do to get him help",
+                  INTENT_GET_HELP);
+    assert_not_urgent("i took too much time off already, do you have evening groups");
+    assert_intent("i think i took too much, i can barely keep my eyes open",
+                  INTENT_CRISIS_OVERDOSE);
+}
+
 static void test_language(void **state)
 {
     (void)state;
@@ -481,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_passive_goodbyes),
         cmocka_unit_test(test_intent_look_alikes),
         cmocka_unit_test(test_crisis_rules),
+        cmocka_unit_test(test_crisis_rules_by_class),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
