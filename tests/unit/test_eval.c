@@ -158,6 +158,7 @@ static void test_later_sets_figures(void **state)
         {"crisis9", 200, 0.855, 1.0, 0.06, 0.87},  {"set10", 300, 0.99, 1.0, 0.004, 0.99},
         {"set11", 300, 0.97, 1.0, 0.004, 0.98},    {"crisis11", 200, 0.865, 1.0, 0.13, 0.88},
         {"set12", 300, 0.99, 1.0, 0.004, 0.99},    {"set13", 300, 0.99, 1.0, 0.004, 0.98},
+        {"set14", 300, 0.92, 0.96, 0.005, 0.94},   {"crisis15", 200, 0.75, 0.85, 0.15, 0.83},
     };
     struct replies *replies;
     struct matcher *m = load_matcher(&replies);
