@@ -41,7 +41,10 @@
  *     crisis examples either. Crisis rules from lexicon.json raise a crisis when their
  *     concepts meet within a few words ("burning" + "my forearm", "tonight" + "wrote a
  *     letter", "hand" + "turned dark" + "hit a vein"), with the same set-asides as phrases
- *     and their own "unless" concepts: one rule stands for many phrasings. A strong sign
+ *     and their own "unless" concepts: one rule stands for many phrasings. The rules follow
+ *     the clinical checklists (opioid and stimulant overdose signs, the Columbia suicide-risk
+ *     items, injection emergencies); words said once meet one slot of a rule, and a few calm
+ *     concepts also set aside the weak phrases of their crisis (weak_calm_names). A strong sign
  *     raises the crisis alone; weak ones
  *     ("blue", "cold", "after I shot up") need each other's company or the best score.
  *     Then the best scoring intent, with greetings and thanks only when nothing else is
@@ -186,7 +189,12 @@ static const struct {
     {CUE_AWAY, LANG_EN, "be back"},
     {CUE_AWAY, LANG_EN, "back on"},
     {CUE_AWAY, LANG_EN, "wedding"},
-    {CUE_AWAY, LANG_EN, "funeral"},
+    {CUE_AWAY, LANG_EN, "a funeral"},
+    {CUE_AWAY, LANG_EN, "the funeral"},
+    {CUE_AWAY, LANG_EN, "his funeral"},
+    {CUE_AWAY, LANG_EN, "her funeral"},
+    {CUE_AWAY, LANG_EN, "grandma's funeral"},
+    {CUE_AWAY, LANG_EN, "grandpa's funeral"},
     {CUE_AWAY, LANG_ES, "de viaje"},
     {CUE_AWAY, LANG_ES, "vacaciones"},
     {CUE_AWAY, LANG_ES, "fuera de la ciudad"},
@@ -198,6 +206,20 @@ static const struct {
     {CUE_AWAY, LANG_ES, "en casa"},
     {CUE_AWAY, LANG_ES, "regreso el"},
     {CUE_AWAY, LANG_ES, "vuelvo el"},
+    {CUE_AWAY, LANG_EN, "going to my"},
+    {CUE_AWAY, LANG_EN, "heading to my"},
+    {CUE_AWAY, LANG_EN, "staying with"},
+    {CUE_AWAY, LANG_EN, "staying at"},
+    {CUE_AWAY, LANG_EN, "at my sister"},
+    {CUE_AWAY, LANG_EN, "at my mom"},
+    {CUE_AWAY, LANG_EN, "at my parents"},
+    {CUE_AWAY, LANG_EN, "at my dad"},
+    {CUE_AWAY, LANG_EN, "at my brother"},
+    {CUE_AWAY, LANG_EN, "at my friend"},
+    {CUE_AWAY, LANG_ES, "en casa de"},
+    {CUE_AWAY, LANG_ES, "voy a casa de"},
+    {CUE_AWAY, LANG_ES, "me voy con"},
+    {CUE_AWAY, LANG_ES, "me quedo con"},
     {CUE_AWAY, LANG_ES, "mejor el"},
     {CUE_AWAY, LANG_ES, "en su lugar"},
     {CUE_AWAY, LANG_ES, "boda"},
@@ -504,6 +526,9 @@ struct matcher {
     /* Concepts that make a colour a mark's (calm_marks, calm_procedure), and those that
      * keep it a sign (limb_numb, limb_severe); the stems of vital_words. */
     uint64_t colour_calm, colour_sign;
+    /* By intent, the calm concepts that set aside a weak sign of that crisis in their
+     * sentence (see weak_calm_names). */
+    uint64_t weak_calm[INTENT_COUNT];
     uint32_t vital[LANG_COUNT][MAX_VITAL];
     char **phrase_texts;
     /* By stem id: the phrases starting with it, with their signatures side by side so
@@ -1560,6 +1585,23 @@ static int mark_colour(const struct matcher *m, const struct analysis *a,
     return 1;
 }
 
+/*
+ * Calm concepts of lexicon.json that set aside a weak crisis sign ("cold", "numb", "for
+ * good", "pills") in their sentence: an ordinary reason for a limb to be cold or numb, a
+ * body's ordinary trouble (anxiety, withdrawal), overdoses in stories, classes and kits,
+ * and quitting drugs. Thoughts of suicide keep their broad words otherwise: "hopeless"
+ * next to "rehab" is still heard.
+ */
+static const struct {
+    int intent;
+    const char *concept;
+} weak_calm_names[] = {
+    {INTENT_MEDICAL_URGENT, "calm_limb"},
+    {INTENT_MEDICAL_URGENT, "calm_body"},
+    {INTENT_CRISIS_OVERDOSE, "calm_overdose"},
+    {INTENT_CRISIS_SUICIDE, "calm_quit"},
+};
+
 /* A concept said in the text, for the crisis rules. */
 struct concept_hit {
     int hit; /* into the text's concept hits */
@@ -1585,6 +1627,13 @@ static int rule_met(const struct rule *rule, const struct concept_hit *ch, int n
             int best = -1, best_span = 1 << 30;
             for (int b = 0; b < nch; b++) {
                 if (b == a || !(rule->slot[s] >> ch[b].concept & 1))
+                    continue;
+                /* Words said once meet one slot: "nodded out" and "keeps nodding" over the
+                 * same words are not two signs. */
+                int overlaps = 0;
+                for (int t = 0; t < s && !overlaps; t++)
+                    overlaps = ch[b].start <= ch[chosen[t]].end && ch[chosen[t]].start <= ch[b].end;
+                if (overlaps)
                     continue;
                 int l = ch[b].start < lo ? ch[b].start : lo;
                 int h = ch[b].end > hi ? ch[b].end : hi;
@@ -1808,6 +1857,14 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 set_aside++;
                 continue;
             }
+            /* "my hands go cold and purple in the winter", "slept on my arm, now it's
+             * numb", "threw away my stash, done for good": a weak sign with an ordinary
+             * reason in its sentence. Strong signs and the rules still hold. */
+            if (!p->strong && (said_in[sn] & m->weak_calm[p->intent])) {
+                append_reason(why, "an ordinary reason: '", p->text, "'; ");
+                set_aside++;
+                continue;
+            }
             if (p->intent == INTENT_CRISIS_SUICIDE && p->injury &&
                 cue_pos[CUE_ACCIDENT][sn] < MAX_TOKENS) {
                 append_reason(why, "an accident: '", p->text, "'; ");
@@ -1884,16 +1941,17 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             int chosen[RULE_MAX_SLOTS];
             for (int from = 0; (from = rule_met(rule, ch, nch, from, chosen)) > 0;) {
                 const char *why_not = NULL;
+                int calm_aside = 0; /* set aside by a calm concept or cue, not by time */
                 int sn0 = sentence_slot(a.words[ch[chosen[0]].start].sentence);
                 for (int s = 0; s < rule->n_slots && !why_not; s++) {
                     const struct phrase_hit *hit = &concept_hits[ch[chosen[s]].hit];
                     int sn = sentence_slot(a.words[hit->start].sentence);
                     if (said_in[sn] & rule->unless)
-                        why_not = "a calm context";
+                        why_not = "a calm context", calm_aside = 1;
                     else if (rule->unless_accident && cue_pos[CUE_ACCIDENT][sn] < MAX_TOKENS)
-                        why_not = "an accident";
+                        why_not = "an accident", calm_aside = 1;
                     else if (rule->unless_away && cue_pos[CUE_AWAY][sn] < MAX_TOKENS)
-                        why_not = "away for a reason";
+                        why_not = "away for a reason", calm_aside = 1;
                     else if (past_event(&a, cue_spans, ncue_spans, hit))
                         why_not = "a past event";
                 }
@@ -1913,6 +1971,9 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                                   m->phrases[concept_hits[ch[chosen[s]].hit].phrase].text, "'");
                 append_reason(why, why_not ? ", set aside: " : "", why_not, why_not ? "); " : "; ");
                 if (why_not) {
+                    /* Like a sign set aside: the text reads like a crisis only because
+                     * of those words ("my chest hurts from coughing"). */
+                    set_aside += calm_aside;
                     if (rule->intent != INTENT_CRISIS_SUICIDE)
                         asked_about_crisis = fmax(asked_about_crisis, WEIGHT_WEAK);
                     continue;
@@ -2570,6 +2631,10 @@ struct matcher *matcher_new(const struct replies *r)
             if (strcmp(m->concept_names[c], sign_names[k]) == 0)
                 m->colour_sign |= (uint64_t)1 << c;
         }
+    for (size_t k = 0; k < sizeof weak_calm_names / sizeof weak_calm_names[0]; k++)
+        for (int c = 0; c < m->n_concepts; c++)
+            if (strcmp(m->concept_names[c], weak_calm_names[k].concept) == 0)
+                m->weak_calm[weak_calm_names[k].intent] |= (uint64_t)1 << c;
     share_phrase_weights(m);
 
     build_language_odds(m, r);

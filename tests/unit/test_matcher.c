@@ -525,6 +525,128 @@ static void test_crisis_rules_by_class(void **state)
                   INTENT_CRISIS_OVERDOSE);
 }
 
+/* Round 7: a rule for every item of the clinical checklists (opioid and stimulant overdose signs,
+ * Columbia-scale suicide risk and warning signs, injection-related emergencies), in everyday
+ * words, English and Spanish; and each rule's calm side: education, kits, past events, detox,
+ * winter, a sleeping arm, procedures, quitting, relationships, moving. */
+static void test_clinical_checklists(void **state)
+{
+    (void)state;
+    /* Opioid overdose: unresponsive, breathing, colour, pupils, limp; naloxone or a sternum
+     * rub that fails; a child or pet that got into drugs; a double dose with drowsiness; and
+     * the stimulant signs (racing heart, overheating, confusion) with a drug. */
+    assert_rule("mi primo se tomó algo en la fiesta y está como ido, respira muy lento",
+                INTENT_CRISIS_OVERDOSE, "od_signs");
+    assert_rule("his lips look grey and he snorted a bunch of pills", INTENT_CRISIS_OVERDOSE,
+                "od_signs");
+    assert_rule("her pupils are pinpoints and she is snoring weird, cant wake her",
+                INTENT_CRISIS_OVERDOSE, "od_signs");
+    assert_rule("did a sternum rub on my cousin and he barely moved", INTENT_CRISIS_OVERDOSE,
+                "revive_failing");
+    assert_rule("the naloxone isnt doing anything, what now", INTENT_CRISIS_OVERDOSE,
+                "revive_failing");
+    assert_rule("le pusimos narcan y no hizo nada", INTENT_CRISIS_OVERDOSE, "revive_failing");
+    assert_rule("my 3 year old got into my suboxone strips", INTENT_CRISIS_OVERDOSE,
+                "child_ingestion");
+    assert_rule("my dog ate a fentanyl patch out of the trash", INTENT_CRISIS_OVERDOSE,
+                "child_ingestion");
+    assert_rule("mi niña de 2 años se comió unas pastillas de la abuela", INTENT_CRISIS_OVERDOSE,
+                "child_ingestion");
+    assert_rule("forgot i already took my methadone and took it again, now im so sleepy",
+                INTENT_CRISIS_OVERDOSE, "double_dose_drowsy");
+    assert_rule("se tomó su metadona dos veces y está muy somnoliento", INTENT_CRISIS_OVERDOSE,
+                "double_dose_drowsy");
+    assert_rule("did way too much coke, my heart is pounding and i feel like im overheating",
+                INTENT_CRISIS_OVERDOSE, "stimulant_signs");
+    assert_rule("mi hermano se metió cristal, tiene el corazón a mil y está ardiendo",
+                INTENT_CRISIS_OVERDOSE, "stimulant_signs");
+
+    /* Suicide: means got, held or approached; pills saved; a decision; burdensomeness and
+     * life insurance; hopelessness with a timeline; affairs put in order; the sums of a dose;
+     * the veterans' "22". */
+    assert_rule("been sitting in the truck with my rifle in my lap for an hour",
+                INTENT_CRISIS_SUICIDE, "means_ready");
+    assert_rule("started the car in the garage and shut the door", INTENT_CRISIS_SUICIDE,
+                "means_ready");
+    assert_rule("voy caminando a las vías del tren", INTENT_CRISIS_SUICIDE, "means_ready");
+    assert_rule("i ran the hose from the exhaust into the window", INTENT_CRISIS_SUICIDE,
+                "means_pair");
+    assert_rule("been saving up my sleeping pills for weeks", INTENT_CRISIS_SUICIDE,
+                "pills_hoarded");
+    assert_rule("he estado juntando mis pastillas para dormir", INTENT_CRISIS_SUICIDE,
+                "pills_hoarded");
+    assert_rule("ive made up my mind, this is my last text", INTENT_CRISIS_SUICIDE,
+                "decided_ending");
+    assert_rule("ya lo decidí, todos estarían mejor sin mí", INTENT_CRISIS_SUICIDE,
+                "decided_ending");
+    assert_rule("my wife gets the life insurance, theyd be better off", INTENT_CRISIS_SUICIDE,
+                "burden_payout");
+    assert_rule("el seguro de vida les sirve más que yo", INTENT_CRISIS_SUICIDE, "burden_payout");
+    assert_rule("theres no way out, by friday it will be done", INTENT_CRISIS_SUICIDE,
+                "hopeless_timeline");
+    assert_rule("wrote my will and gave away my dog, sorry everyone", INTENT_CRISIS_SUICIDE,
+                "prepared_farewell");
+    assert_rule("ya dejé todo en orden, perdónenme", INTENT_CRISIS_SUICIDE, "prepared_farewell");
+    assert_rule("i know exactly how many of my insulin pens it would take, ive worked it out",
+                INTENT_CRISIS_SUICIDE, "lethal_dose_sought");
+    assert_intent("thinking im about to be one of the 22", INTENT_CRISIS_SUICIDE);
+
+    /* Injection-related emergencies: lymphangitis, sepsis or endocarditis, necrotising
+     * infection, neck injection, clots, wound botulism, tetanus. */
+    assert_rule("a pink stripe is creeping up my forearm from the spot i shoot",
+                INTENT_MEDICAL_URGENT, "infection_spreading");
+    assert_rule("the redness went past the line i drew on my abscess", INTENT_MEDICAL_URGENT,
+                "infection_spreading");
+    assert_rule("my abscess is huge and my heart rate is like 130 and im febrile",
+                INTENT_MEDICAL_URGENT, "infection_fever");
+    assert_rule("i shoot up and have had chills all week, now i am short of breath",
+                INTENT_MEDICAL_URGENT, "infection_racing");
+    assert_rule("my thigh crackles like rice krispies where i muscled", INTENT_MEDICAL_URGENT,
+                "skin_crackle");
+    assert_rule("la piel truena donde me inyecté", INTENT_MEDICAL_URGENT, "skin_crackle");
+    assert_rule("i shot in my jugular and now my throat is swelling", INTENT_MEDICAL_URGENT,
+                "neck_injection");
+    assert_rule("me inyecté en el cuello y se me está hinchando", INTENT_MEDICAL_URGENT,
+                "neck_injection");
+    assert_rule("my calf is swollen out of nowhere and i am short of breath", INTENT_MEDICAL_URGENT,
+                "limb_clot");
+    assert_rule("short of breath and coughing up blood since i started injecting in my groin",
+                INTENT_MEDICAL_URGENT, "lung_clot");
+    assert_rule("coughing blood and i cant catch my breath", INTENT_MEDICAL_URGENT,
+                "cough_blood_breathless");
+    assert_rule("my eyelids are drooping and i am seeing double, been skin popping tar",
+                INTENT_MEDICAL_URGENT, "wound_botulism");
+    assert_rule("my jaw is stiff and i cant open my mouth, my abscess is bad",
+                INTENT_MEDICAL_URGENT, "tetanus");
+
+    /* The calm sides, and round 6's leftovers (strong phrases and weak limb signs that
+     * false-alarmed). */
+    assert_not_urgent("what are the signs of an opioid overdose for my class");
+    assert_not_urgent("i keep narcan in my purse in case, where can i get more");
+    assert_not_urgent("how do i keep my methadone away from my kids, do you have lock boxes");
+    assert_not_urgent("my son overdosed last year and the narcan worked, hes sober now");
+    assert_not_urgent("detox feels like dying, is yours medical?");
+    assert_not_urgent("my fingers get cold and white in the winter, is that from using");
+    assert_not_urgent("i slept on my arm and now its numb and tingly");
+    assert_not_urgent("i got my PICC line out and my arm is bruised");
+    assert_not_urgent("tired of fighting my addiction, i want to go to rehab");
+    assert_not_urgent("tell my mom im sorry i missed the call");
+    assert_not_urgent("my chest hurts from coughing all week");
+    assert_not_urgent("i wont be around this weekend, going to my sisters");
+    assert_not_urgent("im ending things with my girlfriend, she wont stop using");
+    assert_not_urgent("ya lo decidí, quiero internarme. ¿qué necesito?");
+    assert_not_urgent("i decided to go to treatment, when can i start");
+    assert_not_urgent("cleaning out my apartment this weekend because im moving");
+    assert_not_urgent("my heart races when i have anxiety, is that withdrawal");
+    assert_not_urgent("my dog ate a weed gummy, the vet says he will be fine");
+    assert_not_urgent("threw away my needles tonight, done for good. what now");
+    assert_not_urgent("my jaw hurts from grinding my teeth, will it stop when i quit");
+    assert_not_urgent("saving money for rehab, how much does it cost");
+    assert_not_urgent("lmao that movie killed me");
+    assert_not_urgent("my grandpa left me his rifle for hunting, is that ok in sober living");
+    assert_not_urgent("¿es verdad que el fentanilo te puede parar la respiración?");
+}
+
 static void test_language(void **state)
 {
     (void)state;
@@ -554,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_intent_look_alikes),
         cmocka_unit_test(test_crisis_rules),
         cmocka_unit_test(test_crisis_rules_by_class),
+        cmocka_unit_test(test_clinical_checklists),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
