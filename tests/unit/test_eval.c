@@ -159,6 +159,7 @@ static void test_later_sets_figures(void **state)
         {"set11", 300, 0.97, 1.0, 0.004, 0.98},    {"crisis11", 200, 0.87, 1.0, 0.12, 0.90},
         {"set12", 300, 0.99, 1.0, 0.004, 0.99},    {"set13", 300, 0.99, 1.0, 0.004, 0.98},
         {"set14", 300, 0.93, 1.0, 0.004, 0.94},    {"crisis15", 200, 0.88, 1.0, 0.03, 0.88},
+        {"set16", 300, 0.91, 0.96, 0.004, 0.92},   {"crisis17", 200, 0.77, 0.84, 0.12, 0.78},
     };
     struct replies *replies;
     struct matcher *m = load_matcher(&replies);
