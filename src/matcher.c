@@ -47,6 +47,9 @@
  *     concepts also set aside the weak phrases of their crisis (weak_calm_names). A strong sign
  *     raises the crisis alone; weak ones
  *     ("blue", "cold", "after I shot up") need each other's company or the best score.
+ *     A safety net raises a crisis for a text with one danger concept said in earnest (a
+ *     means, an ending, an overdose sign, bleeding) that reads like that crisis's examples,
+ *     below the similarity that raises one alone (net_names, NET_NEAREST, NET_SIM).
  *     Then the best scoring intent, with greetings and thanks only when nothing else is
  *     asked (a greeting must open the text), and fallback when the evidence is thin.
  *
@@ -66,6 +69,9 @@
 #include <string.h>
 #include <utf8proc.h>
 
+/* A set of concepts of lexicon.json, bit i for concept i (MAX_CONCEPTS of them). */
+__extension__ typedef unsigned __int128 concept_mask;
+
 #define MAX_TEXT_BYTES 4096 /* Twilio bodies are at most 1600 characters */
 #define MAX_TOKENS 256
 #define MAX_WORD 48
@@ -83,8 +89,14 @@
 #define SIM_CRISIS 0.55       /* similarity to a crisis intent that alone raises it */
 #define WEAK_CRISIS_SHARE 0.4 /* weak crisis signs must reach this share of the best other */
 #define LANG_SURE_ODDS 1.0    /* |Spanish log-odds| from which a text is sure of its language */
-#define RULE_SCORE 1.5        /* what a crisis rule met adds to its intent's score */
-#define NEGATION_REACH 4      /* words a negation may stand before the crisis sign it denies */
+/* The safety net: a text with one danger concept of a crisis's rules (a means, a time
+ * with an ending, a breathing sign, a dose) and no complete rule is raised when it reads
+ * this much like that crisis's examples. Tuned on tests/data/train and the extra sets:
+ * 0.35/0.30 raised dev-like false alarms past 1%. */
+#define NET_NEAREST 0.40
+#define NET_SIM 0.35
+#define RULE_SCORE 1.5   /* what a crisis rule met adds to its intent's score */
+#define NEGATION_REACH 4 /* words a negation may stand before the crisis sign it denies */
 
 enum cue {
     CUE_HYPOTHETICAL,
@@ -100,11 +112,12 @@ enum cue {
     CUE_ACCIDENT, /* "while cooking", "sin querer": an injury that was no self-harm */
     CUE_ABSENCE,  /* "won't be here", "no voy a estar": away, or gone for good */
     CUE_AWAY,     /* "out of town", "going camping", "instead": an absence with a reason */
+    CUE_LEARNED, /* "they warned us about", "nos enseñaron": a sign known from a class, seen now */
     CUE_COUNT
 };
 static const char *const cue_names[CUE_COUNT] = {
-    "hypothetical", "past",   "third_party", "personal", "question", "present",
-    "idiom",        "unreal", "ongoing",     "accident", "absence",  "away"};
+    "hypothetical", "past",    "third_party", "personal", "question", "present", "idiom",
+    "unreal",       "ongoing", "accident",    "absence",  "away",     "learned"};
 
 /*
  * Cues the matcher itself knows, because replies/ (lexicon.json) names only the cues
@@ -223,6 +236,21 @@ static const struct {
     {CUE_AWAY, LANG_ES, "mejor el"},
     {CUE_AWAY, LANG_ES, "en su lugar"},
     {CUE_AWAY, LANG_ES, "boda"},
+    /* A sign recognised from a class is happening: "he's making that snoring sound they
+     * warned us about at the narcan training" is no class. */
+    {CUE_LEARNED, LANG_EN, "warned us about"},
+    {CUE_LEARNED, LANG_EN, "warned us"},
+    {CUE_LEARNED, LANG_EN, "they told us about"},
+    {CUE_LEARNED, LANG_EN, "taught us about"},
+    {CUE_LEARNED, LANG_EN, "they taught us"},
+    {CUE_LEARNED, LANG_EN, "they showed us"},
+    {CUE_LEARNED, LANG_EN, "we learned about"},
+    {CUE_LEARNED, LANG_EN, "like they said at"},
+    {CUE_LEARNED, LANG_EN, "just like they said"},
+    {CUE_LEARNED, LANG_ES, "nos enseñaron"},
+    {CUE_LEARNED, LANG_ES, "nos advirtieron"},
+    {CUE_LEARNED, LANG_ES, "nos dijeron en"},
+    {CUE_LEARNED, LANG_ES, "como nos dijeron"},
 };
 
 /* Words of self-injury: a suicide phrase with one of them is set aside by an accident
@@ -518,17 +546,19 @@ struct matcher {
         int intent;
         int window;
         int n_slots;
-        uint64_t slot[RULE_MAX_SLOTS]; /* the concepts that meet each slot */
-        uint64_t unless;               /* concepts that set the rule aside */
+        concept_mask slot[RULE_MAX_SLOTS]; /* the concepts that meet each slot */
+        concept_mask unless;               /* concepts that set the rule aside */
         int unless_accident, unless_away;
     } * rules;
     int n_rules;
     /* Concepts that make a colour a mark's (calm_marks, calm_procedure), and those that
      * keep it a sign (limb_numb, limb_severe); the stems of vital_words. */
-    uint64_t colour_calm, colour_sign;
+    concept_mask colour_calm, colour_sign;
     /* By intent, the calm concepts that set aside a weak sign of that crisis in their
      * sentence (see weak_calm_names). */
-    uint64_t weak_calm[INTENT_COUNT];
+    concept_mask weak_calm[INTENT_COUNT];
+    /* By intent, the concepts of its crisis rules, for the safety net. */
+    concept_mask danger[INTENT_COUNT];
     uint32_t vital[LANG_COUNT][MAX_VITAL];
     char **phrase_texts;
     /* By stem id: the phrases starting with it, with their signatures side by side so
@@ -1327,7 +1357,7 @@ static void mask_set(uint64_t *mask, uint32_t stem)
 /* Finds the phrases of intents and cues in hits (returned: how many), and the concepts of
  * the crisis rules in concept_hits (*nconcepts of them; *said: a bit per concept). */
 static int find_phrases(struct matcher *m, const struct analysis *a, struct phrase_hit *hits,
-                        struct phrase_hit *concept_hits, int *nconcepts, uint64_t *said)
+                        struct phrase_hit *concept_hits, int *nconcepts, concept_mask *said)
 {
     int nhits = 0;
     *nconcepts = 0;
@@ -1364,7 +1394,7 @@ static int find_phrases(struct matcher *m, const struct analysis *a, struct phra
                 h.phrase = pi;
                 if (concept) {
                     concept_hits[(*nconcepts)++] = h;
-                    *said |= (uint64_t)1 << p->concept;
+                    *said |= (concept_mask)1 << p->concept;
                 } else {
                     hits[nhits++] = h;
                     m->phrase_seen[pi] = stamp;
@@ -1508,6 +1538,14 @@ static int past_event(const struct analysis *a, const struct span *spans, int n,
     for (int i = 0; i < n; i++) {
         if (spans[i].cue != CUE_PAST || a->words[spans[i].start].sentence != sn)
             continue;
+        /* "ya está bien abierta": a present cue that starts inside the past one and goes
+         * on past it is the better reading ("bien abierta", wide open). */
+        int longer = 0;
+        for (int j = 0; j < n && !longer; j++)
+            longer = spans[j].cue == CUE_PRESENT && spans[j].start > spans[i].start &&
+                     spans[j].start <= spans[i].end && spans[j].end > spans[i].end;
+        if (longer)
+            continue;
         /* The words between the past cue and the sign, and the sign's own words. */
         int from, to;
         if (spans[i].end < hit->start) {
@@ -1570,7 +1608,7 @@ static int away_for_a_reason(const struct analysis *a, const struct span *spans,
  * fingertips, he, breathing...) and no numbness or a limb dying. See colour_words.
  */
 static int mark_colour(const struct matcher *m, const struct analysis *a,
-                       const uint64_t said_in[MAX_SENTENCES], int sn)
+                       const concept_mask said_in[MAX_SENTENCES], int sn)
 {
     if (!(said_in[sn] & m->colour_calm) || (said_in[sn] & m->colour_sign))
         return 0;
@@ -1600,6 +1638,25 @@ static const struct {
     {INTENT_MEDICAL_URGENT, "calm_body"},
     {INTENT_CRISIS_OVERDOSE, "calm_overdose"},
     {INTENT_CRISIS_SUICIDE, "calm_quit"},
+};
+
+/*
+ * The safety net's danger signs: concepts of lexicon.json that tell of a danger by
+ * themselves (a means, a method, an ending, an overdose sign, a limb dying, bleeding, a
+ * dose to not wake up), unlike the contexts that complete a rule (a time, a drug, a limb).
+ */
+static const struct {
+    int intent;
+    const char *concept;
+} net_names[] = {
+    {INTENT_CRISIS_SUICIDE, "means_lethal"}, {INTENT_CRISIS_SUICIDE, "method_act"},
+    {INTENT_CRISIS_SUICIDE, "ending"},       {INTENT_CRISIS_SUICIDE, "no_wake"},
+    {INTENT_CRISIS_SUICIDE, "farewell"},     {INTENT_CRISIS_SUICIDE, "decided"},
+    {INTENT_CRISIS_SUICIDE, "burden"},       {INTENT_CRISIS_OVERDOSE, "od_sign"},
+    {INTENT_CRISIS_OVERDOSE, "revive_try"},  {INTENT_MEDICAL_URGENT, "limb_severe"},
+    {INTENT_MEDICAL_URGENT, "bleeding"},     {INTENT_MEDICAL_URGENT, "deep_wound"},
+    {INTENT_MEDICAL_URGENT, "stroke"},       {INTENT_MEDICAL_URGENT, "crackle"},
+    {INTENT_MEDICAL_URGENT, "cough_blood"},
 };
 
 /* A concept said in the text, for the crisis rules. */
@@ -1711,12 +1768,12 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
 
     struct phrase_hit hits[MAX_HITS], concept_hits[MAX_HITS];
     int nconcepts;
-    uint64_t said;
+    concept_mask said;
     int nhits = find_phrases(m, &a, hits, concept_hits, &nconcepts, &said);
     /* The concepts said in each sentence, for the rules' "unless" and the colours of marks;
      * a concept inside a longer one of another concept is part of that one: "bruised" in
      * "toes like bruised grapes" is no bruise. */
-    uint64_t said_in[MAX_SENTENCES] = {0};
+    concept_mask said_in[MAX_SENTENCES] = {0};
     for (int h = 0; h < nconcepts; h++) {
         const struct phrase_hit *hit = &concept_hits[h];
         const struct phrase *p = &m->phrases[hit->phrase];
@@ -1727,7 +1784,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                      o->end >= hit->end && o->end - o->start > hit->end - hit->start;
         }
         if (!inside)
-        said_in[sentence_slot(a.words[hit->start].sentence)] |= (uint64_t)1 << p->concept;
+        said_in[sentence_slot(a.words[hit->start].sentence)] |= (concept_mask)1 << p->concept;
     }
 
     /* Cues, by sentence: where each first appears, and whether the sentence opens
@@ -1776,6 +1833,19 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 cue_pos[CUE_PAST][sn] = w - 1;
             cue_spans[ncue_spans++] = (struct span){CUE_PAST, w - 1, w, "in <year>"};
         }
+    }
+    /* Sentences that name a sign known from a class ("the snoring they warned us about"),
+     * and reports that a state goes on ("its been hours and they're still like that"). */
+    int learned[MAX_SENTENCES], goes_on[MAX_SENTENCES] = {0};
+    for (int sn = 0; sn < MAX_SENTENCES; sn++)
+        learned[sn] = cue_pos[CUE_LEARNED][sn] < MAX_TOKENS;
+    for (int i = 0; i < ncue_spans; i++) {
+        const char *t = cue_spans[i].text;
+        int sn = sentence_slot(a.words[cue_spans[i].start].sentence);
+        if (cue_spans[i].cue == CUE_PRESENT && !opens_question[sn] &&
+            cue_pos[CUE_HYPOTHETICAL][sn] == MAX_TOKENS && cue_pos[CUE_UNREAL][sn] == MAX_TOKENS &&
+            (strstr(t, "still") || strstr(t, "todav") || strstr(t, "hours") || strstr(t, "horas")))
+            goes_on[sn] = 1;
     }
 
     /* A phrase inside a longer phrase is part of that one: "blue" in "blue cross" is not
@@ -1860,7 +1930,8 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             /* "my hands go cold and purple in the winter", "slept on my arm, now it's
              * numb", "threw away my stash, done for good": a weak sign with an ordinary
              * reason in its sentence. Strong signs and the rules still hold. */
-            if (!p->strong && (said_in[sn] & m->weak_calm[p->intent])) {
+            if (!p->strong && (said_in[sn] & m->weak_calm[p->intent]) &&
+                !(learned[sn] && p->intent == INTENT_CRISIS_OVERDOSE)) {
                 append_reason(why, "an ordinary reason: '", p->text, "'; ");
                 set_aside++;
                 continue;
@@ -1884,7 +1955,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             int asking = (opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS) && !now;
             /* "in case my son ever ODs", "his hands go blue all the time": about real
              * people, but not happening now. */
-            int unreal = cue_pos[CUE_UNREAL][sn] < MAX_TOKENS && !now;
+            int unreal = cue_pos[CUE_UNREAL][sn] < MAX_TOKENS && !now && !learned[sn];
             if (past || (p->intent != INTENT_CRISIS_SUICIDE && ((asking && !personal) || unreal))) {
                 /* Asking about a crisis is asking about risks; a little, so that a later
                  * sentence that reports one still outweighs it. */
@@ -1946,7 +2017,8 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 for (int s = 0; s < rule->n_slots && !why_not; s++) {
                     const struct phrase_hit *hit = &concept_hits[ch[chosen[s]].hit];
                     int sn = sentence_slot(a.words[hit->start].sentence);
-                    if (said_in[sn] & rule->unless)
+                    if ((said_in[sn] & rule->unless) &&
+                        !(learned[sn] && rule->intent == INTENT_CRISIS_OVERDOSE))
                         why_not = "a calm context", calm_aside = 1;
                     else if (rule->unless_accident && cue_pos[CUE_ACCIDENT][sn] < MAX_TOKENS)
                         why_not = "an accident", calm_aside = 1;
@@ -1962,8 +2034,15 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                     int asking =
                         (opens_question[sn0] || cue_pos[CUE_HYPOTHETICAL][sn0] < MAX_TOKENS) &&
                         !now;
-                    if ((asking && !personal) || (cue_pos[CUE_UNREAL][sn0] < MAX_TOKENS && !now))
+                    if ((asking && !personal) ||
+                        (cue_pos[CUE_UNREAL][sn0] < MAX_TOKENS && !now && !learned[sn0]))
                         why_not = "a question";
+                    /* "is it normal for your fingers to go white after shooting? its been
+                     * hours and they're still like that": another sentence tells that it
+                     * goes on. */
+                    for (int sn = 0; sn < MAX_SENTENCES && why_not; sn++)
+                        if (sn != sn0 && goes_on[sn])
+                            why_not = NULL;
                 }
                 append_reason(why, "rule ", rule->name, why_not ? " (" : ": ");
                 for (int s = 0; s < rule->n_slots; s++)
@@ -1993,6 +2072,28 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 break;
             }
         }
+    }
+
+    /* The danger concepts said in earnest, for the safety net: not denied, an idiom, a past
+     * event, a question about nobody in particular or not happening now. */
+    concept_mask earnest = 0;
+    for (int h = 0; h < nconcepts; h++) {
+        const struct phrase_hit *hit = &concept_hits[h];
+        concept_mask bit = (concept_mask)1 << m->phrases[hit->phrase].concept;
+        int sn = sentence_slot(a.words[hit->start].sentence);
+        if (!(bit & (m->danger[INTENT_CRISIS_SUICIDE] | m->danger[INTENT_CRISIS_OVERDOSE] |
+                     m->danger[INTENT_MEDICAL_URGENT])) ||
+            (earnest & bit))
+            continue;
+        int personal =
+            cue_pos[CUE_PERSONAL][sn] < MAX_TOKENS || cue_pos[CUE_THIRD_PARTY][sn] < MAX_TOKENS;
+        int now = happening_now(&a, cue_spans, ncue_spans, sn);
+        int asking = (opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS) && !now;
+        if (idiom_over(&a, cue_spans, ncue_spans, hit) || denied(&a, hit) ||
+            past_event(&a, cue_spans, ncue_spans, hit) || (asking && !personal) ||
+            (cue_pos[CUE_UNREAL][sn] < MAX_TOKENS && !now))
+            continue;
+        earnest |= bit;
     }
 
     score[INTENT_HEALTH_RISKS] += asked_about_crisis;
@@ -2040,7 +2141,11 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
          * because of those words: its similarity does not raise one. */
         int by_similarity = !(set_aside && crisis_signs == 0) &&
                             (sim[k] >= SIM_CRISIS || nearest[k] >= NEAREST_CRISIS);
-        int raised = strong[k] > 0 || (weak[k] > 0 && score[k] >= best_calm) ||
+        /* The safety net: one danger concept of this crisis's rules, said in earnest, in a
+         * text that reads like its examples. */
+        int net = !set_aside && (earnest & m->danger[k]) &&
+                  (nearest[k] >= NET_NEAREST || sim[k] >= NET_SIM);
+        int raised = net || strong[k] > 0 || (weak[k] > 0 && score[k] >= best_calm) ||
                      (weak_enough && score[k] >= WEAK_CRISIS_SHARE * best_calm) ||
                      sentence_of_signs || by_similarity;
         if (raised && (best_crisis < 0 || score[k] > score[best_crisis]))
@@ -2486,7 +2591,7 @@ static void build_rules(struct matcher *m, const struct replies *r)
             for (int a = 0; a < src->n_alts[s]; a++) {
                 int c = concept_index(m, src->slot[s][a]);
                 if (c >= 0)
-                    rule->slot[s] |= (uint64_t)1 << c;
+                    rule->slot[s] |= (concept_mask)1 << c;
             }
             ok &= rule->slot[s] != 0;
         }
@@ -2498,7 +2603,7 @@ static void build_rules(struct matcher *m, const struct replies *r)
             } else {
                 int c = concept_index(m, src->unless[u]);
                 if (c >= 0)
-                    rule->unless |= (uint64_t)1 << c;
+                    rule->unless |= (concept_mask)1 << c;
             }
         }
         if (!ok)
@@ -2627,14 +2732,18 @@ struct matcher *matcher_new(const struct replies *r)
     for (int c = 0; c < m->n_concepts; c++)
         for (int k = 0; k < 2; k++) {
             if (strcmp(m->concept_names[c], calm_names[k]) == 0)
-                m->colour_calm |= (uint64_t)1 << c;
+                m->colour_calm |= (concept_mask)1 << c;
             if (strcmp(m->concept_names[c], sign_names[k]) == 0)
-                m->colour_sign |= (uint64_t)1 << c;
+                m->colour_sign |= (concept_mask)1 << c;
         }
     for (size_t k = 0; k < sizeof weak_calm_names / sizeof weak_calm_names[0]; k++)
         for (int c = 0; c < m->n_concepts; c++)
             if (strcmp(m->concept_names[c], weak_calm_names[k].concept) == 0)
-                m->weak_calm[weak_calm_names[k].intent] |= (uint64_t)1 << c;
+                m->weak_calm[weak_calm_names[k].intent] |= (concept_mask)1 << c;
+    for (size_t k = 0; k < sizeof net_names / sizeof net_names[0]; k++)
+        for (int c = 0; c < m->n_concepts; c++)
+            if (strcmp(m->concept_names[c], net_names[k].concept) == 0)
+                m->danger[net_names[k].intent] |= (concept_mask)1 << c;
     share_phrase_weights(m);
 
     build_language_odds(m, r);

@@ -120,7 +120,7 @@ struct replies_cue {
 #define RULE_MAX_ALTS 8
 #define RULE_MAX_UNLESS 8
 #define RULE_DEFAULT_WINDOW 12
-#define MAX_CONCEPTS 64 /* concept names in lexicon.json */
+#define MAX_CONCEPTS 128 /* concept names in lexicon.json */
 struct replies_rule {
     char *name;
     enum intent intent;

@@ -657,6 +657,52 @@ static void test_language(void **state)
     assert_lang("😂", LANG_EN);
 }
 
+/* Round 8: rules widened from set16, crisis17 and the train18 corpora, with their calm
+ * sides, and the cues that keep a sign from a class or an ongoing state in earnest. */
+static void test_round8_rules(void **state)
+{
+    (void)state;
+    assert_intent("she is doing that gurgling snore they warned us about in the naloxone class",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_not_urgent("we learned about the snoring sound at the narcan training last week");
+    assert_intent("my brother woke up from the narcan 5 min ago and already wants to go use again",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("my uncle says he will join my aunt tonight. he keeps his shotgun by the bed",
+                  INTENT_CRISIS_SUICIDE);
+    assert_not_urgent(
+        "my husband hid his needles in the garage and he agreed to go to detox tonight");
+    assert_intent("how do i make it look like an accident so my wife gets the insurance money",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("been saving my trazodone all month. tonight is the night",
+                  INTENT_CRISIS_SUICIDE);
+    assert_not_urgent("been saving money for rehab all month, can i start tonight");
+    assert_intent("forget the insurance question, it wont matter after tomorrow",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("mi primo se pasó con la coca y el corazón le va a mil", INTENT_CRISIS_OVERDOSE);
+    assert_intent("my cousin swallowed his baggie when the police came", INTENT_CRISIS_OVERDOSE);
+    assert_intent("cuantas pastillas de rivotril hacen falta para no despertar",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("the spot in my groin where i shot is bleeding a lot and wont stop",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("the sore where i inject on my calf goes down to the bone and stinks",
+                  INTENT_MEDICAL_URGENT);
+    assert_not_urgent("my old track mark scars look green under this light, can laser fix them");
+    assert_intent("la llaga donde me inyecto ya está bien abierta y tengo fiebre",
+                  INTENT_MEDICAL_URGENT);
+    assert_not_urgent("mi hijo tuvo una sobredosis hace un año, ya está bien y limpio");
+    assert_intent("is it normal for your hand to go white and numb after shooting in it? its been "
+                  "hours and its still like that",
+                  INTENT_MEDICAL_URGENT);
+    assert_not_urgent("is it normal for your hands to go white and cold after shooting up?");
+    assert_intent("tio mi colega se ha metido rayas toda la noche, le duele el pecho y tiene el "
+                  "corazon a mil",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_not_urgent("ando muerta del cansancio, mañana les escribo");
+    assert_not_urgent("que hacen en desintox, dan medicamento para la malilla?");
+    assert_not_urgent("my daughter gets sweaty and throws up when she cant get her pills, is that "
+                      "withdrawal");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -677,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_crisis_rules),
         cmocka_unit_test(test_crisis_rules_by_class),
         cmocka_unit_test(test_clinical_checklists),
+        cmocka_unit_test(test_round8_rules),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
