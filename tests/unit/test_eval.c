@@ -160,6 +160,7 @@ static void test_later_sets_figures(void **state)
         {"set12", 300, 0.99, 1.0, 0.004, 0.99},    {"set13", 300, 0.99, 1.0, 0.004, 0.98},
         {"set14", 300, 0.93, 1.0, 0.004, 0.94},    {"crisis15", 200, 0.88, 1.0, 0.03, 0.88},
         {"set16", 300, 0.92, 1.0, 0.004, 0.93},    {"crisis17", 200, 0.85, 0.99, 0.11, 0.84},
+        {"set19", 300, 0.92, 0.98, 0.008, 0.92},
     };
     struct replies *replies;
     struct matcher *m = load_matcher(&replies);
