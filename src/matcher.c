@@ -35,8 +35,10 @@
  *     saying "now", or says that what it tells is not happening now (the "unreal" cues:
  *     "in case my son ever ODs", "all the time", "like the doctor said"); thoughts of
  *     suicide are never explained away by the question form, only self-injury told with an
- *     accident ("cut my hand while cooking") and an absence with an ordinary reason ("won't
- *     be here tomorrow, going camping"): cues built into this file (builtin_cues). A text
+ *     accident ("cut my hand while cooking"), an absence with an ordinary reason ("won't
+ *     be here tomorrow, going camping"): cues built into this file (builtin_cues), and a
+ *     goodbye with an ordinary parting ("said goodbye to everyone at the airport, moving to
+ *     spain": goodbye_words and the calm_trip concept). A text
  *     whose only crisis words were idioms or denied is not raised by its similarity to the
  *     crisis examples either. Crisis rules from lexicon.json raise a crisis when their
  *     concepts meet within a few words ("burning" + "my forearm", "tonight" + "wrote a
@@ -260,6 +262,15 @@ static const char *const injury_words[LANG_COUNT][12] = {
                  "bleed", NULL},
     [LANG_ES] = {"corte", "cortar", "cortado", "cortada", "quemar", "queme", "lastimar", "dano",
                  "herida", NULL},
+};
+/* Words of a goodbye: a suicide phrase with one of them ("said goodbye to everyone", "wrote
+ * the kids a letter", "giving away his stuff", "se despidió de todos") is set aside by an ordinary
+ * parting in its sentence: a trip, a move, a deployment, a hospital stay (the calm_trip concept, or
+ * an "away" cue). Compared by stem in the phrase's language. */
+static const char *const goodbye_words[LANG_COUNT][12] = {
+    [LANG_EN] = {"goodbye", "goodbyes", "bye", "farewell", "letter", "letters", "away", NULL},
+    [LANG_ES] = {"despidio", "despedirse", "despidiendose", "despedida", "despedirme", "adios",
+                 "carta", "cartas", "regale", "regalando", "regalo", NULL},
 };
 /*
  * Colours of the skin, and the words that make a colour a sign of danger wherever it is
@@ -490,6 +501,7 @@ struct phrase {
     enum lang lang;
     int strong;
     int injury;    /* a suicide phrase that tells of self-injury: see injury_words */
+    int goodbye;   /* a suicide phrase that tells of a goodbye: see goodbye_words */
     int colour;    /* an overdose or medical phrase of a colour alone: see colour_words */
     int concept;   /* a crisis-rule concept of lexicon.json (intent -2), else -1 */
     double weight; /* after sharing among intents that list the same phrase */
@@ -557,6 +569,8 @@ struct matcher {
     /* By intent, the calm concepts that set aside a weak sign of that crisis in their
      * sentence (see weak_calm_names). */
     concept_mask weak_calm[INTENT_COUNT];
+    /* The calm concept that sets aside a goodbye (calm_trip): see goodbye_words. */
+    concept_mask goodbye_calm;
     /* By intent, the concepts of its crisis rules, for the safety net. */
     concept_mask danger[INTENT_COUNT];
     uint32_t vital[LANG_COUNT][MAX_VITAL];
@@ -1780,8 +1794,12 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         int inside = 0;
         for (int g = 0; g < nconcepts && !inside; g++) {
             const struct phrase_hit *o = &concept_hits[g];
+            /* ...but not a word the longer one skipped over: "money" in "enough money to"
+             * is no part of "enough to". */
             inside = m->phrases[o->phrase].concept != p->concept && o->start <= hit->start &&
-                     o->end >= hit->end && o->end - o->start > hit->end - hit->start;
+                     o->end >= hit->end && o->end - o->start > hit->end - hit->start &&
+                     (o->end - o->start + 1 == m->phrases[o->phrase].ntoks ||
+                      o->start == hit->start || o->end == hit->end);
         }
         if (!inside)
         said_in[sentence_slot(a.words[hit->start].sentence)] |= (concept_mask)1 << p->concept;
@@ -1939,6 +1957,14 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             if (p->intent == INTENT_CRISIS_SUICIDE && p->injury &&
                 cue_pos[CUE_ACCIDENT][sn] < MAX_TOKENS) {
                 append_reason(why, "an accident: '", p->text, "'; ");
+                set_aside++;
+                continue;
+            }
+            /* "said goodbye to everyone at the airport, she is moving to spain", "wrote the
+             * kids a letter before his deployment": a parting with an ordinary reason. */
+            if (p->intent == INTENT_CRISIS_SUICIDE && p->goodbye &&
+                ((said_in[sn] & m->goodbye_calm) || cue_pos[CUE_AWAY][sn] < MAX_TOKENS)) {
+                append_reason(why, "an ordinary parting: '", p->text, "'; ");
                 set_aside++;
                 continue;
             }
@@ -2685,16 +2711,24 @@ struct matcher *matcher_new(const struct replies *r)
         add_phrase(m, builtin_cues[i].text, builtin_cues[i].lang, -1, builtin_cues[i].cue, 0);
     build_rules(m, r);
     for (int l = 0; l < LANG_COUNT; l++) {
-        for (int w = 0; injury_words[l][w]; w++) {
-            char stem[MAX_WORD];
-            uint32_t id;
-            stem_word(m, (enum lang)l, injury_words[l][w], stem);
-            if (!strmap_find(&m->stems[l], stem, &id))
-                continue;
-            for (size_t i = 0; i < m->n_phrases; i++) {
-                struct phrase *p = &m->phrases[i];
-                for (int t = 0; t < p->ntoks && p->intent == INTENT_CRISIS_SUICIDE; t++)
-                    p->injury |= p->lang == (enum lang)l && p->toks[t] == id;
+        for (int list = 0; list < 2; list++) {
+            const char *const *words = list ? goodbye_words[l] : injury_words[l];
+            for (int w = 0; words[w]; w++) {
+                char stem[MAX_WORD];
+                uint32_t id;
+                stem_word(m, (enum lang)l, words[w], stem);
+                if (!strmap_find(&m->stems[l], stem, &id))
+                    continue;
+                for (size_t i = 0; i < m->n_phrases; i++) {
+                    struct phrase *p = &m->phrases[i];
+                    for (int t = 0; t < p->ntoks && p->intent == INTENT_CRISIS_SUICIDE; t++) {
+                        int is = p->lang == (enum lang)l && p->toks[t] == id;
+                        if (list)
+                            p->goodbye |= is;
+                        else
+                            p->injury |= is;
+                    }
+                }
             }
         }
     }
@@ -2727,6 +2761,9 @@ struct matcher *matcher_new(const struct replies *r)
         }
         p->colour = colour && !vital;
     }
+    for (int c = 0; c < m->n_concepts; c++)
+        if (strcmp(m->concept_names[c], "calm_trip") == 0)
+            m->goodbye_calm |= (concept_mask)1 << c;
     static const char *const calm_names[] = {"calm_marks", "calm_procedure"};
     static const char *const sign_names[] = {"limb_numb", "limb_severe"};
     for (int c = 0; c < m->n_concepts; c++)

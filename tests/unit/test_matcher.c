@@ -703,6 +703,93 @@ static void test_round8_rules(void **state)
                       "withdrawal");
 }
 
+/* Round 9: relayed warnings (a third person tells what someone else said, posted, did or
+ * sent), amounts with a finality clause, and calm look-alikes: ordinary affection, a
+ * trip, a move, a hospital stay, a habit reported as a worry, a prescription question. */
+static void test_round9_crisis(void **state)
+{
+    (void)state;
+    /* Relayed danger. */
+    assert_intent("my girlfriend just texted me that she loves me and to take care of her cat. she "
+                  "never talks like that and shes been using again",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("my uncle gave my cousin his watch and his truck keys and told him to look after "
+                  "his dogs",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("my friend texted the group chat thanking everyone for everything, now her phone "
+                  "is off",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("my son asked me to take care of his cat and then stopped answering, he relapsed",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("my daughter dropped off her dog at my place and said she loves me, she never "
+                  "says that",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("my coworker has been giving away all his stuff and said he wont be around much "
+                  "longer",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("my sister sent me her passwords and asked me to look after her kids if anything "
+                  "happens",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("im scared my brother is going to hurt himself, he told me to tell mom he loves "
+                  "her",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("mi hermano me regaló su guitarra y me dijo que cuidara a su perro, anda muy "
+                  "deprimido",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent(
+        "mi mamá me llamó de la nada para decirme que me quiere y que la perdone, ahora no "
+        "contesta",
+        INTENT_CRISIS_SUICIDE);
+    assert_intent(
+        "mi novio me pidió que cuidara a su perro y me dijo que me quiere, nunca habla así",
+        INTENT_CRISIS_SUICIDE);
+    assert_intent("mi amigo publicó una despedida en facebook y tengo miedo de que haga algo",
+                  INTENT_CRISIS_SUICIDE);
+    /* Calm look-alikes of the same words. */
+    assert_not_urgent("my uncle gave my cousin his old truck since he bought a new one");
+    assert_not_urgent(
+        "my friend texted the group chat thanking everyone for coming to her birthday");
+    assert_not_urgent(
+        "my son asked me to take care of his cat while he is at his dads for the week");
+    assert_not_urgent(
+        "my daughter dropped off her dog at my place before her flight, she said she loves me");
+    assert_not_urgent(
+        "my coworker is giving away his stuff because hes moving to texas next month");
+    assert_not_urgent("my ex posted a goodbye to his old band on facebook, they broke up after 10 "
+                      "years");
+    assert_not_urgent("my sister asked me to look after her kids tonight, she has a date");
+    assert_not_urgent("my mom said she loves me and to take care of her cat while she is in the "
+                      "hospital for her surgery");
+    assert_not_urgent("mi hermano me regaló su guitarra porque se compró una nueva");
+    assert_not_urgent("mi mamá me pidió que cuidara a su perro mientras está de viaje");
+    assert_not_urgent("mi hermano se despidió de todos porque se va a vivir a otro estado");
+    assert_not_urgent("my boyfriend told me he loves me out of nowhere lol");
+    /* An amount with a finality clause; the same amount for an errand. */
+    assert_intent("bought enough to make sure i never have to", INTENT_CRISIS_SUICIDE);
+    assert_intent("compré suficiente para no volver a despertar", INTENT_CRISIS_SUICIDE);
+    assert_not_urgent("bought enough groceries to make sure i never have to go out this week");
+    assert_not_urgent("saved enough money to make sure i never have to go back to that house");
+    /* A habit reported as a worry, treatment talk, a prescription question; and the same
+     * words with a danger now. */
+    assert_not_urgent("how do i know if its a real addiction or im just partying too much");
+    assert_intent("we partied too much and now he wont wake up", INTENT_CRISIS_OVERDOSE);
+    assert_not_urgent("my best friend keeps nodding off at work and admitted hes using, i want to "
+                      "get him help before it gets worse");
+    assert_intent("my coworker nodded off at work and we cant wake him, lips blue",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_not_urgent("ya arreglé todo antes de internarme el lunes, que tengo que llevar");
+    assert_not_urgent("im done with life on the streets, i want to get into detox");
+    assert_intent("done with life", INTENT_CRISIS_SUICIDE);
+    assert_not_urgent("cuantas pastillas de rivotril me tocan al día según la receta");
+    assert_intent("mi mamá se tomó más pastillas de lo que dice la receta y no despierta",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_not_urgent("my sister said goodbye to everyone at the airport, shes moving to spain for "
+                      "work");
+    assert_not_urgent("my husband wrote the kids a sweet letter before his deployment");
+    assert_intent("im moving on from this life, i gave away my stuff and wrote letters",
+                  INTENT_CRISIS_SUICIDE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -724,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_crisis_rules_by_class),
         cmocka_unit_test(test_clinical_checklists),
         cmocka_unit_test(test_round8_rules),
+        cmocka_unit_test(test_round9_crisis),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
