@@ -790,6 +790,58 @@ static void test_round9_crisis(void **state)
                   INTENT_CRISIS_SUICIDE);
 }
 
+/* Round 9: neighbouring non-urgent intents, each confusion from both sides (texts of our own). */
+static void test_round9_intents(void **state)
+{
+    (void)state;
+    assert_intent("was in the hospital for pneumonia and the iv left a dark bruise on my wrist, "
+                  "could that pass for a track mark",
+                  INTENT_PLASMA_MARKS);
+    assert_intent(
+        "i get bloodwork every 3 months for my liver, will the dots in my elbow look like i use",
+        INTENT_PLASMA_MARKS);
+    assert_intent("me sacan sangre cada semana en el laboratorio, se ven como las marcas de los "
+                  "que se pican?",
+                  INTENT_PLASMA_MARKS);
+    assert_intent("what do track marks on the hands look like", INTENT_TRACK_MARKS_WHAT);
+    assert_intent("can iv drug use wreck your kidneys", INTENT_HEALTH_RISKS);
+    assert_intent("what time does admissions close on fridays", INTENT_CONTACT);
+    assert_intent("is 949-763-3440 still the right number for the center", INTENT_CONTACT);
+    assert_intent("¿atienden los domingos?", INTENT_CONTACT);
+    assert_intent("mejor les marco o sigo por mensaje?", INTENT_CONTACT);
+    assert_intent("what time does the dmv close", INTENT_FALLBACK);
+    assert_intent("a que hora abre la farmacia del centro", INTENT_FALLBACK);
+    assert_intent("ya no me texteen a este numero", INTENT_OPT_OUT);
+    assert_intent("saquen mi numero de sus listas porfavor", INTENT_OPT_OUT);
+    assert_intent("favor de ya no enviarme textos", INTENT_OPT_OUT);
+    assert_intent("cancel these texts please", INTENT_OPT_OUT);
+    assert_intent("tienen un telefono para llamar? no me gusta escribir", INTENT_CONTACT);
+    assert_intent("how can i tell if my stepson is using", INTENT_NEED_TREATMENT_SIGNS);
+    assert_intent("is it a sign if she keeps using after losing custody",
+                  INTENT_NEED_TREATMENT_SIGNS);
+    assert_intent("que señales indican que mi esposo necesita internarse",
+                  INTENT_NEED_TREATMENT_SIGNS);
+    assert_intent("my daughter is using again, what do we do", INTENT_GET_HELP);
+    assert_intent("we want him in detox this week, how do we start", INTENT_GET_HELP);
+    assert_intent("necesito entrar a un programa, llevo años usando heroina", INTENT_GET_HELP);
+    assert_intent("what is a day in detox like", INTENT_TREATMENT_OPTIONS);
+    assert_intent("cuanto dura el programa de rehabilitacion", INTENT_TREATMENT_OPTIONS);
+    assert_intent("how much is a 30 day stay", INTENT_INSURANCE);
+    assert_intent("can somebody ring my cell this afternoon", INTENT_HUMAN);
+    assert_intent("how long till my forearms stop looking bruised", INTENT_HEALING_TIME);
+    assert_intent("what are my removal options for old scars", INTENT_REMOVE_MARKS);
+    assert_intent("que me pongo pa que sanen las marcas", INTENT_HEAL_MARKS);
+    assert_intent("why do people who shoot up end up with marks", INTENT_TRACK_MARKS_CAUSES);
+    assert_intent("do you guys buy used trucks", INTENT_FALLBACK);
+    assert_intent("just wanted to say thank you, 90 days today", INTENT_THANKS);
+    assert_intent("how do i know if my nephew is on something", INTENT_NEED_TREATMENT_SIGNS);
+    assert_intent("my cousin is using and wants help", INTENT_GET_HELP);
+    assert_intent("i want to stop getting these texts", INTENT_OPT_OUT);
+    assert_intent("sign me up for the free book", INTENT_FREE_BOOK);
+    assert_intent("what should i do if he is using again", INTENT_GET_HELP);
+    assert_intent("how can i tell if my son has track marks", INTENT_TRACK_MARKS_WHAT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -812,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_clinical_checklists),
         cmocka_unit_test(test_round8_rules),
         cmocka_unit_test(test_round9_crisis),
+        cmocka_unit_test(test_round9_intents),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
