@@ -28,26 +28,25 @@
  *     (STOP, HELP, START...); then crisis signs, which win over any question in the same
  *     text. A sign is set aside only when it is part of a figure of speech ("this heat is
  *     killing me", the "idiom" cues), when a negation denies it ("not suicidal", "no me
- *     quiero matar"; a phrase never matches across a negation either), when its sentence
+ *     quiero matar"; a phrase never matches across a negation either), when its clause
  *     tells of a past event ("overdosed last year") with no present cue ("now", "again")
- *     between the two, or, for overdose and medical signs, when the sentence is about
- *     nobody in particular and asks or supposes ("what happens if someone ODs?") without
- *     saying "now", or says that what it tells is not happening now (the "unreal" cues:
- *     "in case my son ever ODs", "all the time", "like the doctor said"); thoughts of
- *     suicide are never explained away by the question form, only self-injury told with an
- *     accident ("cut my hand while cooking"), an absence with an ordinary reason ("won't
- *     be here tomorrow, going camping"): cues built into this file (builtin_cues), and a
- *     goodbye with an ordinary parting ("said goodbye to everyone at the airport, moving to
- *     spain": goodbye_words and the calm_trip concept). A text
- *     whose only crisis words were idioms or denied is not raised by its similarity to the
- *     crisis examples either. Crisis rules from lexicon.json raise a crisis when their
- *     concepts meet within a few words ("burning" + "my forearm", "tonight" + "wrote a
- *     letter", "hand" + "turned dark" + "hit a vein"), with the same set-asides as phrases
- *     and their own "unless" concepts: one rule stands for many phrasings. The rules follow
- *     the clinical checklists (opioid and stimulant overdose signs, the Columbia suicide-risk
- *     items, injection emergencies); words said once meet one slot of a rule, and a few calm
- *     concepts also set aside the weak phrases of their crisis (weak_calm_names). A strong sign
- *     raises the crisis alone; weak ones
+ *     between the two (a date covers its own clause only, never one where someone keeps
+ *     doing it, and a means bought or found stays at hand: see time_anchor, past_proof_names), or,
+ * for overdose and medical signs, when the sentence is about nobody in particular and asks or
+ * supposes ("what happens if someone ODs?") without saying "now", or says that what it tells is not
+ * happening now (the "unreal" cues: "in case my son ever ODs", "all the time", "like the doctor
+ * said"); thoughts of suicide are never explained away by the question form, only self-injury told
+ * with an accident ("cut my hand while cooking"), an absence with an ordinary reason ("won't be
+ * here tomorrow, going camping"): cues built into this file (builtin_cues), and a goodbye with an
+ * ordinary parting ("said goodbye to everyone at the airport, moving to spain": goodbye_words and
+ * the calm_trip concept). A text whose only crisis words were idioms or denied is not raised by its
+ * similarity to the crisis examples either. Crisis rules from lexicon.json raise a crisis when
+ * their concepts meet within a few words ("burning" + "my forearm", "tonight" + "wrote a letter",
+ * "hand" + "turned dark" + "hit a vein"), with the same set-asides as phrases and their own
+ * "unless" concepts: one rule stands for many phrasings. The rules follow the clinical checklists
+ * (opioid and stimulant overdose signs, the Columbia suicide-risk items, injection emergencies);
+ * words said once meet one slot of a rule, and a few calm concepts also set aside the weak phrases
+ * of their crisis (weak_calm_names). A strong sign raises the crisis alone; weak ones
  *     ("blue", "cold", "after I shot up") need each other's company or the best score.
  *     A safety net raises a crisis for a text with one danger concept said in earnest (a
  *     means, an ending, an overdose sign, bleeding) that reads like that crisis's examples,
@@ -115,11 +114,12 @@ enum cue {
     CUE_ABSENCE,  /* "won't be here", "no voy a estar": away, or gone for good */
     CUE_AWAY,     /* "out of town", "going camping", "instead": an absence with a reason */
     CUE_LEARNED, /* "they warned us about", "nos enseñaron": a sign known from a class, seen now */
+    CUE_LAUGH,   /* "lmao", "💀", "jajaja": "i'm dead" is laughing, not dying */
     CUE_COUNT
 };
 static const char *const cue_names[CUE_COUNT] = {
     "hypothetical", "past",    "third_party", "personal", "question", "present", "idiom",
-    "unreal",       "ongoing", "accident",    "absence",  "away",     "learned"};
+    "unreal",       "ongoing", "accident",    "absence",  "away",     "learned", "laugh"};
 
 /*
  * Cues the matcher itself knows, because replies/ (lexicon.json) names only the cues
@@ -253,6 +253,33 @@ static const struct {
     {CUE_LEARNED, LANG_ES, "nos advirtieron"},
     {CUE_LEARNED, LANG_ES, "nos dijeron en"},
     {CUE_LEARNED, LANG_ES, "como nos dijeron"},
+    /* Laughter: in its sentence, "dead" or "dying" alone is a figure of speech ("bro im dead
+     * 💀💀 that video", "me muero jajaja"); see laughing_words. */
+    {CUE_LAUGH, LANG_EN, "lmao"},
+    {CUE_LAUGH, LANG_EN, "lmfao"},
+    {CUE_LAUGH, LANG_EN, "lol"},
+    {CUE_LAUGH, LANG_EN, "haha"},
+    {CUE_LAUGH, LANG_EN, "hahaha"},
+    {CUE_LAUGH, LANG_EN, "rofl"},
+    {CUE_LAUGH, LANG_EN, "that video"},
+    {CUE_LAUGH, LANG_EN, "so funny"},
+    {CUE_LAUGH, LANG_EN, "hilarious"},
+    {CUE_LAUGH, LANG_EN, "\U0001F480"},
+    {CUE_LAUGH, LANG_EN, "\U0001F602"},
+    {CUE_LAUGH, LANG_EN, "\U0001F923"},
+    {CUE_LAUGH, LANG_ES, "jaja"},
+    {CUE_LAUGH, LANG_ES, "jajaja"},
+    {CUE_LAUGH, LANG_ES, "de risa"},
+    {CUE_LAUGH, LANG_ES, "ese video"},
+    {CUE_LAUGH, LANG_ES, "qué risa"},
+};
+
+/* Words of dying as laughter says them: a suicide phrase of these words alone ("dead", "i
+ * am dying", "me muero") is a figure of speech in a sentence with a laugh cue. Compared
+ * by stem in the phrase's language. */
+static const char *const laughing_words[LANG_COUNT][8] = {
+    [LANG_EN] = {"dead", "dying", "died", "die", "i", "am", "so", NULL},
+    [LANG_ES] = {"muero", "muerto", "muerta", "me", "estoy", "mori", NULL},
 };
 
 /* Words of self-injury: a suicide phrase with one of them is set aside by an accident
@@ -503,6 +530,7 @@ struct phrase {
     int injury;    /* a suicide phrase that tells of self-injury: see injury_words */
     int goodbye;   /* a suicide phrase that tells of a goodbye: see goodbye_words */
     int colour;    /* an overdose or medical phrase of a colour alone: see colour_words */
+    int laughing;  /* a suicide phrase of dying alone ("dead", "me muero"): see laughing_words */
     int concept;   /* a crisis-rule concept of lexicon.json (intent -2), else -1 */
     double weight; /* after sharing among intents that list the same phrase */
     const char *text;
@@ -521,6 +549,7 @@ struct word_info {
     int negation;              /* "not", "no", "never", "nunca": see is_negation() */
     int negation_filler;       /* may stand between a negation and what it denies */
     int article;               /* "a", "the", "el": idioms skip them as phrases do */
+    int clause;                /* CLAUSE_OPENS, CLAUSE_AND, CLAUSE_SUBJECT: see clause_words */
     unsigned known; /* KNOWN_EN, KNOWN_ES: the dictionaries that have it, less the languages
                      * whose phrases or texts use it ("detox" is Spanish enough) */
 };
@@ -573,6 +602,8 @@ struct matcher {
     concept_mask goodbye_calm;
     /* By intent, the concepts of its crisis rules, for the safety net. */
     concept_mask danger[INTENT_COUNT];
+    /* Concepts a date does not make past (means_got: "bought a gun last week"). */
+    concept_mask past_proof;
     uint32_t vital[LANG_COUNT][MAX_VITAL];
     char **phrase_texts;
     /* By stem id: the phrases starting with it, with their signatures side by side so
@@ -639,6 +670,7 @@ struct matcher {
 struct token {
     char raw[MAX_WORD];
     int sentence;
+    int clause; /* a new one at each comma, colon, bracket or sentence end */
 };
 
 /*
@@ -699,7 +731,7 @@ static int is_sentence_end(utf8proc_int32_t cp)
  */
 static int split_words(const char *folded, struct token *toks, int max)
 {
-    int n = 0, sentence = 0;
+    int n = 0, sentence = 0, clause = 0;
     char cur[MAX_WORD];
     size_t curlen = 0;
     int overlong = 0;
@@ -712,6 +744,7 @@ static int split_words(const char *folded, struct token *toks, int max)
             memcpy(toks[n].raw, cur, curlen);                                                      \
             toks[n].raw[curlen] = '\0';                                                            \
             toks[n].sentence = sentence;                                                           \
+            toks[n].clause = clause;                                                               \
             n++;                                                                                   \
         }                                                                                          \
         curlen = 0;                                                                                \
@@ -758,12 +791,15 @@ static int split_words(const char *folded, struct token *toks, int max)
                 memcpy(toks[n].raw, p + i, (size_t)k);
                 toks[n].raw[k] = '\0';
                 toks[n].sentence = sentence;
+                toks[n].clause = clause;
                 n++;
             }
         } else {
             FLUSH();
             if (is_sentence_end(cp))
                 sentence++;
+            if (is_sentence_end(cp) || cp == ',' || cp == ':' || cp == '(' || cp == ')')
+                clause++;
         }
         i += (size_t)k;
     }
@@ -1115,6 +1151,15 @@ static int stem_is_known(struct matcher *m, const char *word)
 static const char *const articles[] = {"a",  "an", "the", "un",  "una",
                                        "el", "la", "los", "las", NULL};
 static const char *const negations[] = {"not", "no", "never", "nunca", "jamas", NULL};
+enum { CLAUSE_OPENS = 1, CLAUSE_AND = 2, CLAUSE_SUBJECT = 4 };
+/* Words that open a clause of their own, and "and" words that do before a subject. */
+static const char *const clause_words[] = {"but",    "because", "although", "though", "pero",
+                                           "porque", "aunque",  "pq",       "except", NULL};
+static const char *const and_words[] = {"and", "y", "then", "luego", "despues", NULL};
+static const char *const subject_words[] = {
+    "i",     "he",  "she",   "they",  "we",   "you",     "it",       "my", "his", "her",
+    "their", "our", "yo",    "el",    "ella", "ellos",   "ellas",    "mi", "su",  "sus",
+    "mis",   "now", "ahora", "today", "hoy",  "tonight", "nosotros", NULL};
 static const char *const negation_fillers[] = {
     "going",    "to",       "really", "even",   "ever",     "actually", "trying",
     "planning", "want",     "gonna",  "would",  "will",     "voy",      "a",
@@ -1197,6 +1242,9 @@ static uint32_t word_lookup(struct matcher *m, const char *raw)
     wi.negation = word_in(wi.word, negations);
     wi.negation_filler = word_in(wi.word, negation_fillers);
     wi.article = word_in(wi.word, articles);
+    wi.clause = (word_in(wi.word, clause_words) ? CLAUSE_OPENS : 0) |
+                (word_in(wi.word, and_words) ? CLAUSE_AND : 0) |
+                (word_in(wi.word, subject_words) ? CLAUSE_SUBJECT : 0);
     char en_stem[MAX_WORD];
     for (int l = 0; l < LANG_COUNT; l++) {
         char stem[MAX_WORD];
@@ -1224,6 +1272,7 @@ struct word {
     uint32_t cached;    /* its index in the memo table */
     int from_shorthand; /* part of a text-speak expansion: no language evidence */
     int sentence;
+    int clause; /* see clause_words: where a time cue's reach ends */
 };
 
 struct analysis {
@@ -1281,6 +1330,7 @@ static void analyse(struct matcher *m, const char *text, size_t len, struct anal
                 /* "asap" in a Spanish text is not four English words. */
                 a->words[a->nwords].from_shorthand = 1;
                 a->words[a->nwords].sentence = a->toks[t].sentence;
+                a->words[a->nwords].clause = a->toks[t].clause;
                 a->nwords++;
             }
             continue;
@@ -1288,10 +1338,20 @@ static void analyse(struct matcher *m, const char *text, size_t len, struct anal
         a->words[a->nwords].cached = word_lookup(m, raw);
         a->words[a->nwords].from_shorthand = 0;
         a->words[a->nwords].sentence = a->toks[t].sentence;
+        a->words[a->nwords].clause = a->toks[t].clause;
         a->nwords++;
     }
-    for (int w = 0; w < a->nwords; w++) {
+    /* A conjunction opens a clause: "but", "porque" always; "and", "y" before a subject of
+     * its own ("...if he wasnt around and he bought a gun"), not before a second verb of
+     * the same one ("he overdosed and almost died last year"). */
+    for (int w = 0, extra = 0; w < a->nwords; w++) {
         a->words[w].info = &m->cache[a->words[w].cached];
+        int cl = a->words[w].info->clause;
+        if (w > 0 &&
+            ((cl & CLAUSE_OPENS) || ((cl & CLAUSE_AND) && w + 1 < a->nwords &&
+                                     (m->cache[a->words[w + 1].cached].clause & CLAUSE_SUBJECT))))
+            extra++;
+        a->words[w].clause += extra;
         if (!a->words[w].from_shorthand)
             a->lang_odds += a->words[w].info->lang_odds;
         if (a->words[w].sentence + 1 > a->nsentences)
@@ -1488,7 +1548,45 @@ struct span {
     int cue;
     int start, end; /* word positions, end inclusive */
     const char *text;
+    int bounded; /* a past cue that dates its own clause only: see time_anchor */
 };
+
+/*
+ * Whether a past cue is a date ("last week", "in 2019", "hace un año", "when i was
+ * using"): it dates the clause it stands in, not the whole sentence ("he keeps saying
+ * we'd be better off without him, and he bought a gun last week"). Past cues that tell
+ * how a story ended ("is fine now", "saved his life", "dieron de alta") still cover
+ * their sentence.
+ */
+static int time_anchor(const char *text)
+{
+    static const char *const anchors[] = {
+        "last ",   "ago",      "year",     "month",    "week",  "back in",  "back then",
+        "used to", "when i",   "in ",      "on ",      "at ",   "over the", "this past",
+        "a while", "previous", "as a ",    "hace ",    "pasad", "cuando",   "solia",
+        "en ",     "desde ",   "de joven", "entonces", "solía", NULL};
+    for (int i = 0; anchors[i]; i++)
+        if (strncmp(text, anchors[i], strlen(anchors[i])) == 0 ||
+            (strstr(text, anchors[i]) && anchors[i][strlen(anchors[i]) - 1] != ' '))
+            return 1;
+    return 0;
+}
+
+/* Whether a clause says little but its date ("last year, ...", "that was in 2019"). */
+static int bare_clause(const struct analysis *a, const struct span *cue)
+{
+    static const char *const fillers[] = {"that", "this", "it",   "was", "is",   "like", "so",
+                                          "all",  "eso",  "esto", "fue", "era",  "pues", "and",
+                                          "y",    "but",  "pero", "um",  "well", "back", "once",
+                                          "only", "solo", "just", NULL};
+    int c = a->words[cue->start].clause;
+    for (int w = 0; w < a->nwords; w++)
+        if (a->words[w].clause == c && (w < cue->start || w > cue->end) &&
+            !word_in(a->words[w].info->word, fillers) &&
+            !isdigit((unsigned char)a->words[w].info->word[0]))
+            return 0;
+    return 1;
+}
 
 /* The idiom a crisis sign is part of ("this heat is killing me"), or NULL. */
 static const char *idiom_over(const struct analysis *a, const struct span *spans, int n,
@@ -1549,9 +1647,26 @@ static int past_event(const struct analysis *a, const struct span *spans, int n,
                       const struct phrase_hit *hit)
 {
     int sn = a->words[hit->start].sentence;
+    int clause = a->words[hit->start].clause, last = a->words[hit->end].clause;
+    /* "my dad keeps saying...": someone keeps saying or doing it, whatever the date. */
+    for (int j = 0; j < n; j++)
+        if (spans[j].cue == CUE_ONGOING && a->words[spans[j].start].clause >= clause &&
+            a->words[spans[j].start].clause <= last && strcmp(spans[j].text, "kept") != 0 &&
+            strcmp(spans[j].text, "always") != 0 && strcmp(spans[j].text, "siempre") != 0)
+            return 0;
     for (int i = 0; i < n; i++) {
         if (spans[i].cue != CUE_PAST || a->words[spans[i].start].sentence != sn)
             continue;
+        /* A date covers its own clause, or the next one when it stands alone ("last
+         * year, he overdosed") or the one before ("he overdosed, that was in 2019"). */
+        if (spans[i].bounded) {
+            int c = a->words[spans[i].start].clause;
+            int reach = c >= clause && c <= last;
+            if (!reach && (c == clause - 1 || c == last + 1) && bare_clause(a, &spans[i]))
+                reach = 1;
+            if (!reach)
+                continue;
+        }
         /* "ya está bien abierta": a present cue that starts inside the past one and goes
          * on past it is the better reading ("bien abierta", wide open). */
         int longer = 0;
@@ -1574,6 +1689,23 @@ static int past_event(const struct analysis *a, const struct span *spans, int n,
         int now = 0;
         for (int j = 0; j < n && !now; j++)
             now = spans[j].cue == CUE_PRESENT && spans[j].start >= from && spans[j].start <= to;
+        /* "i tried to kill myself in 2019 and im thinking about it again tonight": a later
+         * clause that says it happens tonight, or that "it" happens again ("want to do it
+         * again"; not "now she's using again"). */
+        for (int j = 0; j < n && !now; j++) {
+            int c = a->words[spans[j].start].clause;
+            if (spans[j].cue != CUE_PRESENT || spans[j].start <= spans[i].end ||
+                spans[j].start <= hit->end || a->words[spans[j].start].sentence != sn ||
+                c <= a->words[spans[i].end].clause)
+                continue;
+            static const char *const it[] = {"it", "that", "lo", "eso", NULL};
+            int again = 0;
+            for (int w = 0; w < a->nwords && !again; w++)
+                again = a->words[w].clause == c && word_in(a->words[w].info->word, it);
+            now = strstr(spans[j].text, "tonight") || strstr(spans[j].text, "esta noche") ||
+                  (again && (strstr(spans[j].text, "again") || strstr(spans[j].text, "otra vez") ||
+                             strstr(spans[j].text, "de nuevo")));
+        }
         if (!now)
             return 1;
     }
@@ -1672,6 +1804,10 @@ static const struct {
     {INTENT_MEDICAL_URGENT, "stroke"},       {INTENT_MEDICAL_URGENT, "crackle"},
     {INTENT_MEDICAL_URGENT, "cough_blood"},
 };
+
+/* Concepts whose danger lasts: a means bought, got or found last week is at hand now, so a
+ * rule that meets one is not set aside by a date ("he bought a gun last week"). */
+static const char *const past_proof_names[] = {"means_got"};
 
 /* A concept said in the text, for the crisis rules. */
 struct concept_hit {
@@ -1829,8 +1965,9 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         if (hits[h].start < cue_pos[p->cue][sn])
             cue_pos[p->cue][sn] = hits[h].start;
         if (p->cue == CUE_PAST || p->cue == CUE_PRESENT || p->cue == CUE_IDIOM ||
-            p->cue == CUE_ABSENCE)
-            cue_spans[ncue_spans++] = (struct span){p->cue, hits[h].start, hits[h].end, p->text};
+            p->cue == CUE_ABSENCE || p->cue == CUE_ONGOING)
+            cue_spans[ncue_spans++] = (struct span){p->cue, hits[h].start, hits[h].end, p->text,
+                                                    p->cue == CUE_PAST && time_anchor(p->text)};
         /* "can't breathe" opens with "can" but asks nothing. */
         if (p->cue == CUE_QUESTION && hits[h].start == first_word[sn] &&
             !(hits[h].end + 1 < a.nwords &&
@@ -1849,7 +1986,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             int sn = sentence_slot(a.words[w].sentence);
             if (w - 1 < cue_pos[CUE_PAST][sn])
                 cue_pos[CUE_PAST][sn] = w - 1;
-            cue_spans[ncue_spans++] = (struct span){CUE_PAST, w - 1, w, "in <year>"};
+            cue_spans[ncue_spans++] = (struct span){CUE_PAST, w - 1, w, "in <year>", 1};
         }
     }
     /* Sentences that name a sign known from a class ("the snoring they warned us about"),
@@ -1930,6 +2067,8 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
              * to not wake up" is a crisis.
              */
             const char *idiom = idiom_over(&a, cue_spans, ncue_spans, &hits[h]);
+            if (!idiom && p->laughing && cue_pos[CUE_LAUGH][sn] < MAX_TOKENS)
+                idiom = "laughing";
             if (idiom) {
                 append_reason(why, "a figure of speech: '", idiom, "'; ");
                 set_aside++;
@@ -2040,6 +2179,9 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 const char *why_not = NULL;
                 int calm_aside = 0; /* set aside by a calm concept or cue, not by time */
                 int sn0 = sentence_slot(a.words[ch[chosen[0]].start].sentence);
+                int lasting = 0; /* a means got: no date makes it past */
+                for (int s = 0; s < rule->n_slots; s++)
+                    lasting |= (m->past_proof >> ch[chosen[s]].concept & 1) != 0;
                 for (int s = 0; s < rule->n_slots && !why_not; s++) {
                     const struct phrase_hit *hit = &concept_hits[ch[chosen[s]].hit];
                     int sn = sentence_slot(a.words[hit->start].sentence);
@@ -2050,7 +2192,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                         why_not = "an accident", calm_aside = 1;
                     else if (rule->unless_away && cue_pos[CUE_AWAY][sn] < MAX_TOKENS)
                         why_not = "away for a reason", calm_aside = 1;
-                    else if (past_event(&a, cue_spans, ncue_spans, hit))
+                    else if (!lasting && past_event(&a, cue_spans, ncue_spans, hit))
                         why_not = "a past event";
                 }
                 if (!why_not && rule->intent != INTENT_CRISIS_SUICIDE) {
@@ -2288,6 +2430,11 @@ static void add_phrase(struct matcher *m, const char *text, enum lang lang, int 
         is_article[i] = word_in(words[i], articles);
         others += !is_article[i];
     }
+    /* ...but for a pronoun before a verb of love: "los quiero mucho" (to you all) is not
+     * "te quiero mucho". */
+    static const char *const love_verbs[] = {"quiero", "amo", "extrano", NULL};
+    if (n >= 2 && is_article[0] && word_in(words[1], love_verbs))
+        is_article[0] = 0;
     /* ...unless that leaves one word: "el láser" is written so because "láser" alone
      * stems like the article "las". */
     if (others >= 2) {
@@ -2710,6 +2857,24 @@ struct matcher *matcher_new(const struct replies *r)
     for (size_t i = 0; i < sizeof builtin_cues / sizeof builtin_cues[0]; i++)
         add_phrase(m, builtin_cues[i].text, builtin_cues[i].lang, -1, builtin_cues[i].cue, 0);
     build_rules(m, r);
+    for (size_t i = 0; i < m->n_phrases; i++) {
+        struct phrase *p = &m->phrases[i];
+        if (p->intent != INTENT_CRISIS_SUICIDE || p->ntoks > 3)
+            continue;
+        int all = 1, dying = 0;
+        for (int t = 0; t < p->ntoks && all; t++) {
+            int found = 0;
+            for (int w = 0; laughing_words[p->lang][w] && !found; w++) {
+                char stem[MAX_WORD];
+                uint32_t id;
+                stem_word(m, p->lang, laughing_words[p->lang][w], stem);
+                found = strmap_find(&m->stems[p->lang], stem, &id) && id == p->toks[t];
+                dying |= found && w < 4;
+            }
+            all = found;
+        }
+        p->laughing = all && dying;
+    }
     for (int l = 0; l < LANG_COUNT; l++) {
         for (int list = 0; list < 2; list++) {
             const char *const *words = list ? goodbye_words[l] : injury_words[l];
@@ -2781,6 +2946,10 @@ struct matcher *matcher_new(const struct replies *r)
         for (int c = 0; c < m->n_concepts; c++)
             if (strcmp(m->concept_names[c], net_names[k].concept) == 0)
                 m->danger[net_names[k].intent] |= (concept_mask)1 << c;
+    for (size_t k = 0; k < sizeof past_proof_names / sizeof past_proof_names[0]; k++)
+        for (int c = 0; c < m->n_concepts; c++)
+            if (strcmp(m->concept_names[c], past_proof_names[k]) == 0)
+                m->past_proof |= (concept_mask)1 << c;
     share_phrase_weights(m);
 
     build_language_odds(m, r);

@@ -842,6 +842,138 @@ static void test_round9_intents(void **state)
     assert_intent("how can i tell if my son has track marks", INTENT_TRACK_MARKS_WHAT);
 }
 
+/*
+ * Round 10: a date covers its own clause ("he bought a gun last week" does not make "keeps
+ * saying we'd all be better off" past); a means bought, got or found stays at hand;
+ * burdensomeness with someone gone, first and third person; laughter makes "dead" a
+ * figure of speech; "te quiero mucho" is no farewell; wounds healing after quitting, and a
+ * dark line along a vein asked about, are no crisis. Texts of this round's own, both sides
+ * of each class.
+ */
+static void test_round10(void **state)
+{
+    (void)state;
+    assert_intent("my dad keeps saying we'd all be better off if he wasnt around and he bought a "
+                  "gun last week",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent(
+        "my brother called to say goodbye out of nowhere and hung up, he relapsed last week",
+        INTENT_CRISIS_SUICIDE);
+    assert_intent("my sister keeps saying everyone would be happier if she just disappeared",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("i am a burden to everyone and i bought a rope yesterday", INTENT_CRISIS_SUICIDE);
+    assert_intent("everyone would be better off without me", INTENT_CRISIS_SUICIDE);
+    assert_intent("my mom thinks we would all be better off without her, she said it again tonight",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("mi papá dice que estaríamos mejor sin él y consiguió una pistola",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("soy una carga para mi familia, ya no quiero ser un estorbo",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("mi hermana dice que todos estarían más felices si ella no estuviera",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("ya no quiero ser un estorbo para nadie", INTENT_CRISIS_SUICIDE);
+    assert_intent(
+        "my son found his grandpa's gun last month and keeps talking about not being here",
+        INTENT_CRISIS_SUICIDE);
+    assert_intent("she got a hold of a gun two weeks ago and says nobody would miss her",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("he bought a rope last week and has been giving his stuff away",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("my husband ordered a gun online last week and keeps saying he is done",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("compró una pistola la semana pasada y dice que ya no aguanta",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("i relapsed last week and i want to die", INTENT_CRISIS_SUICIDE);
+    assert_intent("last year he overdosed and now hes not breathing", INTENT_CRISIS_OVERDOSE);
+    assert_intent("my friend has been cutting her arms again, she started last month",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("i tried to kill myself in 2019 and im thinking about it again tonight",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("mi novio se despidió de la nada y no contesta, recayó la semana pasada",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("i have been burning my forearm with a lighter", INTENT_CRISIS_SUICIDE);
+    assert_intent("me corto los brazos con una navaja", INTENT_CRISIS_SUICIDE);
+    assert_intent("i might not be here by next week", INTENT_CRISIS_SUICIDE);
+    assert_intent("im going to end it all tonight", INTENT_CRISIS_SUICIDE);
+    assert_intent("how many of my xanax would it take to not wake up, i want to be sure",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("my hand turned dark after i hit a vein and i cant feel it",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("red streak going up my arm from where i shot up and i have a fever",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("my abscess is huge and i have a 103 fever", INTENT_MEDICAL_URGENT);
+    assert_intent("hes not breathing and his lips are blue", INTENT_CRISIS_OVERDOSE);
+    assert_intent("we gave him narcan twice and hes still not waking up", INTENT_CRISIS_OVERDOSE);
+    assert_intent("my toddler got into my methadone and is super sleepy", INTENT_CRISIS_OVERDOSE);
+    assert_intent("i took a double dose of my oxy and now i cant stay awake",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("my heart is racing and im burning up and confused after smoking meth",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("i have been saving up my pills for when im ready", INTENT_CRISIS_SUICIDE);
+    assert_intent("im staring at my gun right now", INTENT_CRISIS_SUICIDE);
+    assert_intent("sitting in the garage with the car running", INTENT_CRISIS_SUICIDE);
+    assert_intent("i have decided to end it, i wrote the letters", INTENT_CRISIS_SUICIDE);
+    assert_intent("my wife would get the life insurance and be better off", INTENT_CRISIS_SUICIDE);
+    assert_intent("my leg is swollen and hot and now im short of breath", INTENT_MEDICAL_URGENT);
+    assert_intent("coughing up blood and cant breathe after shooting", INTENT_MEDICAL_URGENT);
+    assert_intent("my neck is swelling where i injected", INTENT_MEDICAL_URGENT);
+    assert_intent(
+        "my girlfriend said she loves me and to take care of her cat, she never talks like that",
+        INTENT_CRISIS_SUICIDE);
+    assert_intent("im tired of everything, done fighting, whoever reads this im sorry",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("no creo que siga aquí pal fin de semana", INTENT_MEDICAL_URGENT);
+    assert_intent("tengo la mano morada y fría después de inyectarme y no la siento",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("ya tomé todas mis pastillas", INTENT_CRISIS_SUICIDE);
+    /* Calm look-alikes. */
+    assert_not_urgent("bro im dead 💀💀 that video");
+    assert_not_urgent("lmaooo im dying 😂😂 this meme");
+    assert_not_urgent("me muero de risa jajaja");
+    assert_not_urgent("jajaja me muero con ese video");
+    assert_not_urgent("te quiero mucho mi amor, ya voy para la casa");
+    assert_not_urgent("love you so much babe, on my way home");
+    assert_not_urgent("mi hijo ya dejó de usar, ¿cómo le ayudo a cuidar las heridas de los brazos "
+                      "para que cierren bien?");
+    assert_not_urgent("mi hermano tiene una raya oscura a lo largo de la vena del brazo, ¿eso es "
+                      "lo que llaman track line?");
+    assert_not_urgent("he overdosed last year, he's in recovery now");
+    assert_not_urgent("I wanted to die for most of 2021, therapy helped");
+    assert_not_urgent("last year, my brother overdosed twice, now hes 9 months clean");
+    assert_not_urgent("my cousin tried to kill himself in 2018 and he is doing great now, how do i "
+                      "support his recovery");
+    assert_not_urgent("he overdosed and almost died last year, can he still get into your program");
+    assert_not_urgent("i used to cut my arms when i was a teenager, the scars are still there, can "
+                      "they be removed");
+    assert_not_urgent("my dad sold his gun last year when he started treatment");
+    assert_not_urgent("i bought a new belt for my interview tomorrow");
+    assert_not_urgent("we bought a rope swing for the kids last summer");
+    assert_not_urgent("my brother got a hunting rifle for deer season");
+    assert_not_urgent("estaríamos mejor si mi hijo entrara a rehabilitación");
+    assert_not_urgent("my family would be happier if i got clean");
+    assert_not_urgent("i cut my finger while cooking");
+    assert_not_urgent("me corté el pelo ayer");
+    assert_not_urgent("i wont be here tomorrow, going camping with my kids");
+    assert_not_urgent("what does an overdose look like");
+    assert_not_urgent("what happens if someone ODs on fentanyl");
+    assert_not_urgent("my arm is purple from the blood draw at the plasma center");
+    assert_not_urgent("my hands go cold and purple in the winter");
+    assert_not_urgent("my chest hurts from coughing all week");
+    assert_not_urgent("said goodbye to everyone at the airport, moving to spain");
+    assert_not_urgent("gave away all my old clothes, moving to texas next month");
+    assert_not_urgent("my mom texted that she loves me and is proud of me, so sweet");
+    assert_not_urgent("mi mamá me dijo que me quiere mucho por mi cumpleaños");
+    assert_not_urgent("the dark line along my vein, is that a track mark");
+    assert_not_urgent("how long does it take for a dark line along the vein to fade");
+    assert_not_urgent("threw away my stash, done for good");
+    assert_not_urgent("this heat is killing me");
+    assert_not_urgent("my phone is dying");
+    assert_not_urgent("hace un año se le puso la mano morada después de inyectarse, ya está bien, "
+                      "cómo se quitan las marcas");
+    assert_not_urgent("he keeps nodding off at work, is that a sign he needs treatment");
+    assert_not_urgent("we found his pills last week, he is in detox now, what are visiting hours");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -865,6 +997,7 @@ int main(void)
         cmocka_unit_test(test_round8_rules),
         cmocka_unit_test(test_round9_crisis),
         cmocka_unit_test(test_round9_intents),
+        cmocka_unit_test(test_round10),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
