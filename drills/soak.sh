@@ -16,9 +16,10 @@
 # SOAK_FD_SLACK, the p99 of the last three runs is over SOAK_P99_FACTOR times the first
 # three's (and over SOAK_P99_FLOOR_MS), any webhook was not answered 2xx, or hotline did
 # not exit 0 on SIGTERM. Knobs (environment) and defaults:
-#   SOAK_SECONDS 3600  SOAK_RATE 200  SOAK_SENDERS 2000 (each number texts every 10 s or so,
-#   so hotline runs with HOTLINE_REPLY_BUDGET=1000 to keep answering them: the soak is
-#   about the service staying flat, not the conversation's limits. A pool of 100,000
+#   SOAK_SECONDS 3600  SOAK_RATE 200  SOAK_SENDERS 5000 (each number texts every 25 s or so:
+#   hotline runs with HOTLINE_REPLY_BUDGET=1000 to keep answering them, and 5,000 keeps
+#   nearly all under the loop guard's 15 texts in 2 minutes, which 2,000 did not: the soak
+#   is about the service staying flat, not the conversation's limits. A pool of 100,000
 #   numbers instead opens a new urgent escalation for nearly every urgent text, none of
 #   them acknowledged, and the re-pages grow without bound: 60,941 open after 47 minutes,
 #   more pages than replies, and a p99 that climbed with them)  SOAK_SAMPLE 60  SOAK_WARMUP 600 (or a quarter of the
@@ -33,7 +34,7 @@ build=${BENCH_BUILD_DIR:-$root/build-bench}
 parent=${BENCH_DATA_PARENT:-/var/tmp}
 secs=${SOAK_SECONDS:-3600}
 rate=${SOAK_RATE:-200}
-senders=${SOAK_SENDERS:-2000}
+senders=${SOAK_SENDERS:-5000}
 sample=${SOAK_SAMPLE:-60}
 warmup=${SOAK_WARMUP:-$((secs / 4 < 600 ? secs / 4 : 600))}
 rss_slack=${SOAK_RSS_SLACK_KB:-8192}
