@@ -1806,8 +1806,9 @@ static const struct {
 };
 
 /* Concepts whose danger lasts: a means bought, got or found last week is at hand now, so a
- * rule that meets one is not set aside by a date ("he bought a gun last week"). */
-static const char *const past_proof_names[] = {"means_got"};
+ * rule that meets one is not set aside by a date ("he bought a gun last week"); a method
+ * asked about ("which vein do you hit so you don't survive it") is asked now. */
+static const char *const past_proof_names[] = {"means_got", "method_which"};
 
 /* A concept said in the text, for the crisis rules. */
 struct concept_hit {
@@ -2002,6 +2003,21 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             (strstr(t, "still") || strstr(t, "todav") || strstr(t, "hours") || strstr(t, "horas")))
             goes_on[sn] = 1;
     }
+    /* "is it normal for someone to be this limp? he doesnt answer when i shake him": a
+     * sentence that tells of a real person now, with a danger sign of its own, makes the
+     * question about nobody in another sentence a report. */
+    int told_now[MAX_SENTENCES] = {0}, any_told_now = 0;
+    for (int sn = 0; sn < MAX_SENTENCES; sn++) {
+        told_now[sn] =
+            !opens_question[sn] && cue_pos[CUE_HYPOTHETICAL][sn] == MAX_TOKENS &&
+            cue_pos[CUE_UNREAL][sn] == MAX_TOKENS && cue_pos[CUE_PAST][sn] == MAX_TOKENS &&
+            (cue_pos[CUE_PERSONAL][sn] < MAX_TOKENS || cue_pos[CUE_THIRD_PARTY][sn] < MAX_TOKENS) &&
+            (said_in[sn] &
+             (m->danger[INTENT_CRISIS_OVERDOSE] | m->danger[INTENT_MEDICAL_URGENT])) != 0 &&
+            !(said_in[sn] &
+              (m->weak_calm[INTENT_CRISIS_OVERDOSE] | m->weak_calm[INTENT_MEDICAL_URGENT]));
+        any_told_now += told_now[sn];
+    }
 
     /* A phrase inside a longer phrase is part of that one: "blue" in "blue cross" is not
      * a crisis sign, and "tracks" in "track marks" is not said twice. */
@@ -2117,7 +2133,8 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             int personal =
                 cue_pos[CUE_PERSONAL][sn] < MAX_TOKENS || cue_pos[CUE_THIRD_PARTY][sn] < MAX_TOKENS;
             int now = happening_now(&a, cue_spans, ncue_spans, sn);
-            int asking = (opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS) && !now;
+            int asking = (opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS) &&
+                         !now && any_told_now == told_now[sn];
             /* "in case my son ever ODs", "his hands go blue all the time": about real
              * people, but not happening now. */
             int unreal = cue_pos[CUE_UNREAL][sn] < MAX_TOKENS && !now && !learned[sn];
@@ -2201,7 +2218,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                     int now = happening_now(&a, cue_spans, ncue_spans, sn0);
                     int asking =
                         (opens_question[sn0] || cue_pos[CUE_HYPOTHETICAL][sn0] < MAX_TOKENS) &&
-                        !now;
+                        !now && any_told_now == told_now[sn0];
                     if ((asking && !personal) ||
                         (cue_pos[CUE_UNREAL][sn0] < MAX_TOKENS && !now && !learned[sn0]))
                         why_not = "a question";

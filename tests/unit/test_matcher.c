@@ -974,6 +974,135 @@ static void test_round10(void **state)
     assert_not_urgent("we found his pills last week, he is in detox now, what are visiting hours");
 }
 
+/*
+ * Round 11: a question about wanting to die answered in the first person ("bc i do",
+ * "es para mí"); a question about nobody next to a sentence that tells of a real person now;
+ * Spanish diminutives and regional words (despacito, chiquititas, franja colorada,
+ * afiebrado, piquete); a dose on top of a dose, feeling of going under, a lethal method
+ * asked about, a relayed wish to die with medicine hidden. Both sides of each class.
+ */
+static void test_round11(void **state)
+{
+    (void)state;
+    assert_intent("is this where u text if u want to kill urself? bc i do", INTENT_CRISIS_SUICIDE);
+    assert_intent("do you help people who want to die? asking for me", INTENT_CRISIS_SUICIDE);
+    assert_intent("is this the number for people who want to kill themselves? because i do",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("what do you do if you feel suicidal? i am right now", INTENT_CRISIS_SUICIDE);
+    assert_intent("can you talk to someone who wants to end their life? thats me",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("is this line for if you want to kill yourself, cause i do",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("what happens if you text here wanting to die? i really do",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("es aquí donde escribes si quieres matarte? porque yo sí", INTENT_CRISIS_SUICIDE);
+    assert_intent("ayudan a gente que tiene ganas de morir? es para mí", INTENT_CRISIS_SUICIDE);
+    assert_intent("qué hago si quiero morir? pregunto por mí", INTENT_CRISIS_SUICIDE);
+    assert_intent(
+        "is it normal for someone to be this limp after using? he doesnt answer when i shake him",
+        INTENT_CRISIS_OVERDOSE);
+    assert_intent(
+        "is it normal for someone to snore like that after using? my son is not waking up",
+        INTENT_CRISIS_OVERDOSE);
+    assert_intent(
+        "what does it mean if someone's lips turn blue? my husband's lips are blue right now",
+        INTENT_CRISIS_OVERDOSE);
+    assert_intent("can someone breathe this slow after a shot? she is barely breathing",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("is it normal to be this floppy after dope? he will not wake up",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("what happens if someone wont wake up after fent? my brother is unresponsive",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("is it normal for a person to gurgle like that? my girlfriend is not responding",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("es normal que alguien quede así de flojo? mi hijo no despierta",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("is it bad if someone's arm goes dark after shooting? my arm turned black and i "
+                  "cant feel it",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent(
+        "is it normal for a red line to go up the arm? mine is spreading and i have a fever",
+        INTENT_MEDICAL_URGENT);
+    assert_intent("mi hija respira bien despacito y tiene las pupilas chiquititas, ¿qué hago?",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("del piquete me sale como una vena roja que va subiendo y me siento afiebrado",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("mano, tengo una franja colorada que me va subiendo desde el codo y estoy con "
+                  "escalofríos desde que me pinché ayer",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("mi novio respira poquito y tiene los labios moraditos", INTENT_CRISIS_OVERDOSE);
+    assert_intent("mi hermano casi no respira y está bien flojito después de inyectarse",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("tengo una rayita roja que me sube por el brazo y tengo calentura",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("me salió una línea colorada desde el pinchazo y ando con fiebrita",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("mi mamá respira despacito y no despierta, se tomó sus pastillas",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("del pinchazo me sale una raya colorada hasta el codo y tengo escalofríos",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("mi hijo tiene las pupilitas y respira bien lentito después de la heroína",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("did way too big of a shot, everythings spinning and i feel like im going under",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("which vein do you hit so you don't survive it", INTENT_CRISIS_SUICIDE);
+    assert_intent("my husband took his methadone and then his buddy gave him another dose, now hes "
+                  "really hard to wake",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("my 70 yr old mom keeps saying shes ready to go be with dad and i just found out "
+                  "shes been hiding her oxycodone instead of taking it",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("took way too much and im about to pass out", INTENT_CRISIS_OVERDOSE);
+    assert_intent("shot was too big, im fading", INTENT_CRISIS_OVERDOSE);
+    assert_intent("what artery do you cut so you don't survive", INTENT_CRISIS_SUICIDE);
+    assert_intent("which pills do you take so you dont wake up", INTENT_CRISIS_SUICIDE);
+    assert_intent("she had her suboxone and he gave her another dose, now she keeps nodding off "
+                  "and hard to wake up",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent(
+        "my grandpa says hes ready to go be with grandma and hes been stashing his pain pills",
+        INTENT_CRISIS_SUICIDE);
+    assert_intent("me metí otra dosis encima de la otra y me estoy yendo", INTENT_CRISIS_OVERDOSE);
+    assert_intent(
+        "mi abuela dice que está lista para irse con mi abuelo y está escondiendo sus pastillas",
+        INTENT_CRISIS_SUICIDE);
+    /* Calm look-alikes. */
+    assert_not_urgent("is this where you text if you want to quit using? because i do");
+    assert_not_urgent("do you help people who want to get clean? asking for me");
+    assert_not_urgent(
+        "is this where you text if you want to get sober? im asking for a school project");
+    assert_not_urgent("is this where you text if you need help with insurance? i do");
+    assert_not_urgent("do you help people who want to stop drinking? thats me");
+    assert_not_urgent("es aquí donde escribes si quieres dejar las drogas? porque yo sí");
+    assert_not_urgent("what does an overdose look like? my son uses and i want to be ready");
+    assert_not_urgent(
+        "is it normal for someone to be this tired after detox? he sleeps a lot but wakes up fine");
+    assert_not_urgent("what are the signs of an overdose? my brother just started treatment");
+    assert_not_urgent(
+        "is it normal for someone to sweat a lot in withdrawal? my husband is doing ok");
+    assert_not_urgent("what happens if someone ods in your program? my son starts monday");
+    assert_not_urgent("qué pasa si alguien tiene una sobredosis? mi hijo va a empezar el programa");
+    assert_not_urgent("mi hijito está bien, ¿cuánto cuesta el programa?");
+    assert_not_urgent("me duele poquito el brazo donde me sacaron sangre, es normal?");
+    assert_not_urgent("tengo una rayita en el brazo de un rasguño del gato");
+    assert_not_urgent("mi hija respira bien, ya se recuperó, gracias");
+    assert_not_urgent("ahorita no puedo hablar, ¿me llaman mañanita?");
+    assert_not_urgent("tengo las manos fríitas por el invierno");
+    assert_not_urgent("¿cuánto tardan en quitarse las marcas de los piquetes?");
+    assert_not_urgent("me siento un poquito mejor desde que empecé el tratamiento");
+    assert_not_urgent("that burrito was way too big, about to pass out on the couch");
+    assert_not_urgent("which vein do they use for a blood draw");
+    assert_not_urgent(
+        "my mom is ready to go home from the hospital and she takes her pills every day");
+    assert_not_urgent("took my methadone this morning, what time does the clinic close");
+    assert_not_urgent("he got a second dose of the vaccine and feels sleepy");
+    assert_not_urgent("my grandma says shes ready to retire and shes been saving money");
+    assert_not_urgent("what is the best way to heal track marks");
+    assert_not_urgent("how deep do track marks scar");
+    assert_not_urgent("my dad keeps saying hes ready to go to rehab");
+    assert_not_urgent("la mejor manera de sanar las marcas de las venas");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -998,6 +1127,7 @@ int main(void)
         cmocka_unit_test(test_round9_crisis),
         cmocka_unit_test(test_round9_intents),
         cmocka_unit_test(test_round10),
+        cmocka_unit_test(test_round11),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
