@@ -340,9 +340,16 @@ struct strmap_block {
 };
 #define STRMAP_BLOCK_SIZE (64 * 1024)
 
+/* A slot keeps its key's hash, so that a probe compares strings only when the hashes
+ * agree, and its value beside it: one cache line per probe. */
+struct strmap_slot {
+    char *key; /* NULL: empty */
+    uint32_t hash;
+    uint32_t val;
+};
+
 struct strmap {
-    char **keys;
-    uint32_t *vals;
+    struct strmap_slot *slots;
     size_t cap, n;
     struct strmap_block *blocks;
 };
@@ -393,45 +400,46 @@ static void set_word(char *dst, const char *src)
     dst[n] = '\0';
 }
 
-static int strmap_find(const struct strmap *m, const char *key, uint32_t *val)
+/* Looks up the len bytes of key (no NUL among them). */
+static int strmap_findn(const struct strmap *m, const char *key, size_t len, uint32_t *val)
 {
     if (!m->cap)
         return 0;
     size_t mask = m->cap - 1;
-    for (size_t i = hash_bytes(key, strlen(key)) & mask;; i = (i + 1) & mask) {
-        if (!m->keys[i])
+    uint32_t h = hash_bytes(key, len);
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const struct strmap_slot *slot = &m->slots[i];
+        if (!slot->key)
             return 0;
-        if (strcmp(m->keys[i], key) == 0) {
+        if (slot->hash == h && strncmp(slot->key, key, len) == 0 && slot->key[len] == '\0') {
             if (val)
-                *val = m->vals[i];
+                *val = slot->val;
             return 1;
         }
     }
 }
 
-static void strmap_put(struct strmap *m, const char *key, uint32_t val);
+static int strmap_find(const struct strmap *m, const char *key, uint32_t *val)
+{
+    return strmap_findn(m, key, strlen(key), val);
+}
 
 /* Rehashes into at least `cap` slots (a power of two). */
 static void strmap_rehash(struct strmap *m, size_t cap)
 {
     struct strmap old = *m;
     m->cap = cap;
-    m->n = 0;
-    m->keys = xcalloc(m->cap, sizeof *m->keys);
-    m->vals = xcalloc(m->cap, sizeof *m->vals);
+    m->slots = xcalloc(m->cap, sizeof *m->slots);
+    size_t mask = m->cap - 1;
     for (size_t i = 0; i < old.cap; i++) {
-        if (old.keys[i]) {
-            size_t mask = m->cap - 1;
-            size_t j = hash_bytes(old.keys[i], strlen(old.keys[i])) & mask;
-            while (m->keys[j])
+        if (old.slots[i].key) {
+            size_t j = old.slots[i].hash & mask;
+            while (m->slots[j].key)
                 j = (j + 1) & mask;
-            m->keys[j] = old.keys[i];
-            m->vals[j] = old.vals[i];
-            m->n++;
+            m->slots[j] = old.slots[i];
         }
     }
-    free(old.keys);
-    free(old.vals);
+    free(old.slots);
 }
 
 static void strmap_grow(struct strmap *m)
@@ -450,7 +458,8 @@ static void strmap_reserve(struct strmap *m, size_t n)
 }
 
 /* Puts a new key in empty slot i (len bytes, without its NUL). */
-static void strmap_insert_at(struct strmap *m, size_t i, const char *key, size_t len, uint32_t val)
+static void strmap_insert_at(struct strmap *m, size_t i, const char *key, size_t len, uint32_t hash,
+                             uint32_t val)
 {
     len++;
     if (!m->blocks || m->blocks->used + len > STRMAP_BLOCK_SIZE) {
@@ -464,10 +473,27 @@ static void strmap_insert_at(struct strmap *m, size_t i, const char *key, size_t
         b->next = m->blocks;
         m->blocks = b;
     }
-    m->keys[i] = memcpy(m->blocks->data + m->blocks->used, key, len);
+    m->slots[i].key = memcpy(m->blocks->data + m->blocks->used, key, len);
     m->blocks->used += len;
-    m->vals[i] = val;
+    m->slots[i].hash = hash;
+    m->slots[i].val = val;
     m->n++;
+}
+
+/* The slot of key, or the empty one where it would go (*found: which). */
+static size_t strmap_slot_of(const struct strmap *m, const char *key, uint32_t hash, int *found)
+{
+    size_t mask = m->cap - 1;
+    size_t i = hash & mask;
+    while (m->slots[i].key) {
+        if (m->slots[i].hash == hash && strcmp(m->slots[i].key, key) == 0) {
+            *found = 1;
+            return i;
+        }
+        i = (i + 1) & mask;
+    }
+    *found = 0;
+    return i;
 }
 
 /* Inserts or replaces. */
@@ -475,16 +501,14 @@ static void strmap_put(struct strmap *m, const char *key, uint32_t val)
 {
     if ((m->n + 1) * 2 > m->cap)
         strmap_grow(m);
-    size_t mask = m->cap - 1;
-    size_t i = hash_bytes(key, strlen(key)) & mask;
-    while (m->keys[i]) {
-        if (strcmp(m->keys[i], key) == 0) {
-            m->vals[i] = val;
-            return;
-        }
-        i = (i + 1) & mask;
-    }
-    strmap_insert_at(m, i, key, strlen(key), val);
+    size_t len = strlen(key);
+    uint32_t hash = hash_bytes(key, len);
+    int found;
+    size_t i = strmap_slot_of(m, key, hash, &found);
+    if (found)
+        m->slots[i].val = val;
+    else
+        strmap_insert_at(m, i, key, len, hash, val);
 }
 
 /* Inserts key with val, or ORs val into the value it has: one probe for both. */
@@ -492,16 +516,14 @@ static void strmap_or(struct strmap *m, const char *key, uint32_t val)
 {
     if ((m->n + 1) * 2 > m->cap)
         strmap_grow(m);
-    size_t mask = m->cap - 1, len = strlen(key);
-    size_t i = hash_bytes(key, len) & mask;
-    while (m->keys[i]) {
-        if (strcmp(m->keys[i], key) == 0) {
-            m->vals[i] |= val;
-            return;
-        }
-        i = (i + 1) & mask;
-    }
-    strmap_insert_at(m, i, key, len, val);
+    size_t len = strlen(key);
+    uint32_t hash = hash_bytes(key, len);
+    int found;
+    size_t i = strmap_slot_of(m, key, hash, &found);
+    if (found)
+        m->slots[i].val |= val;
+    else
+        strmap_insert_at(m, i, key, len, hash, val);
 }
 
 static void strmap_free(struct strmap *m)
@@ -510,8 +532,7 @@ static void strmap_free(struct strmap *m)
         next = b->next;
         free(b);
     }
-    free(m->keys);
-    free(m->vals);
+    free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -520,18 +541,19 @@ static void strmap_free(struct strmap *m)
 
 /* A phrase of an intent or a cue, as stem ids of its language. */
 struct phrase {
+    /* What find_phrases reads of every candidate first, in one cache line. */
     uint32_t toks[MAX_PHRASE_TOKENS];
     int ntoks;
-    uint64_t mask[4]; /* a 256-bit signature of its stems, to reject candidates quickly */
-    int intent;       /* an enum intent, or -1 for a cue */
-    int cue;          /* an enum cue when intent is -1 */
+    int intent; /* an enum intent, or -1 for a cue */
+    int cue;    /* an enum cue when intent is -1 */
     enum lang lang;
+    int concept;      /* a crisis-rule concept of lexicon.json (intent -2), else -1 */
+    uint64_t mask[4]; /* a 256-bit signature of its stems, to reject candidates quickly */
     int strong;
     int injury;    /* a suicide phrase that tells of self-injury: see injury_words */
     int goodbye;   /* a suicide phrase that tells of a goodbye: see goodbye_words */
     int colour;    /* an overdose or medical phrase of a colour alone: see colour_words */
     int laughing;  /* a suicide phrase of dying alone ("dead", "me muero"): see laughing_words */
-    int concept;   /* a crisis-rule concept of lexicon.json (intent -2), else -1 */
     double weight; /* after sharing among intents that list the same phrase */
     const char *text;
 };
@@ -606,14 +628,20 @@ struct matcher {
     concept_mask past_proof;
     uint32_t vital[LANG_COUNT][MAX_VITAL];
     char **phrase_texts;
-    /* By stem id: the phrases starting with it, with their signatures side by side so
-     * that rejecting a candidate reads memory in order (first_start has n_stems + 2
-     * entries; a stem's candidates are first[first_start[id] .. first_start[id + 1])). */
+    /* By stem id: the phrases whose rarest stem (the one fewest phrases of the language
+     * use) it is, with their signatures side by side so that rejecting a candidate reads
+     * memory in order. A text looks only at the candidates of the stems it says: keyed by
+     * their first stem, the candidates of "i", "my" or "to" were most of the work, and
+     * most of them lack a rarer word of theirs. A stem's candidates are
+     * keyed[l][key_start[l][id] .. key_start[l][id + 1]); key_start has n_stems + 2
+     * entries. */
     struct candidate {
         uint64_t mask[4];
         uint32_t phrase;
-    } * first[LANG_COUNT];
-    uint32_t *first_start[LANG_COUNT];
+        uint32_t first; /* the stem of the phrase's first word */
+    } * keyed[LANG_COUNT];
+    uint32_t *key_start[LANG_COUNT];
+    size_t n_candidates[LANG_COUNT];
 
     /* Known words: for typo correction and language odds. */
     struct strmap vocab; /* word -> index into vocab_info */
@@ -660,6 +688,7 @@ struct matcher {
      * the dot product with each example. */
     uint32_t *phrase_seen;
     uint32_t text_stamp;
+    uint64_t *passed[LANG_COUNT]; /* find_phrases' surviving candidates: first stem, phrase */
     float *example_dot;
     uint32_t *examples_touched;
 };
@@ -1430,6 +1459,18 @@ static void mask_set(uint64_t *mask, uint32_t stem)
 
 /* Finds the phrases of intents and cues in hits (returned: how many), and the concepts of
  * the crisis rules in concept_hits (*nconcepts of them; *said: a bit per concept). */
+/* Sorts a few numbers in place (the candidates one text keeps are a few dozen). */
+static void sort_small(uint64_t *v, int n)
+{
+    for (int i = 1; i < n; i++) {
+        uint64_t x = v[i];
+        int j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
 static int find_phrases(struct matcher *m, const struct analysis *a, struct phrase_hit *hits,
                         struct phrase_hit *concept_hits, int *nconcepts, concept_mask *said)
 {
@@ -1444,19 +1485,57 @@ static int find_phrases(struct matcher *m, const struct analysis *a, struct phra
         for (int l = 0; l < LANG_COUNT; l++)
             if (a->words[i].info->stem[l])
                 mask_set(text_mask[l], a->words[i].info->stem[l]);
+    /* The candidates of the stems the text says whose signature it has, sorted by their
+     * first stem and then phrase: the order the phrases are tried in below, word by word
+     * and for each word in the order they were added (see matcher.keyed). */
+    int npassed[LANG_COUNT];
+    for (int l = 0; l < LANG_COUNT; l++) {
+        const uint64_t *tm = text_mask[l];
+        uint32_t stems[MAX_TOKENS];
+        int nstems = 0;
+        for (int i = 0; i < a->nwords; i++)
+            if (a->words[i].info->stem[l])
+                stems[nstems++] = a->words[i].info->stem[l];
+        for (int i = 1; i < nstems; i++) { /* sorted, to skip a stem said twice */
+            uint32_t x = stems[i];
+            int j = i;
+            for (; j > 0 && stems[j - 1] > x; j--)
+                stems[j] = stems[j - 1];
+            stems[j] = x;
+        }
+        uint64_t *passed = m->passed[l];
+        int n = 0;
+        for (int k = 0; k < nstems; k++) {
+            if (k > 0 && stems[k] == stems[k - 1])
+                continue;
+            const struct candidate *c = &m->keyed[l][m->key_start[l][stems[k]]];
+            const struct candidate *end = &m->keyed[l][m->key_start[l][stems[k] + 1]];
+            for (; c < end; c++)
+                if (!((c->mask[0] & ~tm[0]) | (c->mask[1] & ~tm[1]) | (c->mask[2] & ~tm[2]) |
+                      (c->mask[3] & ~tm[3])))
+                    passed[n++] = (uint64_t)c->first << 32 | c->phrase;
+        }
+        sort_small(passed, n);
+        npassed[l] = n;
+    }
     for (int i = 0; i < a->nwords; i++) {
         for (int l = 0; l < LANG_COUNT; l++) {
             uint32_t id = a->words[i].info->stem[l];
             if (!id)
                 continue;
-            const uint64_t *tm = text_mask[l];
-            const struct candidate *c = &m->first[l][m->first_start[l][id]];
-            const struct candidate *end = &m->first[l][m->first_start[l][id + 1]];
-            for (; c < end && nhits < MAX_HITS; c++) {
-                if ((c->mask[0] & ~tm[0]) | (c->mask[1] & ~tm[1]) | (c->mask[2] & ~tm[2]) |
-                    (c->mask[3] & ~tm[3]))
-                    continue;
-                int pi = (int)c->phrase;
+            /* The survivors that start with this word's stem: from the first at or after
+             * (id, 0) on. */
+            const uint64_t *passed = m->passed[l];
+            int k = 0, n = npassed[l];
+            while (k < n) {
+                int mid = k + (n - k) / 2;
+                if (passed[mid] >> 32 < id)
+                    k = mid + 1;
+                else
+                    n = mid;
+            }
+            for (; k < npassed[l] && passed[k] >> 32 == id && nhits < MAX_HITS; k++) {
+                int pi = (int)(uint32_t)passed[k];
                 const struct phrase *p = &m->phrases[pi];
                 /* A concept counts wherever it is said: rules look for it near the others. */
                 int concept = p->concept >= 0;
@@ -2981,30 +3060,44 @@ struct matcher *matcher_new(const struct replies *r)
             deletes_add(m, dels[d], (uint32_t)i);
     }
 
-    for (int l = 0; l < LANG_COUNT; l++)
-        m->first_start[l] = xcalloc(m->n_stems[l] + 2, sizeof *m->first_start[l]);
-    for (size_t i = 0; i < m->n_phrases; i++)
-        m->first_start[m->phrases[i].lang][m->phrases[i].toks[0] + 1]++;
     for (int l = 0; l < LANG_COUNT; l++) {
-        for (uint32_t id = 1; id <= m->n_stems[l] + 1; id++)
-            m->first_start[l][id] += m->first_start[l][id - 1];
-        m->first[l] = xcalloc(m->first_start[l][m->n_stems[l] + 1] + 1, sizeof *m->first[l]);
-    }
-    {
-        /* Phrases in order within each stem's candidates, as they were added. */
-        uint32_t *fill[LANG_COUNT];
-        for (int l = 0; l < LANG_COUNT; l++) {
-            fill[l] = xcalloc(m->n_stems[l] + 1, sizeof *fill[l]);
-            memcpy(fill[l], m->first_start[l], (m->n_stems[l] + 1) * sizeof *fill[l]);
-        }
+        /* How many of the language's phrases use each stem, then each phrase's key. */
+        uint32_t *uses = xcalloc(m->n_stems[l] + 2, sizeof *uses);
+        uint32_t *key = xcalloc(m->n_phrases + 1, sizeof *key);
+        for (size_t i = 0; i < m->n_phrases; i++)
+            if (m->phrases[i].lang == (enum lang)l)
+                for (int k = 0; k < m->phrases[i].ntoks; k++)
+                    uses[m->phrases[i].toks[k]]++;
+        m->key_start[l] = xcalloc(m->n_stems[l] + 2, sizeof *m->key_start[l]);
+        m->n_candidates[l] = 0;
         for (size_t i = 0; i < m->n_phrases; i++) {
             const struct phrase *p = &m->phrases[i];
-            struct candidate *c = &m->first[p->lang][fill[p->lang][p->toks[0]]++];
+            if (p->lang != (enum lang)l)
+                continue;
+            key[i] = p->toks[0];
+            for (int k = 1; k < p->ntoks; k++)
+                if (uses[p->toks[k]] < uses[key[i]])
+                    key[i] = p->toks[k];
+            m->key_start[l][key[i] + 1]++;
+            m->n_candidates[l]++;
+        }
+        for (uint32_t id = 1; id <= m->n_stems[l] + 1; id++)
+            m->key_start[l][id] += m->key_start[l][id - 1];
+        m->keyed[l] = xcalloc(m->n_candidates[l] + 1, sizeof *m->keyed[l]);
+        uint32_t *fill = xcalloc(m->n_stems[l] + 1, sizeof *fill);
+        memcpy(fill, m->key_start[l], (m->n_stems[l] + 1) * sizeof *fill);
+        for (size_t i = 0; i < m->n_phrases; i++) {
+            const struct phrase *p = &m->phrases[i];
+            if (p->lang != (enum lang)l)
+                continue;
+            struct candidate *c = &m->keyed[l][fill[key[i]]++];
             memcpy(c->mask, p->mask, sizeof c->mask);
             c->phrase = (uint32_t)i;
+            c->first = p->toks[0];
         }
-        for (int l = 0; l < LANG_COUNT; l++)
-            free(fill[l]);
+        free(fill);
+        free(key);
+        free(uses);
     }
 
     build_similarity(m, r);
@@ -3014,6 +3107,8 @@ struct matcher *matcher_new(const struct replies *r)
     m->stem_pool = NULL;
     m->n_stem_pool = m->cap_stem_pool = 0;
     m->phrase_seen = xcalloc(m->n_phrases, sizeof *m->phrase_seen);
+    for (int l = 0; l < LANG_COUNT; l++)
+        m->passed[l] = xcalloc(m->n_candidates[l] + 1, sizeof *m->passed[l]);
     m->example_dot = xcalloc(m->n_examples + 1, sizeof *m->example_dot);
     m->examples_touched = xcalloc(m->n_examples + 1, sizeof *m->examples_touched);
     return m;
@@ -3154,6 +3249,8 @@ struct matcher *matcher_clone(const struct matcher *orig)
     m->n_sim_pool = m->cap_sim_pool = 0;
     m->phrase_seen = xcalloc(m->n_phrases + 1, sizeof *m->phrase_seen);
     m->text_stamp = 0;
+    for (int l = 0; l < LANG_COUNT; l++)
+        m->passed[l] = xcalloc(m->n_candidates[l] + 1, sizeof *m->passed[l]);
     m->word_dots = NULL;
     m->n_word_dots = m->cap_word_dots = 0;
     m->example_dot = xcalloc(m->n_examples + 1, sizeof *m->example_dot);
@@ -3176,6 +3273,8 @@ void matcher_free(struct matcher *m)
     free(m->cache);
     free(m->sim_pool);
     free(m->phrase_seen);
+    for (int l = 0; l < LANG_COUNT; l++)
+        free(m->passed[l]);
     free(m->word_dots);
     free(m->example_dot);
     free(m->examples_touched);
@@ -3186,8 +3285,8 @@ void matcher_free(struct matcher *m)
     free(m->stem_pool);
     for (int l = 0; l < LANG_COUNT; l++) {
         strmap_free(&m->stem_memo[l]);
-        free(m->first[l]);
-        free(m->first_start[l]);
+        free(m->keyed[l]);
+        free(m->key_start[l]);
         strmap_free(&m->stems[l]);
     }
     for (size_t i = 0; i < m->n_shorthand; i++)
