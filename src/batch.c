@@ -20,6 +20,13 @@
 #define BATCH_LINES 8192
 #define MAX_THREADS 8
 
+static bool plain_reader = true; /* batch_set_plain_reader */
+
+void batch_set_plain_reader(bool on)
+{
+    plain_reader = on;
+}
+
 struct batch {
     const struct replies *replies;
     char *reply_json[INTENT_COUNT][LANG_COUNT]; /* the answers, JSON-encoded once */
@@ -342,7 +349,7 @@ static int read_plain_line(struct worker *w, const char *line, size_t len, struc
 static size_t answer_line(struct worker *w, const char *line, size_t len)
 {
     struct plain_line plain;
-    if (read_plain_line(w, line, len, &plain)) {
+    if (plain_reader && read_plain_line(w, line, len, &plain)) {
         struct match_result r;
         matcher_classify(w->matcher, plain.body, plain.body_len, &r, NULL);
         if (plain.id)

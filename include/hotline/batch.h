@@ -11,6 +11,7 @@
 #ifndef HOTLINE_BATCH_H
 #define HOTLINE_BATCH_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "hotline/replies.h"
@@ -23,5 +24,14 @@
  * stderr).
  */
 int batch_match(const struct replies *replies, FILE *in, FILE *out, int threads);
+
+/*
+ * Parsing each line with jansson (an object, its strings, then freeing them) cost as much
+ * as classifying it, so batch reads the common line (an object of string values, a
+ * printable-ASCII id) with a small reader of its own and hands every other line to
+ * jansson. Its output must be byte for byte what jansson's would be: false makes every
+ * line go through jansson, for the test that holds the two equal (test_batch).
+ */
+void batch_set_plain_reader(bool on);
 
 #endif
