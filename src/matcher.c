@@ -1189,6 +1189,11 @@ static const char *const subject_words[] = {
     "i",     "he",  "she",   "they",  "we",   "you",     "it",       "my", "his", "her",
     "their", "our", "yo",    "el",    "ella", "ellos",   "ellas",    "mi", "su",  "sus",
     "mis",   "now", "ahora", "today", "hoy",  "tonight", "nosotros", NULL};
+/* A present verb after a subject, and the words after which that subject opens no clause
+ * ("WHAT IF SHES NOT BREATHING"): see analyse. */
+static const char *const run_on_verbs[] = {"is", "are", "am", "esta", "estan", NULL};
+static const char *const run_on_after[] = {"if",   "when", "si",  "cuando", "que",  "that",
+                                           "case", "what", "how", "where",  "como", NULL};
 static const char *const negation_fillers[] = {
     "going",    "to",       "really", "even",   "ever",     "actually", "trying",
     "planning", "want",     "gonna",  "would",  "will",     "voy",      "a",
@@ -1373,12 +1378,26 @@ static void analyse(struct matcher *m, const char *text, size_t len, struct anal
     /* A conjunction opens a clause: "but", "porque" always; "and", "y" before a subject of
      * its own ("...if he wasnt around and he bought a gun"), not before a second verb of
      * the same one ("he overdosed and almost died last year"). */
+    /* A run-on text in capitals ("HOW DO I USE NARCAN SHES NOT BREATHING") opens a clause
+     * at a new subject with a present verb of its own. */
+    int caps = 0, lower = 0;
+    for (size_t i = 0; i < len; i++) {
+        caps += isupper((unsigned char)text[i]) != 0;
+        lower += islower((unsigned char)text[i]) != 0;
+    }
+    caps = caps >= 8 && lower == 0;
     for (int w = 0, extra = 0; w < a->nwords; w++) {
         a->words[w].info = &m->cache[a->words[w].cached];
         int cl = a->words[w].info->clause;
         if (w > 0 &&
             ((cl & CLAUSE_OPENS) || ((cl & CLAUSE_AND) && w + 1 < a->nwords &&
                                      (m->cache[a->words[w + 1].cached].clause & CLAUSE_SUBJECT))))
+            extra++;
+        else if (caps && w > 0 && (cl & CLAUSE_SUBJECT) && w + 1 < a->nwords &&
+                 a->words[w].sentence == a->words[w - 1].sentence &&
+                 word_in(m->cache[a->words[w + 1].cached].word, run_on_verbs) &&
+                 !word_in(m->cache[a->words[w - 1].cached].word, run_on_after) &&
+                 !(m->cache[a->words[w - 1].cached].clause & (CLAUSE_AND | CLAUSE_OPENS)))
             extra++;
         a->words[w].clause += extra;
         if (!a->words[w].from_shorthand)
@@ -1691,6 +1710,73 @@ static int happening_now(const struct analysis *a, const struct span *spans, int
              strstr(spans[i].text, "currently")))
             return 1;
     return 0;
+}
+
+/*
+ * Whether a crisis sign's clause asserts a present state of a specific person: a subject
+ * ("she", "my brother", "mi hermano") with a present verb ("is", "has", "está") just before
+ * the sign ("HOW DO I USE NARCAN SHES NOT BREATHING"), or a Spanish sign that is its own
+ * verb ("no respira", "está ido"). A question frame or a calm context elsewhere in the text
+ * does not set such a sign aside; only a hypothetical or generic marker right before it
+ * does ("what if she is not breathing", "si alguien no respira", "in case my son is").
+ * Returns the position of its subject, or -1.
+ */
+static int asserted_now(const struct analysis *a, const struct span *spans, int n,
+                        const struct phrase_hit *hit)
+{
+    static const char *const subjects[] = {"i",     "he",  "she", "they",  "we",    "el",
+                                           "ella",  "my",  "mi",  "his",   "her",   "our",
+                                           "their", "mis", "sus", "ellos", "ellas", NULL};
+    static const char *const verbs[] = {"is",    "are",   "am",    "has", "have", "looks",
+                                        "seems", "keeps", "will",  "can", "does", "esta",
+                                        "estan", "tiene", "sigue", "se",  "no",   NULL};
+    static const char *const pronouns[] = {"i", "he", "she", "they", "we", "el", "ella", NULL};
+    static const char *const own_verbs[] = {"respira", "despierta", "responde", "reacciona",
+                                            "se",      "mueve",     NULL};
+    static const char *const governors[] = {
+        "if",      "when",   "whenever", "case",    "si",        "cuando", "que",
+        "someone", "anyone", "somebody", "alguien", "terrified", "afraid", "scared",
+        "worried", "worry",  "fear",     "miedo",   "imagine",   "people", NULL};
+    int sn = a->words[hit->start].sentence, cl = a->words[hit->start].clause, subject = -1;
+    for (int s = hit->start; s >= 0 && s >= hit->start - 5 && subject < 0; s--) {
+        if (a->words[s].sentence != sn || a->words[s].clause != cl)
+            break;
+        if (s < hit->start && word_in(a->words[s].info->word, subjects)) {
+            /* "she not breathing", "my son unresponsive": no verb needed. */
+            int verb = hit->start - s == 1 ||
+                       (hit->start - s == 2 && !word_in(a->words[s].info->word, pronouns));
+            for (int v = s + 1; v <= hit->start && v <= s + 3 && !verb; v++)
+                verb = word_in(a->words[v].info->word, verbs);
+            if (verb)
+                subject = s;
+        }
+    }
+    /* "no respira", "está ido": the sign is the verb, its subject unsaid. */
+    const char *w0 = a->words[hit->start].info->word;
+    if (subject < 0 &&
+        (strcmp(w0, "esta") == 0 || (strcmp(w0, "no") == 0 && hit->start < hit->end &&
+                                     word_in(a->words[hit->start + 1].info->word, own_verbs))))
+        subject = hit->start;
+    if (subject < 0)
+        return -1;
+    for (int w = subject - 1; w >= 0 && a->words[w].clause == a->words[subject].clause; w--)
+        if (word_in(a->words[w].info->word, governors))
+            return -1;
+    for (int i = 0; i < n; i++)
+        if (spans[i].cue == CUE_HYPOTHETICAL && a->words[spans[i].start].sentence == sn &&
+            spans[i].end < subject && spans[i].end >= subject - 3)
+            return -1;
+        else if (spans[i].cue == CUE_UNREAL && spans[i].start >= subject &&
+                 a->words[spans[i].start].clause == a->words[subject].clause)
+            return -1; /* "my dad snores like that every night" */
+    return subject;
+}
+
+/* Whether word pos is part of the clause an assertion opens at subject: not a calm or
+ * "unreal" cue before it ("how do i use narcan she is not breathing"). */
+static int in_assertion(const struct analysis *a, int subject, int pos)
+{
+    return pos >= subject && pos < a->nwords && a->words[pos].clause == a->words[subject].clause;
 }
 
 /*
@@ -2045,7 +2131,8 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         if (hits[h].start < cue_pos[p->cue][sn])
             cue_pos[p->cue][sn] = hits[h].start;
         if (p->cue == CUE_PAST || p->cue == CUE_PRESENT || p->cue == CUE_IDIOM ||
-            p->cue == CUE_ABSENCE || p->cue == CUE_ONGOING)
+            p->cue == CUE_ABSENCE || p->cue == CUE_ONGOING || p->cue == CUE_HYPOTHETICAL ||
+            p->cue == CUE_UNREAL)
             cue_spans[ncue_spans++] = (struct span){p->cue, hits[h].start, hits[h].end, p->text,
                                                     p->cue == CUE_PAST && time_anchor(p->text)};
         /* "can't breathe" opens with "can" but asks nothing. */
@@ -2074,12 +2161,32 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     int learned[MAX_SENTENCES], goes_on[MAX_SENTENCES] = {0};
     for (int sn = 0; sn < MAX_SENTENCES; sn++)
         learned[sn] = cue_pos[CUE_LEARNED][sn] < MAX_TOKENS;
+    /* "narcan training taught us about blue lips": what a class was about, not a sign seen
+     * now, unless a sign comes first ("the snoring they warned us about"). */
+    for (int h = 0; h < nhits; h++) {
+        const struct phrase *p = &m->phrases[hits[h].phrase];
+        size_t tl = strlen(p->text);
+        int sn = sentence_slot(a.words[hits[h].start].sentence), before = 0;
+        if (p->intent != -1 || p->cue != CUE_LEARNED || tl < 5 || strcmp(p->text + tl - 5, "about"))
+            continue;
+        int od_sign = -1;
+        for (int c = 0; c < m->n_concepts && od_sign < 0; c++)
+            if (strcmp(m->concept_names[c], "od_sign") == 0)
+                od_sign = c;
+        for (int g = 0; g < nconcepts && !before; g++)
+        before = concept_hits[g].start < hits[h].start &&
+                 sentence_slot(a.words[concept_hits[g].start].sentence) == sn &&
+                 m->phrases[concept_hits[g].phrase].concept == od_sign;
+        if (!before)
+            learned[sn] = 0;
+    }
     for (int i = 0; i < ncue_spans; i++) {
         const char *t = cue_spans[i].text;
         int sn = sentence_slot(a.words[cue_spans[i].start].sentence);
         if (cue_spans[i].cue == CUE_PRESENT && !opens_question[sn] &&
             cue_pos[CUE_HYPOTHETICAL][sn] == MAX_TOKENS && cue_pos[CUE_UNREAL][sn] == MAX_TOKENS &&
-            (strstr(t, "still") || strstr(t, "todav") || strstr(t, "hours") || strstr(t, "horas")))
+            (strstr(t, "still") || strstr(t, "todav") || strstr(t, "hours") || strstr(t, "horas") ||
+             strstr(t, "like th") || strstr(t, "asi") || strstr(t, "así") || strstr(t, "igual")))
             goes_on[sn] = 1;
     }
     /* "is it normal for someone to be this limp? he doesnt answer when i shake him": a
@@ -2214,9 +2321,22 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             int now = happening_now(&a, cue_spans, ncue_spans, sn);
             int asking = (opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS) &&
                          !now && any_told_now == told_now[sn];
+            /* "es normal que alguien no despierte? mi novio está así ahorita": another
+             * sentence says a real person is in that state now. */
+            for (int s2 = 0; s2 < MAX_SENTENCES && asking; s2++)
+                asking = s2 == sn || !goes_on[s2];
             /* "in case my son ever ODs", "his hands go blue all the time": about real
              * people, but not happening now. */
             int unreal = cue_pos[CUE_UNREAL][sn] < MAX_TOKENS && !now && !learned[sn];
+            /* "HOW DO I USE NARCAN SHES NOT BREATHING": a sign asserted of a real person now
+             * is no question, and an "unreal" cue in another clause does not reach it. */
+            int subject = p->intent != INTENT_CRISIS_SUICIDE && (asking || unreal)
+                              ? asserted_now(&a, cue_spans, ncue_spans, &hits[h])
+                              : -1;
+            if (subject >= 0) {
+                asking = 0;
+                unreal = unreal && in_assertion(&a, subject, cue_pos[CUE_UNREAL][sn]);
+            }
             if (past || (p->intent != INTENT_CRISIS_SUICIDE && ((asking && !personal) || unreal))) {
                 /* Asking about a crisis is asking about risks; a little, so that a later
                  * sentence that reports one still outweighs it. */
@@ -2278,11 +2398,26 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 int lasting = 0; /* a means got: no date makes it past */
                 for (int s = 0; s < rule->n_slots; s++)
                     lasting |= (m->past_proof >> ch[chosen[s]].concept & 1) != 0;
+                /* A sign asserted of a real person now ("...SHES NOT BREATHING"): only a calm
+                 * context in its own clause sets an overdose rule aside, and no question. */
+                int firm = -1;
+                for (int s = 0;
+                     s < rule->n_slots && firm < 0 && rule->intent != INTENT_CRISIS_SUICIDE; s++)
+                    if (m->danger[rule->intent] >> ch[chosen[s]].concept & 1)
+                        firm = asserted_now(&a, cue_spans, ncue_spans,
+                                            &concept_hits[ch[chosen[s]].hit]);
                 for (int s = 0; s < rule->n_slots && !why_not; s++) {
                     const struct phrase_hit *hit = &concept_hits[ch[chosen[s]].hit];
                     int sn = sentence_slot(a.words[hit->start].sentence);
-                    if ((said_in[sn] & rule->unless) &&
-                        !(learned[sn] && rule->intent == INTENT_CRISIS_OVERDOSE))
+                    int calm_here = (said_in[sn] & rule->unless) != 0;
+                    if (calm_here && firm >= 0 && rule->intent == INTENT_CRISIS_OVERDOSE) {
+                        calm_here = 0;
+                        for (int g = 0; g < nconcepts && !calm_here; g++)
+                            calm_here =
+                                (rule->unless >> m->phrases[concept_hits[g].phrase].concept & 1) &&
+                                in_assertion(&a, firm, concept_hits[g].start);
+                    }
+                    if (calm_here && !(learned[sn] && rule->intent == INTENT_CRISIS_OVERDOSE))
                         why_not = "a calm context", calm_aside = 1;
                     else if (rule->unless_accident && cue_pos[CUE_ACCIDENT][sn] < MAX_TOKENS)
                         why_not = "an accident", calm_aside = 1;
@@ -2298,8 +2433,12 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                     int asking =
                         (opens_question[sn0] || cue_pos[CUE_HYPOTHETICAL][sn0] < MAX_TOKENS) &&
                         !now && any_told_now == told_now[sn0];
-                    if ((asking && !personal) ||
-                        (cue_pos[CUE_UNREAL][sn0] < MAX_TOKENS && !now && !learned[sn0]))
+                    int unreal = cue_pos[CUE_UNREAL][sn0] < MAX_TOKENS && !now && !learned[sn0];
+                    if (firm >= 0) {
+                        asking = 0;
+                        unreal = unreal && in_assertion(&a, firm, cue_pos[CUE_UNREAL][sn0]);
+                    }
+                    if ((asking && !personal) || unreal)
                         why_not = "a question";
                     /* "is it normal for your fingers to go white after shooting? its been
                      * hours and they're still like that": another sentence tells that it
@@ -2353,9 +2492,14 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
             cue_pos[CUE_PERSONAL][sn] < MAX_TOKENS || cue_pos[CUE_THIRD_PARTY][sn] < MAX_TOKENS;
         int now = happening_now(&a, cue_spans, ncue_spans, sn);
         int asking = (opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS) && !now;
+        int unreal = cue_pos[CUE_UNREAL][sn] < MAX_TOKENS && !now;
+        int subject = asking || unreal ? asserted_now(&a, cue_spans, ncue_spans, hit) : -1;
+        if (subject >= 0) {
+            asking = 0;
+            unreal = unreal && in_assertion(&a, subject, cue_pos[CUE_UNREAL][sn]);
+        }
         if (idiom_over(&a, cue_spans, ncue_spans, hit) || denied(&a, hit) ||
-            past_event(&a, cue_spans, ncue_spans, hit) || (asking && !personal) ||
-            (cue_pos[CUE_UNREAL][sn] < MAX_TOKENS && !now))
+            past_event(&a, cue_spans, ncue_spans, hit) || (asking && !personal) || unreal)
             continue;
         earnest |= bit;
     }

@@ -1103,6 +1103,59 @@ static void test_round11(void **state)
     assert_not_urgent("la mejor manera de sanar las marcas de las venas");
 }
 
+/* Round 12: a crisis sign asserted of a real person now ("HOW DO I USE NARCAN SHES NOT
+ * BREATHING") is not set aside by a question or a calm context elsewhere in the text; only a
+ * hypothetical or generic marker over it, a past cue, a negation or an idiom sets it aside. */
+static void test_round12(void **state)
+{
+    (void)state;
+    assert_intent("how do i use narcan she's not breathing", INTENT_CRISIS_OVERDOSE);
+    assert_intent("WHAT DO I DO HES NOT BREATHING AND HIS LIPS ARE BLUE", INTENT_CRISIS_OVERDOSE);
+    assert_intent("HOW MUCH NARCAN DO I GIVE MY SON IS NOT WAKING UP", INTENT_CRISIS_OVERDOSE);
+    assert_intent("we did narcan training last month but my brother is not breathing right now",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("how do you do a sternum rub he is not responding", INTENT_CRISIS_OVERDOSE);
+    assert_intent("como se usa el narcan mi hermano no respira", INTENT_CRISIS_OVERDOSE);
+    assert_intent("es normal que alguien no despierte despues de usar? mi novio esta asi ahorita",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("is it normal for someone to gurgle like that after a shot? my roommate is like "
+                  "that right now",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("IF SOMEONE ODS WHAT DO I DO SHES NOT BREATHING", INTENT_CRISIS_OVERDOSE);
+    assert_intent("im done. already said goodbye to my mom. thanks for trying tho",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("why am i still alive. i wish i just wouldnt wake up", INTENT_CRISIS_SUICIDE);
+    assert_intent("por que sigo vivo. ya no quiero despertar", INTENT_CRISIS_SUICIDE);
+    assert_intent("my foot is like ice and turning purplish since i shot in my ankle yesterday",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent(
+        "woke up and my fingers are like ice and bluish, i injected in my hand last night",
+        INTENT_MEDICAL_URGENT);
+    assert_intent("my arm is like ice and grayish where i injected this morning",
+                  INTENT_MEDICAL_URGENT);
+    assert_not_urgent("what do you do if someone stops breathing");
+    assert_not_urgent("how do i use narcan if someone isnt breathing");
+    assert_not_urgent("what happens if a person stops breathing after using fentanyl?");
+    assert_not_urgent("WHAT IF SHES NOT BREATHING, HOW DO I USE NARCAN");
+    assert_not_urgent(
+        "in general how long does someone have after they stop breathing from an overdose?");
+    assert_not_urgent("qué pasa si alguien no respira después de usar heroína?");
+    assert_not_urgent("es normal que alguien ronque raro despues de usar heroina?");
+    assert_not_urgent(
+        "so tired of waking up sick every morning. i want off fentanyl for real this time");
+    assert_not_urgent("My son is on fentanyl and every night I'm terrified he won't wake up. How "
+                      "do we get him into detox?");
+    assert_not_urgent("narcan training taught us about blue lips, where can i get a kit");
+    assert_not_urgent(
+        "just in case, if i ever found my son not breathing, narcan first or 911 first?");
+    assert_not_urgent(
+        "my brother stopped breathing last year and narcan saved him, he is doing great now");
+    assert_not_urgent("my hands are like ice in the winter, is that from poor circulation?");
+    assert_not_urgent("i'm ready. packed my bag and said bye to my kids, heading to your intake "
+                      "tomorrow. whats the address?");
+    assert_not_urgent("is it normal to snore after using? my dad snores like that every night");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1128,6 +1181,7 @@ int main(void)
         cmocka_unit_test(test_round9_intents),
         cmocka_unit_test(test_round10),
         cmocka_unit_test(test_round11),
+        cmocka_unit_test(test_round12),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
