@@ -1154,6 +1154,12 @@ static void test_round12(void **state)
     assert_not_urgent("i'm ready. packed my bag and said bye to my kids, heading to your intake "
                       "tomorrow. whats the address?");
     assert_not_urgent("is it normal to snore after using? my dad snores like that every night");
+    /* No point in being alive, in its forms, after a relapse too; a meeting is not life. */
+    assert_intent("clean 40 days and relapsed today. honestly i dont see the point in being "
+                  "alive anymore",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("ya no le encuentro sentido a la vida", INTENT_CRISIS_SUICIDE);
+    assert_not_urgent("i dont see the point in going to that meeting");
 }
 
 int main(void)
