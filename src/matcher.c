@@ -457,9 +457,8 @@ static void strmap_reserve(struct strmap *m, size_t n)
         strmap_rehash(m, cap);
 }
 
-/* Puts a new key in empty slot i (len bytes, without its NUL). */
-static void strmap_insert_at(struct strmap *m, size_t i, const char *key, size_t len, uint32_t hash,
-                             uint32_t val)
+/* Puts a new key, valued 0, in empty slot i (len bytes, without its NUL). */
+static void strmap_insert_at(struct strmap *m, size_t i, const char *key, size_t len, uint32_t hash)
 {
     len++;
     if (!m->blocks || m->blocks->used + len > STRMAP_BLOCK_SIZE) {
@@ -476,7 +475,7 @@ static void strmap_insert_at(struct strmap *m, size_t i, const char *key, size_t
     m->slots[i].key = memcpy(m->blocks->data + m->blocks->used, key, len);
     m->blocks->used += len;
     m->slots[i].hash = hash;
-    m->slots[i].val = val;
+    m->slots[i].val = 0;
     m->n++;
 }
 
@@ -496,34 +495,30 @@ static size_t strmap_slot_of(const struct strmap *m, const char *key, uint32_t h
     return i;
 }
 
+/* The value of key, inserted as 0 when absent: one probe for reading and writing. */
+static uint32_t *strmap_ref(struct strmap *m, const char *key)
+{
+    if ((m->n + 1) * 2 > m->cap)
+        strmap_grow(m);
+    size_t len = strlen(key);
+    uint32_t hash = hash_bytes(key, len);
+    int found;
+    size_t i = strmap_slot_of(m, key, hash, &found);
+    if (!found)
+        strmap_insert_at(m, i, key, len, hash);
+    return &m->slots[i].val;
+}
+
 /* Inserts or replaces. */
 static void strmap_put(struct strmap *m, const char *key, uint32_t val)
 {
-    if ((m->n + 1) * 2 > m->cap)
-        strmap_grow(m);
-    size_t len = strlen(key);
-    uint32_t hash = hash_bytes(key, len);
-    int found;
-    size_t i = strmap_slot_of(m, key, hash, &found);
-    if (found)
-        m->slots[i].val = val;
-    else
-        strmap_insert_at(m, i, key, len, hash, val);
+    *strmap_ref(m, key) = val;
 }
 
-/* Inserts key with val, or ORs val into the value it has: one probe for both. */
+/* Inserts key with val, or ORs val into the value it has. */
 static void strmap_or(struct strmap *m, const char *key, uint32_t val)
 {
-    if ((m->n + 1) * 2 > m->cap)
-        strmap_grow(m);
-    size_t len = strlen(key);
-    uint32_t hash = hash_bytes(key, len);
-    int found;
-    size_t i = strmap_slot_of(m, key, hash, &found);
-    if (found)
-        m->slots[i].val |= val;
-    else
-        strmap_insert_at(m, i, key, len, hash, val);
+    *strmap_ref(m, key) |= val;
 }
 
 static void strmap_free(struct strmap *m)
