@@ -101,6 +101,33 @@ static struct matcher *load_matcher(struct replies **replies)
     return m;
 }
 
+/* A labelled set's floors: its size and the figures it must keep. */
+struct set_floors {
+    const char *name;
+    int min_n;
+    double intent, recall, false_urgent, es;
+};
+
+/* Measures each set in tests/data/<folder>/ and holds it to its floors. */
+static void check_floors(const char *folder, const struct set_floors *sets, size_t n)
+{
+    struct replies *replies;
+    struct matcher *m = load_matcher(&replies);
+    for (size_t i = 0; i < n; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/tests/data/%s/%s.jsonl", HOTLINE_SOURCE_DIR, folder,
+                 sets[i].name);
+        struct figures fig = measure(m, path);
+        assert_true(fig.n >= sets[i].min_n);
+        assert_true(fig.urgent_recall >= sets[i].recall);
+        assert_true(fig.intent_acc >= sets[i].intent);
+        assert_true(fig.false_urgent <= sets[i].false_urgent);
+        assert_true(fig.es_acc >= sets[i].es);
+    }
+    matcher_free(m);
+    replies_free(replies);
+}
+
 static void test_dev_set_figures(void **state)
 {
     (void)state;
@@ -148,11 +175,7 @@ static void test_extra_sets_figures(void **state)
 static void test_later_sets_figures(void **state)
 {
     (void)state;
-    static const struct {
-        const char *name;
-        int min_n;
-        double intent, recall, false_urgent, es;
-    } sets[] = {
+    static const struct set_floors sets[] = {
         {"set8", 300, 0.98, 1.0, 0.005, 0.98},     {"setH", 220, 0.99, 1.0, 0.01, 0.99},
         {"crisis8", 200, 0.875, 0.99, 0.04, 0.95}, {"set9", 300, 0.98, 1.0, 0.005, 0.97},
         {"crisis9", 200, 0.865, 1.0, 0.04, 0.89},  {"set10", 300, 0.99, 1.0, 0.004, 0.99},
@@ -167,21 +190,7 @@ static void test_later_sets_figures(void **state)
         {"set27", 300, 0.915, 1.00, 0.005, 0.85},  {"set28", 300, 0.94, 1.00, 0.001, 0.91},
         {"set29", 300, 0.94, 1.0, 0.009, 0.94},    {"set30", 300, 0.96, 1.0, 0.001, 0.92},
     };
-    struct replies *replies;
-    struct matcher *m = load_matcher(&replies);
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/tests/data/extra/%s.jsonl", HOTLINE_SOURCE_DIR,
-                 sets[i].name);
-        struct figures fig = measure(m, path);
-        assert_true(fig.n >= sets[i].min_n);
-        assert_true(fig.urgent_recall >= sets[i].recall);
-        assert_true(fig.intent_acc >= sets[i].intent);
-        assert_true(fig.false_urgent <= sets[i].false_urgent);
-        assert_true(fig.es_acc >= sets[i].es);
-    }
-    matcher_free(m);
-    replies_free(replies);
+    check_floors("extra", sets, sizeof sets / sizeof sets[0]);
 }
 
 /* The development corpora of round 8 (tests/data/train/README.md): train18a is 200 urgent
@@ -190,29 +199,11 @@ static void test_later_sets_figures(void **state)
 static void test_train_sets_figures(void **state)
 {
     (void)state;
-    static const struct {
-        const char *name;
-        int min_n;
-        double intent, recall, false_urgent, es;
-    } sets[] = {
+    static const struct set_floors sets[] = {
         {"train18a", 400, 0.90, 1.0, 0.01, 0.915},
         {"train18b", 400, 0.99, 1.0, 0.004, 0.99},
     };
-    struct replies *replies;
-    struct matcher *m = load_matcher(&replies);
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/tests/data/train/%s.jsonl", HOTLINE_SOURCE_DIR,
-                 sets[i].name);
-        struct figures fig = measure(m, path);
-        assert_true(fig.n >= sets[i].min_n);
-        assert_true(fig.urgent_recall >= sets[i].recall);
-        assert_true(fig.intent_acc >= sets[i].intent);
-        assert_true(fig.false_urgent <= sets[i].false_urgent);
-        assert_true(fig.es_acc >= sets[i].es);
-    }
-    matcher_free(m);
-    replies_free(replies);
+    check_floors("train", sets, sizeof sets / sizeof sets[0]);
 }
 
 /* `hotline match` keeps the evaluation contract: one object per line, same ids, every
