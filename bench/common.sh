@@ -1,6 +1,7 @@
-# Shared by bench/serve.sh and bench/escalation.sh (sourced, after they define say and
-# parent): a work folder on a real disk, and cleanup of every process the script started
-# (append their pids to the pids array).
+# Shared by bench/serve.sh, bench/escalation.sh and drills/soak.sh (sourced, after they
+# define say and parent): a work folder on a real disk, free loopback ports, a made-up
+# Twilio account, and cleanup of every process the script started (append their pids to
+# the pids array).
 
 # bench_workdir PREFIX: sets work and data; refuses tmpfs, since durability is the point.
 bench_workdir() {
@@ -16,6 +17,21 @@ bench_workdir() {
         exit 1
         ;;
     esac
+}
+
+# bench_ports N: N free loopback ports, on one line.
+bench_ports() {
+    python3 -c '
+import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])' "$1"
+}
+
+# bench_account: sets sid and token, a random account for the mock Messages API.
+bench_account() {
+    sid=AC$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+    token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 }
 
 pids=()

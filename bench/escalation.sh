@@ -50,13 +50,8 @@ hotline=$build/hotline
 . "$root/bench/common.sh"
 bench_workdir hotline-escalation
 
-read -r port_hot port_mock < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(2)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
-sid=AC$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+read -r port_hot port_mock < <(bench_ports 2)
+bench_account
 public=http://127.0.0.1:$port_hot
 mock=http://127.0.0.1:$port_mock
 

@@ -48,13 +48,8 @@ bench_workdir hotline-bench
 fs_src=$(findmnt -n -o SOURCE --target "$work" | head -1)
 fs_opts=$(findmnt -n -o OPTIONS --target "$work" | head -1)
 
-read -r port_hot port_mock port_ceil < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
-sid=AC$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+read -r port_hot port_mock port_ceil < <(bench_ports 3)
+bench_account
 public=http://127.0.0.1:$port_hot
 
 # ---- helpers ----
