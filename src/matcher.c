@@ -326,6 +326,8 @@ static const char *const vital_words[LANG_COUNT][MAX_VITAL] = {
 };
 #define KNOWN_EN 1u /* bits of a known word: which dictionaries have it */
 #define KNOWN_ES 2u
+/* The longest text read a second time without its unrelated questions (a long SMS). */
+#define MAX_SECOND_READING 2048
 #define MAX_SENTENCES 16 /* cues are tracked per sentence; later ones share the last slot */
 
 /* ---------------------------------------------------------------------------------- */
@@ -2043,10 +2045,13 @@ static int keyword_intent(const struct matcher *m, const struct analysis *a)
     return -1;
 }
 
-void matcher_classify(struct matcher *m, const char *text, size_t len, struct match_result *out,
-                      struct match_explain *why)
+/* One reading of the whole text; *crisis_words gets whether any crisis phrase or danger
+ * concept was seen in it, taken or set aside. */
+static void classify_text(struct matcher *m, const char *text, size_t len, struct match_result *out,
+                          struct match_explain *why, int *crisis_words)
 {
     static _Thread_local struct analysis a;
+    *crisis_words = 0;
     analyse(m, text, len, &a);
     if (why) {
         memset(why, 0, sizeof *why);
@@ -2081,6 +2086,10 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     int nconcepts;
     concept_mask said;
     int nhits = find_phrases(m, &a, hits, concept_hits, &nconcepts, &said);
+    *crisis_words = (said & (m->danger[INTENT_CRISIS_SUICIDE] | m->danger[INTENT_CRISIS_OVERDOSE] |
+                             m->danger[INTENT_MEDICAL_URGENT])) != 0;
+    for (int h = 0; h < nhits && !*crisis_words; h++)
+        *crisis_words = hits[h].phrase >= 0 && is_urgent(m->phrases[hits[h].phrase].intent);
     /* The concepts said in each sentence, for the rules' "unless" and the colours of marks;
      * a concept inside a longer one of another concept is part of that one: "bruised" in
      * "toes like bruised grapes" is no bruise. */
@@ -2349,7 +2358,8 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 weak[p->intent] += p->weight;
             if (!p->strong)
                 weak_in_sentence[p->intent][sn] += p->weight;
-        } else if (p->intent != INTENT_FALLBACK) {
+        } else if (p->intent != INTENT_FALLBACK && p->intent != INTENT_GREETING) {
+            /* A greeting asks nothing: "hey. od happening rn". Thanks stay: "thanks, bye". */
             calm_in_sentence[p->intent][sn] += p->weight;
             opt_out_asked += p->intent == INTENT_OPT_OUT;
         }
@@ -2512,9 +2522,11 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     if (opt_out_about_others && !opt_out_asked)
         score[INTENT_OPT_OUT] = 0;
 
+    /* The calm evidence a weak crisis sign must outweigh: what the text asks or says, not
+     * the greeting it opens with ("hey. od happening rn"). */
     double best_calm = 0;
     for (int k = 0; k < INTENT_COUNT; k++)
-        if (!is_urgent(k) && score[k] > best_calm)
+        if (!is_urgent(k) && k != INTENT_GREETING && score[k] > best_calm)
             best_calm = score[k];
 
     /* Safety first: a strong crisis sign wins over anything else in the text. Weak signs
@@ -2531,7 +2543,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
                 calm = calm_in_sentence[c][sn];
         calm_max[sn] = calm;
     }
-    int best_crisis = -1;
+    int best_crisis = -1, best_firm = 0;
     for (int k = 0; k < INTENT_COUNT; k++) {
         if (!is_urgent(k))
             continue;
@@ -2548,11 +2560,11 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
          * text that reads like its examples. */
         int net = !set_aside && (earnest & m->danger[k]) &&
                   (nearest[k] >= NET_NEAREST || sim[k] >= NET_SIM);
-        int raised = net || strong[k] > 0 || (weak[k] > 0 && score[k] >= best_calm) ||
-                     (weak_enough && score[k] >= WEAK_CRISIS_SHARE * best_calm) ||
-                     sentence_of_signs || by_similarity;
+        int firm = net || strong[k] > 0 || sentence_of_signs || by_similarity;
+        int raised = firm || (weak[k] > 0 && score[k] >= best_calm) ||
+                     (weak_enough && score[k] >= WEAK_CRISIS_SHARE * best_calm);
         if (raised && (best_crisis < 0 || score[k] > score[best_crisis]))
-            best_crisis = k;
+            best_crisis = k, best_firm = firm;
     }
     if (why)
         memcpy(why->score, score, sizeof score);
@@ -2560,6 +2572,7 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         out->intent = (enum intent)best_crisis;
         out->confidence = fmin(1.0, score[best_crisis] / (2 * WEIGHT_STRONG));
         append_reason(why, "-> a crisis sign wins", NULL, NULL);
+        *crisis_words = best_firm ? 2 : 1;
         return;
     }
 
@@ -3459,4 +3472,81 @@ void matcher_free(struct matcher *m)
     free(m->post_weight);
     free(m->example_intent);
     free(m);
+}
+
+/* Intents that ask about something other than a crisis: how to pay, reach us, get the
+ * book or a person; a greeting, thanks, or nothing we know. */
+static int asks_something_else(enum intent k)
+{
+    return k == INTENT_INSURANCE || k == INTENT_CONTACT || k == INTENT_FREE_BOOK ||
+           k == INTENT_GREETING || k == INTENT_THANKS || k == INTENT_HUMAN || k == INTENT_FALLBACK;
+}
+
+/* The length of a word that turns to another topic mid-sentence at text[i] ("... like
+ * this also what are ur hours"), 0 when there is none. */
+static size_t topic_turn(const char *text, size_t len, size_t i)
+{
+    static const char *const turns[] = {"also",    "btw",     "anyway",     "anyways",
+                                        "tambien", "también", "por cierto", "otra cosa"};
+    if (i > 0 && (isalnum((unsigned char)text[i - 1]) || (text[i - 1] & 0x80)))
+        return 0;
+    for (size_t t = 0; t < sizeof turns / sizeof turns[0]; t++) {
+        size_t n = strlen(turns[t]);
+        if (i + n <= len && strncasecmp(text + i, turns[t], n) == 0 &&
+            (i + n == len || !(isalnum((unsigned char)text[i + n]) || (text[i + n] & 0x80))))
+            return n;
+    }
+    return 0;
+}
+
+/*
+ * The whole text first. When it reads as a question about something else but has crisis
+ * words, it is read again without the sentences that alone ask about something else: a
+ * crisis is not diluted by a question it follows or precedes ("do u take cigna? said bye to
+ * my mom. its time"). A question about the same things ("hiding pills from my wife. is
+ * that a sign?") reads as need_treatment_signs and stays the context its sentence is read
+ * in.
+ */
+void matcher_classify(struct matcher *m, const char *text, size_t len, struct match_result *out,
+                      struct match_explain *why)
+{
+    int crisis_words;
+    classify_text(m, text, len, out, why, &crisis_words);
+    if (!crisis_words || is_urgent((int)out->intent) || out->keyword ||
+        !asks_something_else(out->intent) || len > MAX_SECOND_READING)
+        return;
+    char rest[MAX_SECOND_READING + 1];
+    size_t used = 0, start = 0;
+    int dropped = 0;
+    for (size_t i = 0; i <= len; i++) {
+        size_t skip = i < len ? topic_turn(text, len, i) : 0;
+        if (i < len && !skip && text[i] != '.' && text[i] != '!' && text[i] != '?' &&
+            text[i] != '\n' && text[i] != ';')
+            continue;
+        if (i > start) {
+            struct match_result alone;
+            int words;
+            classify_text(m, text + start, i - start, &alone, NULL, &words);
+            if (!words && asks_something_else(alone.intent)) {
+                dropped++;
+            } else {
+                memcpy(rest + used, text + start, i - start);
+                used += i - start;
+                rest[used++] = i < len && !skip ? text[i] : '.';
+            }
+        }
+        start = i + (skip ? skip : 1);
+        i = start - 1;
+    }
+    if (!dropped || used == 0)
+        return;
+    struct match_result second;
+    int words;
+    classify_text(m, rest, used, &second, NULL, &words);
+    if (!is_urgent((int)second.intent))
+        return;
+    out->intent = second.intent;
+    out->confidence = second.confidence;
+    append_reason(why, "-> read again without the question about something else: a crisis", NULL,
+                  NULL);
 }

@@ -6,8 +6,10 @@
  */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hotline/matcher.h"
@@ -167,6 +169,10 @@ static void test_extra_sets_figures(void **state)
     replies_free(replies);
 }
 
+/* Three false urgents came back when a greeting stopped counting as a question that a weak
+ * crisis sign must outweigh ("hey. od happening rn" had been read as a greeting): crisis26
+ * 0.20 -> 0.21, set28 0.001 -> 0.004 ("hey so my dad ... now pills too. how do we get him
+ * into your place") and train18a below. */
 /* The sets of the third session and set9/crisis9 of the fourth (tests/data/extra/README.md),
  * each with floors just below
  * what it reached: crisis8 is 100 indirect crises and 100 calm look-alikes, and one of its
@@ -186,8 +192,8 @@ static void test_later_sets_figures(void **state)
         {"set19", 300, 0.97, 1.0, 0.004, 0.98},    {"set20", 300, 0.96, 1.0, 0.001, 0.93},
         {"set21", 300, 0.94, 1.0, 0.001, 0.95},    {"set22", 300, 0.96, 1.0, 0.017, 0.97},
         {"set23", 300, 0.95, 1.0, 0.005, 0.97},    {"set24", 300, 0.94, 1.0, 0.009, 0.94},
-        {"set25", 300, 0.915, 1.0, 0.005, 0.92},   {"crisis26", 200, 0.79, 1.0, 0.20, 0.745},
-        {"set27", 300, 0.915, 1.00, 0.005, 0.85},  {"set28", 300, 0.94, 1.00, 0.001, 0.91},
+        {"set25", 300, 0.915, 1.0, 0.005, 0.92},   {"crisis26", 200, 0.79, 1.0, 0.21, 0.745},
+        {"set27", 300, 0.915, 1.00, 0.005, 0.85},  {"set28", 300, 0.94, 1.00, 0.004, 0.91},
         {"set29", 300, 0.94, 1.0, 0.009, 0.94},    {"set30", 300, 0.96, 1.0, 0.001, 0.92},
     };
     check_floors("extra", sets, sizeof sets / sizeof sets[0]);
@@ -195,15 +201,97 @@ static void test_later_sets_figures(void **state)
 
 /* The development corpora of round 8 (tests/data/train/README.md): train18a is 200 urgent
  * texts across the clinical warning signs and 200 calm look-alikes, train18b 400 texts of
- * every intent. Floors just below what round 9 reached on them. */
+ * every intent. Floors just below what round 9 reached on them; train18a's false urgent
+ * 0.01 -> 0.015 when a greeting stopped counting as calm ("...black tar heroin. how does
+ * that even happen": "even" stems as "evening" had). */
 static void test_train_sets_figures(void **state)
 {
     (void)state;
     static const struct set_floors sets[] = {
-        {"train18a", 400, 0.90, 1.0, 0.01, 0.915},
+        {"train18a", 400, 0.90, 1.0, 0.015, 0.915},
         {"train18b", 400, 0.99, 1.0, 0.004, 0.99},
     };
     check_floors("train", sets, sizeof sets / sizeof sets[0]);
+}
+
+/* A crisis wrapped as texters wrap one: how 0 puts a greeting before it, 1 a question
+ * about something else before it, 2 one after it. Returns snprintf's count. */
+static int wrap(char *out, size_t size, int how, const char *lang, const char *body)
+{
+    int es = strcmp(lang, "es") == 0;
+    switch (how) {
+    case 0:
+        return snprintf(out, size, es ? "hola. %s" : "hey. %s", body);
+    case 1:
+        return snprintf(out, size, es ? "aceptan medi-cal? %s" : "do you guys take cigna? %s",
+                        body);
+    default:
+        return snprintf(out, size,
+                        es ? "%s. por cierto a que hora abren" : "%s also what are ur hours", body);
+    }
+}
+
+/* Every labelled crisis of every set that the matcher reads as a crisis (2,700+) is read
+ * as one still when a greeting or an unrelated question comes before or after it. Allowed:
+ * one text whose own first sentence is a cost question, so that with another question
+ * before it nothing but the threat is left ("what would 30 days there run me? if its too
+ * expensive i'll just end it..."), and the mid-sentence turns "also" cannot split. */
+static void test_wrapped_crises_stay_crises(void **state)
+{
+    (void)state;
+    struct replies *replies;
+    struct matcher *m = load_matcher(&replies);
+    static const char *const folders[] = {"extra", "train"};
+    int crises = 0, lost[3] = {0};
+    for (size_t fo = 0; fo < sizeof folders / sizeof folders[0]; fo++) {
+        char dir[512];
+        snprintf(dir, sizeof dir, "%s/tests/data/%s", HOTLINE_SOURCE_DIR, folders[fo]);
+        DIR *d = opendir(dir);
+        assert_non_null(d);
+        for (struct dirent *e; (e = readdir(d));) {
+            size_t nl = strlen(e->d_name);
+            if (nl < 6 || strcmp(e->d_name + nl - 6, ".jsonl") != 0)
+                continue;
+            char path[1024];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            FILE *f = fopen(path, "r");
+            assert_non_null(f);
+            char line[4096];
+            while (fgets(line, sizeof line, f)) {
+                json_t *item = json_loads(line, 0, NULL);
+                assert_non_null(item);
+                const char *body = json_string_value(json_object_get(item, "body"));
+                const char *lang = json_string_value(json_object_get(item, "lang"));
+                const char *level = json_string_value(json_object_get(item, "escalate"));
+                struct match_result r;
+                matcher_classify(m, body, strlen(body), &r, NULL);
+                if (strcmp(level, "urgent") == 0 &&
+                    intent_escalation(r.intent) == ESCALATE_URGENT) {
+                    crises++;
+                    for (int how = 0; how < 3; how++) {
+                        char text[4400];
+                        int n = wrap(text, sizeof text, how, lang, body);
+                        matcher_classify(m, text, (size_t)n, &r, NULL);
+                        if (intent_escalation(r.intent) != ESCALATE_URGENT) {
+                            lost[how]++;
+                            print_message("wrapped crisis lost: %s\n", text);
+                        }
+                    }
+                }
+                json_decref(item);
+            }
+            fclose(f);
+        }
+        closedir(d);
+    }
+    matcher_free(m);
+    replies_free(replies);
+    print_message("%d crises; lost with a greeting %d, a question before %d, after %d\n", crises,
+                  lost[0], lost[1], lost[2]);
+    assert_true(crises > 2500);
+    assert_int_equal(lost[0], 0);
+    assert_true(lost[1] <= 1);
+    assert_true(lost[2] <= 2);
 }
 
 /* `hotline match` keeps the evaluation contract: one object per line, same ids, every
@@ -290,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_extra_sets_figures),
         cmocka_unit_test(test_later_sets_figures),
         cmocka_unit_test(test_train_sets_figures),
+        cmocka_unit_test(test_wrapped_crises_stay_crises),
         cmocka_unit_test(test_match_command_contract),
         cmocka_unit_test(test_match_command_bad_line),
     };
