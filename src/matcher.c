@@ -277,10 +277,12 @@ static const struct {
 /* Words of dying as laughter says them: a suicide phrase of these words alone ("dead", "i
  * am dying", "me muero") is a figure of speech in a sentence with a laugh cue. Compared
  * by stem in the phrase's language. */
-static const char *const laughing_words[LANG_COUNT][8] = {
-    [LANG_EN] = {"dead", "dying", "died", "die", "i", "am", "so", NULL},
-    [LANG_ES] = {"muero", "muerto", "muerta", "me", "estoy", "mori", NULL},
+static const char *const laughing_words[LANG_COUNT][12] = {
+    [LANG_EN] = {"dead", "dying", "died", "die", "i", "am", "so", "is", "he", "she", NULL},
+    [LANG_ES] = {"muero", "muerto", "muerta", "muriendo", "me", "estoy", "mori", "se", "esta",
+                 NULL},
 };
+#define LAUGHING_DYING 4 /* the first words of each list are the dying ones */
 
 /* Words of self-injury: a suicide phrase with one of them is set aside by an accident
  * cue in its sentence ("cut", not "die"). Compared by stem in the phrase's language. */
@@ -547,10 +549,10 @@ struct phrase {
     int concept;      /* a crisis-rule concept of lexicon.json (intent -2), else -1 */
     uint64_t mask[4]; /* a 256-bit signature of its stems, to reject candidates quickly */
     int strong;
-    int injury;    /* a suicide phrase that tells of self-injury: see injury_words */
-    int goodbye;   /* a suicide phrase that tells of a goodbye: see goodbye_words */
-    int colour;    /* an overdose or medical phrase of a colour alone: see colour_words */
-    int laughing;  /* a suicide phrase of dying alone ("dead", "me muero"): see laughing_words */
+    int injury;   /* a suicide phrase that tells of self-injury: see injury_words */
+    int goodbye;  /* a suicide phrase that tells of a goodbye: see goodbye_words */
+    int colour;   /* an overdose or medical phrase of a colour alone: see colour_words */
+    int laughing; /* a phrase of dying alone ("dead", "is dying", "me muero"): see laughing_words */
     double weight; /* after sharing among intents that list the same phrase */
     const char *text;
 };
@@ -623,6 +625,10 @@ struct matcher {
     concept_mask danger[INTENT_COUNT];
     /* Concepts a date does not make past (means_got: "bought a gun last week"). */
     concept_mask past_proof;
+    /* See seen_names: a question over what one is looking at (seen_ask), things that "die"
+     * (calm_thing), a life grown weary of its ways (weary_life) and a wish to change
+     * (calm_quit). */
+    concept_mask seen_ask, thing_calm, weary_life, change_calm, elapsed;
     uint32_t vital[LANG_COUNT][MAX_VITAL];
     char **phrase_texts;
     /* By stem id: the phrases whose rarest stem (the one fewest phrases of the language
@@ -1683,6 +1689,28 @@ static int bare_clause(const struct analysis *a, const struct span *cue)
     return 1;
 }
 
+/*
+ * Whether an idiom of preference ("rather die than", "prefiero morir que") goes on with
+ * living itself ("id rather die than keep living like this"): that is no figure of speech.
+ * The complements of "than"/"que" that make it one are everything else ("than sit through
+ * another family zoom", "than give up her pills").
+ */
+static int prefers_death_to_life(const struct analysis *a, const struct span *idiom)
+{
+    static const char *const life[] = {
+        "live",      "living", "alive",    "exist",   "existing",  "wake",   "waking", "suffer",
+        "suffering", "vivir",  "viviendo", "existir", "despertar", "seguir", "sufrir", NULL};
+    size_t tl = strlen(idiom->text);
+    if (!((tl > 5 && strcmp(idiom->text + tl - 5, " than") == 0) ||
+          (tl > 4 && strcmp(idiom->text + tl - 4, " que") == 0)))
+        return 0;
+    int sn = a->words[idiom->end].sentence;
+    for (int w = idiom->end + 1; w < a->nwords && w <= idiom->end + 3; w++)
+        if (a->words[w].sentence == sn && word_in(a->words[w].info->word, life))
+            return 1;
+    return 0;
+}
+
 /* The idiom a crisis sign is part of ("this heat is killing me"), or NULL. */
 static const char *idiom_over(const struct analysis *a, const struct span *spans, int n,
                               const struct phrase_hit *hit)
@@ -1690,9 +1718,21 @@ static const char *idiom_over(const struct analysis *a, const struct span *spans
     int sn = a->words[hit->start].sentence;
     for (int i = 0; i < n; i++)
         if (spans[i].cue == CUE_IDIOM && a->words[spans[i].start].sentence == sn &&
-            spans[i].start <= hit->end && hit->start <= spans[i].end)
+            spans[i].start <= hit->end && hit->start <= spans[i].end &&
+            !prefers_death_to_life(a, &spans[i]))
             return spans[i].text;
     return NULL;
+}
+
+/* Whether a phrase hit overlaps a concept hit of one of the concepts of mask. */
+static int concept_over(const struct matcher *m, const struct phrase_hit *concept_hits, int n,
+                        const struct phrase_hit *hit, concept_mask mask)
+{
+    for (int g = 0; g < n; g++)
+        if ((mask >> m->phrases[concept_hits[g].phrase].concept & 1) &&
+            concept_hits[g].start <= hit->end && hit->start <= concept_hits[g].end)
+            return 1;
+    return 0;
 }
 
 /* Whether a sentence says "now" ("what do I do if someone isn't breathing right now"):
@@ -1972,6 +2012,24 @@ static const struct {
  * asked about ("which vein do you hit so you don't survive it") is asked now. */
 static const char *const past_proof_names[] = {"means_got", "method_which"};
 
+/*
+ * Concepts of four more set-asides and their exceptions, in this order. seen_ask ("is it
+ * normal", "is that bad", "es normal que"): people ask it about what they are looking at,
+ * so a danger sign of an overdose or a medical crisis (a danger concept: not breathing, a
+ * breath every 15 seconds, grey, won't wake up, a limb gone dark) in its sentence is not set
+ * aside as a question about nobody when the text shows a real person or a moment anywhere
+ * (a personal or third-party cue: "hes not answering me", "my friend"; a present cue: "rn";
+ * or time gone by, the elapsed concept: "its been like 20 min"), in a sentence that is not
+ * itself about another time ("my dad snores like that every night"); only "if", "what happens
+ * if"... (a hypothetical cue), an "unreal" cue, a date or a calm concept still do. calm_thing (a
+ * plant, a phone, a battery, "el celular"): "dying" alone said in its sentence is of that thing, as
+ * laughter makes it a figure. weary_life ("tired of living like this", "cansada de vivir así"): a
+ * suicide phrase inside it is set aside when the text also says a wish to change (calm_quit:
+ * "want to get clean", "quiero dejar las drogas"): it is a wish to live otherwise.
+ */
+static const char *const seen_names[] = {"seen_ask", "calm_thing", "weary_life", "calm_quit",
+                                         "elapsed"};
+
 /* A concept said in the text, for the crisis rules. */
 struct concept_hit {
     int hit; /* into the text's concept hits */
@@ -2208,6 +2266,20 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
               (m->weak_calm[INTENT_CRISIS_OVERDOSE] | m->weak_calm[INTENT_MEDICAL_URGENT]));
         any_told_now += told_now[sn];
     }
+    /* "is it normal for someone to turn grey after they use??", "his breathing is like once
+     * every 10 seconds is that bad": a question over what one is looking at (see seen_names)
+     * does not set a danger sign aside, but for a hypothetical one ("what happens if"). */
+    int seen[MAX_SENTENCES], real_now = 0;
+    const concept_mask severe =
+        m->danger[INTENT_CRISIS_OVERDOSE] | m->danger[INTENT_MEDICAL_URGENT];
+    for (int sn = 0; sn < MAX_SENTENCES; sn++)
+        real_now |=
+            cue_pos[CUE_UNREAL][sn] == MAX_TOKENS && cue_pos[CUE_PAST][sn] == MAX_TOKENS &&
+            (cue_pos[CUE_PERSONAL][sn] < MAX_TOKENS || cue_pos[CUE_THIRD_PARTY][sn] < MAX_TOKENS ||
+             cue_pos[CUE_PRESENT][sn] < MAX_TOKENS || (said_in[sn] & m->elapsed) != 0);
+    for (int sn = 0; sn < MAX_SENTENCES; sn++)
+        seen[sn] = real_now && (said_in[sn] & m->seen_ask) != 0 &&
+                   cue_pos[CUE_HYPOTHETICAL][sn] == MAX_TOKENS;
 
     /* A phrase inside a longer phrase is part of that one: "blue" in "blue cross" is not
      * a crisis sign, and "tracks" in "track marks" is not said twice. */
@@ -2275,6 +2347,13 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
             const char *idiom = idiom_over(&a, cue_spans, ncue_spans, &hits[h]);
             if (!idiom && p->laughing && cue_pos[CUE_LAUGH][sn] < MAX_TOKENS)
                 idiom = "laughing";
+            /* "the plant i bought is dying", "se me está muriendo el celular". */
+            if (!idiom && p->laughing && (said_in[sn] & m->thing_calm))
+                idiom = "said of a thing";
+            /* "im so tired of living like this. i want to get clean": a wish to change. */
+            if (!idiom && p->intent == INTENT_CRISIS_SUICIDE && (said & m->change_calm) &&
+                concept_over(m, concept_hits, nconcepts, &hits[h], m->weary_life))
+                idiom = "a wish to change";
             if (idiom) {
                 append_reason(why, "a figure of speech: '", idiom, "'; ");
                 set_aside++;
@@ -2329,6 +2408,9 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
              * sentence says a real person is in that state now. */
             for (int s2 = 0; s2 < MAX_SENTENCES && asking; s2++)
                 asking = s2 == sn || !goes_on[s2];
+            if (asking && seen[sn] && p->intent != INTENT_CRISIS_SUICIDE &&
+                concept_over(m, concept_hits, nconcepts, &hits[h], severe))
+                asking = 0;
             /* "in case my son ever ODs", "his hands go blue all the time": about real
              * people, but not happening now. */
             int unreal = cue_pos[CUE_UNREAL][sn] < MAX_TOKENS && !now && !learned[sn];
@@ -2439,6 +2521,9 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
                         (opens_question[sn0] || cue_pos[CUE_HYPOTHETICAL][sn0] < MAX_TOKENS) &&
                         !now && any_told_now == told_now[sn0];
                     int unreal = cue_pos[CUE_UNREAL][sn0] < MAX_TOKENS && !now && !learned[sn0];
+                    for (int s = 0; s < rule->n_slots && asking && seen[sn0]; s++)
+                        if (m->danger[rule->intent] >> ch[chosen[s]].concept & 1)
+                            asking = 0;
                     if (firm >= 0) {
                         asking = 0;
                         unreal = unreal && in_assertion(&a, firm, cue_pos[CUE_UNREAL][sn0]);
@@ -2496,7 +2581,8 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
         int personal =
             cue_pos[CUE_PERSONAL][sn] < MAX_TOKENS || cue_pos[CUE_THIRD_PARTY][sn] < MAX_TOKENS;
         int now = happening_now(&a, cue_spans, ncue_spans, sn);
-        int asking = (opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS) && !now;
+        int asking = (opens_question[sn] || cue_pos[CUE_HYPOTHETICAL][sn] < MAX_TOKENS) && !now &&
+                     !(seen[sn] && (bit & severe));
         int unreal = cue_pos[CUE_UNREAL][sn] < MAX_TOKENS && !now;
         int subject = asking || unreal ? asserted_now(&a, cue_spans, ncue_spans, hit) : -1;
         if (subject >= 0) {
@@ -3107,7 +3193,8 @@ struct matcher *matcher_new(const struct replies *r)
     build_rules(m, r);
     for (size_t i = 0; i < m->n_phrases; i++) {
         struct phrase *p = &m->phrases[i];
-        if (p->intent != INTENT_CRISIS_SUICIDE || p->ntoks > 3)
+        if ((p->intent != INTENT_CRISIS_SUICIDE && p->intent != INTENT_CRISIS_OVERDOSE) ||
+            p->ntoks > 3)
             continue;
         int all = 1, dying = 0;
         for (int t = 0; t < p->ntoks && all; t++) {
@@ -3117,7 +3204,7 @@ struct matcher *matcher_new(const struct replies *r)
                 uint32_t id;
                 stem_word(m, p->lang, laughing_words[p->lang][w], stem);
                 found = strmap_find(&m->stems[p->lang], stem, &id) && id == p->toks[t];
-                dying |= found && w < 4;
+                dying |= found && w < LAUGHING_DYING;
             }
             all = found;
         }
@@ -3198,6 +3285,12 @@ struct matcher *matcher_new(const struct replies *r)
         for (int c = 0; c < m->n_concepts; c++)
             if (strcmp(m->concept_names[c], past_proof_names[k]) == 0)
                 m->past_proof |= (concept_mask)1 << c;
+    concept_mask *const seen_masks[] = {&m->seen_ask, &m->thing_calm, &m->weary_life,
+                                        &m->change_calm, &m->elapsed};
+    for (size_t k = 0; k < sizeof seen_masks / sizeof seen_masks[0]; k++)
+        for (int c = 0; c < m->n_concepts; c++)
+            if (strcmp(m->concept_names[c], seen_names[k]) == 0)
+                *seen_masks[k] |= (concept_mask)1 << c;
     share_phrase_weights(m);
 
     build_language_odds(m, r);

@@ -1162,6 +1162,56 @@ static void test_round12(void **state)
     assert_not_urgent("i dont see the point in going to that meeting");
 }
 
+/* Round 13 (set31-34, crisis35): a question frame over what one sees, passive ideation in a
+ * conditional, decisions said after something calm, stimulant signs, and look-alikes. */
+static void test_round13(void **state)
+{
+    (void)state;
+    /* "is it normal" over a danger sign with a real person or moment in the text. */
+    assert_intent("is that normal for somebody to go gray after a hit?? she wont answer me",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent(
+        "is it ok to breathe like every 20 seconds after using? my cousin is like that now",
+        INTENT_CRISIS_OVERDOSE);
+    assert_intent(
+        "es normal que alguien no despierte despues de inyectarse? ya lleva como 15 minutos",
+        INTENT_CRISIS_OVERDOSE);
+    assert_not_urgent("what happens if someone goes grey after using, is that bad");
+    assert_not_urgent("is it normal to snore after using? my uncle snores like that all the time");
+    /* Nobody would notice, they'd be relieved, were I gone. */
+    assert_intent("honestly no one would even notice if i wasnt here anymore",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("mis hijos estarían más tranquilos si yo ya no estuviera", INTENT_CRISIS_SUICIDE);
+    /* A decision or a final act said after something calm. */
+    assert_intent("do you take cigna? doesnt matter much, i decided this weekend is my last day",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("if you dont hear from me tomorrow just know i did my best",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("i cant see myself still being around by next week", INTENT_CRISIS_SUICIDE);
+    assert_intent("used again. made up my mind, going big tonight with the whole bag",
+                  INTENT_CRISIS_SUICIDE);
+    assert_not_urgent("tomorrow is my last day in detox, then i go home to my sister, so happy");
+    /* Stimulant overdose told by its signs after "overdid it"; an infection after a question. */
+    assert_intent("i think i overdid it with the coke, heart is racing and im shaking all over",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("my brother did a line and now hes twitching and cant talk",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_not_urgent("overdid it on coffee this morning, heart pounding lol. what are your hours");
+    assert_intent("does aetna cover detox? also my leg is red from my ankle to the knee and i feel "
+                  "like i have the flu",
+                  INTENT_MEDICAL_URGENT);
+    /* Look-alikes: things that die, idioms, a wish to change, readiness, fear of the future. */
+    assert_not_urgent("my tomato plant is dying, do u know a nursery");
+    assert_not_urgent("se me está muriendo el cel, luego les marco");
+    assert_not_urgent("id rather die than go to that wedding lol");
+    assert_intent("id rather die than keep living like this", INTENT_CRISIS_SUICIDE);
+    assert_not_urgent("sick of living like this, i want to get clean, where do i start");
+    assert_not_urgent("cansado de vivir así, quiero dejar las drogas, ¿qué hago?");
+    assert_not_urgent("where do i buy narcan to keep in my car, just want to be prepared");
+    assert_not_urgent("my leg went numb bc i sat on it wrong lol what time do u close");
+    assert_not_urgent("im scared ill have a seizure when i stop drinking, do you do medical detox");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1188,6 +1238,7 @@ int main(void)
         cmocka_unit_test(test_round10),
         cmocka_unit_test(test_round11),
         cmocka_unit_test(test_round12),
+        cmocka_unit_test(test_round13),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
