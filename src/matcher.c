@@ -53,6 +53,10 @@
  *     below the similarity that raises one alone (net_names, NET_NEAREST, NET_SIM).
  *     Then the best scoring intent, with greetings and thanks only when nothing else is
  *     asked (a greeting must open the text), and fallback when the evidence is thin.
+ *  5. A text read as a question about something else (insurance, hours, the book, a
+ *     person, a greeting) that has crisis words is read once more without the sentences
+ *     that alone ask about something else: a crisis is not diluted by the question it
+ *     follows ("do u take cigna? said bye to my mom. its time"); see matcher_classify.
  *
  * Language is decided from per-word Spanish/English log-odds (Naive Bayes over the
  * example texts and phrases, and the word lists for other words), plus accents and
@@ -68,6 +72,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <utf8proc.h>
 
 /* A set of concepts of lexicon.json, bit i for concept i (MAX_CONCEPTS of them). */
