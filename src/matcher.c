@@ -1,7 +1,7 @@
 /*
  * matcher: what a text means.
  *
- * A text goes through four stages, each cheap enough that the whole costs a few
+ * A text goes through five stages, each cheap enough that the whole costs a few
  * microseconds:
  *
  *  1. Folding (utf8proc): compatibility normalisation, case folding, accents stripped
