@@ -160,6 +160,58 @@ static void test_small_talk_and_off_topic(void **state)
     assert_intent("cuánto sale el programa", INTENT_INSURANCE);
 }
 
+/* Round 14: plain requests to stop texts (short, polite, angry, typos, wrong number, Spanish)
+ * are opt-outs, "stop" about something else is not; a person asked for, contact, off-topic
+ * texts, withdrawal asked as a sign, staff in recovery, spellings by ear, marks in the groin. */
+static void test_round14(void **state)
+{
+    (void)state;
+    const char *opt_outs[] = {
+        "Stop please",        "pls stop",           "STOP IT",
+        "unsub",              "i said stop",        "stop, wrong number",
+        "wrong person stop",  "no more msgs please, u got the wrong person",
+        "why do u keep texting me?? stop",          "dont message this number anymore",
+        "i dont need ur texts", "i want to opt out", "stop bothering me",
+        "ya basta",           "paren",              "favor de ya no escribirme",
+        "no me escribas mas", "ya no me molesten con mensajes",
+        "numero equivocado, ya no me manden nada", "quitenme",
+    };
+    for (size_t i = 0; i < sizeof opt_outs / sizeof *opt_outs; i++)
+        assert_intent(opt_outs[i], INTENT_OPT_OUT);
+    const char *not_opt_outs[] = {
+        "how can i stop using for good",  "my daughter cant stop drinking",
+        "please help me stop",            "my ex wont stop bothering me and i want to use",
+        "my sponsor says stop hanging out with users", "no more excuses i want rehab",
+        "dejen de molestar a mi hijo con drogas",      "lol wrong number",
+        "llamenme porfa, no se escribir bien",          "ay no era para ti este mensaje jaja",
+    };
+    for (size_t i = 0; i < sizeof not_opt_outs / sizeof *not_opt_outs; i++) {
+        struct match_result r;
+        matcher_classify(matcher, not_opt_outs[i], strlen(not_opt_outs[i]), &r, NULL);
+        if (r.intent == INTENT_OPT_OUT)
+            fail_msg("'%s' is not an opt-out", not_opt_outs[i]);
+    }
+    assert_intent("you there?", INTENT_HUMAN);
+    assert_intent("hello?? anybody on the other end", INTENT_HUMAN);
+    assert_intent("could i get a call back from someone tomorrow", INTENT_HUMAN);
+    assert_intent("siguen ahi? hay alguien del otro lado", INTENT_HUMAN);
+    assert_intent("how can i get in touch with your admissions people", INTENT_CONTACT);
+    assert_intent("babe are u still at work", INTENT_FALLBACK);
+    assert_intent("what time does the costco on harbor close", INTENT_FALLBACK);
+    assert_intent("is this maria? got your number from my cousin", INTENT_FALLBACK);
+    assert_intent("i get real shaky and sweaty if i dont use, is that a sign i need detox",
+                  INTENT_NEED_TREATMENT_SIGNS);
+    assert_intent("are the staff there sober themselves", INTENT_TREATMENT_OPTIONS);
+    assert_intent("how long is the d tox at ur place", INTENT_TREATMENT_OPTIONS);
+    assert_intent("can sell you light is from a needle spread", INTENT_HEALTH_RISKS);
+    assert_intent("can injected crushed pills clog your veins", INTENT_HEALTH_RISKS);
+    assert_intent("do people get marks near the groin from shooting there", INTENT_TRACK_MARKS_WHAT);
+    /* neighbours */
+    assert_intent("i want to get clean, i need detox this week", INTENT_GET_HELP);
+    assert_intent("what are your hours", INTENT_CONTACT);
+    assert_intent("can someone call me", INTENT_HUMAN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_health_risks),
         cmocka_unit_test(test_marks_and_signs),
         cmocka_unit_test(test_small_talk_and_off_topic),
+        cmocka_unit_test(test_round14),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
