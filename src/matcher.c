@@ -629,11 +629,14 @@ struct matcher {
     /* By intent, the concepts of its crisis rules, for the safety net. */
     concept_mask danger[INTENT_COUNT];
     /* Concepts a date does not make past (means_got: "bought a gun last week"). */
-    concept_mask past_proof;
+    concept_mask past_proof, dated_context;
     /* See seen_names: a question over what one is looking at (seen_ask), things that "die"
      * (calm_thing), a life grown weary of its ways (weary_life) and a wish to change
      * (calm_quit). */
     concept_mask seen_ask, thing_calm, weary_life, change_calm, elapsed;
+    /* A school, a course or the news (calm_study), a question about whom the center treats
+     * (calm_services): see seen_names. */
+    concept_mask study_calm, services_calm;
     uint32_t vital[LANG_COUNT][MAX_VITAL];
     char **phrase_texts;
     /* By stem id: the phrases whose rarest stem (the one fewest phrases of the language
@@ -1716,6 +1719,28 @@ static int prefers_death_to_life(const struct analysis *a, const struct span *id
     return 0;
 }
 
+/*
+ * Whether an idiom goes on with the world, a body or forever ("ya no quiero vivir en este
+ * mundo", "me voy a dormir para siempre"): then it says what it seems to, no figure of
+ * speech ("ya no quiero vivir en Santa Ana", "ya me voy a dormir, gracias").
+ */
+static int idiom_gone_literal(const struct analysis *a, const struct span *idiom)
+{
+    static const char *const literal[] = {"world", "mundo",    "forever", "planet", "planeta",
+                                          "earth", "body",     "cuerpo",  "pain",   "dolor",
+                                          "hell",  "infierno", NULL};
+    int sn = a->words[idiom->end].sentence;
+    for (int w = idiom->end + 1; w < a->nwords && w <= idiom->end + 3; w++) {
+        if (a->words[w].sentence != sn)
+            break;
+        const char *word = a->words[w].info->word;
+        if (word_in(word, literal) ||
+            (strcmp(word, "siempre") == 0 && strcmp(a->words[w - 1].info->word, "para") == 0))
+            return 1;
+    }
+    return 0;
+}
+
 /* The idiom a crisis sign is part of ("this heat is killing me"), or NULL. */
 static const char *idiom_over(const struct analysis *a, const struct span *spans, int n,
                               const struct phrase_hit *hit)
@@ -1724,7 +1749,7 @@ static const char *idiom_over(const struct analysis *a, const struct span *spans
     for (int i = 0; i < n; i++)
         if (spans[i].cue == CUE_IDIOM && a->words[spans[i].start].sentence == sn &&
             spans[i].start <= hit->end && hit->start <= spans[i].end &&
-            !prefers_death_to_life(a, &spans[i]))
+            !prefers_death_to_life(a, &spans[i]) && !idiom_gone_literal(a, &spans[i]))
             return spans[i].text;
     return NULL;
 }
@@ -1795,9 +1820,9 @@ static int asserted_now(const struct analysis *a, const struct span *spans, int 
     }
     /* "no respira", "está ido": the sign is the verb, its subject unsaid. */
     const char *w0 = a->words[hit->start].info->word;
-    if (subject < 0 &&
-        (strcmp(w0, "esta") == 0 || (strcmp(w0, "no") == 0 && hit->start < hit->end &&
-                                     word_in(a->words[hit->start + 1].info->word, own_verbs))))
+    if (subject < 0 && (strcmp(w0, "esta") == 0 || strcmp(w0, "estoy") == 0 ||
+                        (strcmp(w0, "no") == 0 && hit->start < hit->end &&
+                         word_in(a->words[hit->start + 1].info->word, own_verbs))))
         subject = hit->start;
     if (subject < 0)
         return -1;
@@ -1855,11 +1880,13 @@ static int past_event(const struct analysis *a, const struct span *spans, int n,
 {
     int sn = a->words[hit->start].sentence;
     int clause = a->words[hit->start].clause, last = a->words[hit->end].clause;
-    /* "my dad keeps saying...": someone keeps saying or doing it, whatever the date. */
+    /* "my dad keeps saying...": someone keeps saying or doing it, whatever the date; not
+     * what goes on after the event ("overdosed in 2019 and hasn't stopped using since"). */
     for (int j = 0; j < n; j++)
-        if (spans[j].cue == CUE_ONGOING && a->words[spans[j].start].clause >= clause &&
-            a->words[spans[j].start].clause <= last && strcmp(spans[j].text, "kept") != 0 &&
-            strcmp(spans[j].text, "always") != 0 && strcmp(spans[j].text, "siempre") != 0)
+        if (spans[j].cue == CUE_ONGOING && spans[j].start < hit->start &&
+            a->words[spans[j].start].clause >= clause && a->words[spans[j].start].clause <= last &&
+            strcmp(spans[j].text, "kept") != 0 && strcmp(spans[j].text, "always") != 0 &&
+            strcmp(spans[j].text, "siempre") != 0)
             return 0;
     for (int i = 0; i < n; i++) {
         if (spans[i].cue != CUE_PAST || a->words[spans[i].start].sentence != sn)
@@ -2017,6 +2044,11 @@ static const struct {
  * asked about ("which vein do you hit so you don't survive it") is asked now. */
 static const char *const past_proof_names[] = {"means_got", "method_which"};
 
+/* Contexts a date belongs to without making the rule past: "quit drinking 2 days ago and he
+ * just had a seizure" dates the last drink, not the seizure (the other slots still may be
+ * past: "had a seizure years ago when he quit drinking"). */
+static const char *const dated_context_names[] = {"withdrawal"};
+
 /*
  * Concepts of four more set-asides and their exceptions, in this order. seen_ask ("is it
  * normal", "is that bad", "es normal que"): people ask it about what they are looking at,
@@ -2032,8 +2064,8 @@ static const char *const past_proof_names[] = {"means_got", "method_which"};
  * suicide phrase inside it is set aside when the text also says a wish to change (calm_quit:
  * "want to get clean", "quiero dejar las drogas"): it is a wish to live otherwise.
  */
-static const char *const seen_names[] = {"seen_ask", "calm_thing", "weary_life", "calm_quit",
-                                         "elapsed"};
+static const char *const seen_names[] = {"seen_ask", "calm_thing", "weary_life",   "calm_quit",
+                                         "elapsed",  "calm_study", "calm_services"};
 
 /* A concept said in the text, for the crisis rules. */
 struct concept_hit {
@@ -2282,9 +2314,27 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
             cue_pos[CUE_UNREAL][sn] == MAX_TOKENS && cue_pos[CUE_PAST][sn] == MAX_TOKENS &&
             (cue_pos[CUE_PERSONAL][sn] < MAX_TOKENS || cue_pos[CUE_THIRD_PARTY][sn] < MAX_TOKENS ||
              cue_pos[CUE_PRESENT][sn] < MAX_TOKENS || (said_in[sn] & m->elapsed) != 0);
+    /* "is it bad if someone's eyes are half open... thats my sister rn": the "if" of the
+     * frame itself ("is it bad if", "es malo que") supposes nothing. */
+    int hyp_free[MAX_SENTENCES];
     for (int sn = 0; sn < MAX_SENTENCES; sn++)
-        seen[sn] = real_now && (said_in[sn] & m->seen_ask) != 0 &&
-                   cue_pos[CUE_HYPOTHETICAL][sn] == MAX_TOKENS;
+        hyp_free[sn] = cue_pos[CUE_HYPOTHETICAL][sn] == MAX_TOKENS;
+    for (int i = 0; i < ncue_spans; i++) {
+        if (cue_spans[i].cue != CUE_HYPOTHETICAL)
+            continue;
+        int sn = sentence_slot(a.words[cue_spans[i].start].sentence), framed = 0;
+        for (int g = 0; g < nconcepts && !framed; g++)
+            framed = (m->seen_ask >> m->phrases[concept_hits[g].phrase].concept & 1) &&
+                     concept_hits[g].start <= cue_spans[i].start &&
+                     concept_hits[g].end >= cue_spans[i].start &&
+                     sentence_slot(a.words[concept_hits[g].start].sentence) == sn;
+        if (!framed)
+            hyp_free[sn] = -1; /* a hypothetical of its own */
+        else if (hyp_free[sn] == 0)
+            hyp_free[sn] = 1;
+    }
+    for (int sn = 0; sn < MAX_SENTENCES; sn++)
+        seen[sn] = real_now && (said_in[sn] & m->seen_ask) != 0 && hyp_free[sn] == 1;
 
     /* A phrase inside a longer phrase is part of that one: "blue" in "blue cross" is not
      * a crisis sign, and "tracks" in "track marks" is not said twice. */
@@ -2359,6 +2409,20 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
             if (!idiom && p->intent == INTENT_CRISIS_SUICIDE && (said & m->change_calm) &&
                 concept_over(m, concept_hits, nconcepts, &hits[h], m->weary_life))
                 idiom = "a wish to change";
+            /* "mi viejo dice 'me quiero morir' cada vez que pierde el America jajaja": said by
+             * someone else, every time, with laughter. */
+            if (!idiom && p->intent == INTENT_CRISIS_SUICIDE &&
+                cue_pos[CUE_LAUGH][sn] < MAX_TOKENS && cue_pos[CUE_UNREAL][sn] < MAX_TOKENS &&
+                cue_pos[CUE_THIRD_PARTY][sn] < hits[h].start)
+                idiom = "a saying, laughed at";
+            /* "a course on suicide prevention", "vi en las noticias que subieron los suicidios":
+             * the topic word alone, in a sentence about a class, a course or the news. */
+            if (!idiom && p->intent == INTENT_CRISIS_SUICIDE && p->ntoks == 1 &&
+                (said_in[sn] & m->study_calm))
+                idiom = "a topic of study or the news";
+            /* "do you treat people who have depression and suicidal thoughts?" */
+            if (!idiom && p->intent == INTENT_CRISIS_SUICIDE && (said_in[sn] & m->services_calm))
+                idiom = "a question about whom the center treats";
             if (idiom) {
                 append_reason(why, "a figure of speech: '", idiom, "'; ");
                 set_aside++;
@@ -2515,7 +2579,8 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
                         why_not = "an accident", calm_aside = 1;
                     else if (rule->unless_away && cue_pos[CUE_AWAY][sn] < MAX_TOKENS)
                         why_not = "away for a reason", calm_aside = 1;
-                    else if (!lasting && past_event(&a, cue_spans, ncue_spans, hit))
+                    else if (!lasting && !(m->dated_context >> ch[chosen[s]].concept & 1) &&
+                             past_event(&a, cue_spans, ncue_spans, hit))
                         why_not = "a past event";
                 }
                 if (!why_not && rule->intent != INTENT_CRISIS_SUICIDE) {
@@ -3290,8 +3355,13 @@ struct matcher *matcher_new(const struct replies *r)
         for (int c = 0; c < m->n_concepts; c++)
             if (strcmp(m->concept_names[c], past_proof_names[k]) == 0)
                 m->past_proof |= (concept_mask)1 << c;
-    concept_mask *const seen_masks[] = {&m->seen_ask, &m->thing_calm, &m->weary_life,
-                                        &m->change_calm, &m->elapsed};
+    for (size_t k = 0; k < sizeof dated_context_names / sizeof dated_context_names[0]; k++)
+        for (int c = 0; c < m->n_concepts; c++)
+            if (strcmp(m->concept_names[c], dated_context_names[k]) == 0)
+                m->dated_context |= (concept_mask)1 << c;
+    concept_mask *const seen_masks[] = {&m->seen_ask,     &m->thing_calm, &m->weary_life,
+                                        &m->change_calm,  &m->elapsed,    &m->study_calm,
+                                        &m->services_calm};
     for (size_t k = 0; k < sizeof seen_masks / sizeof seen_masks[0]; k++)
         for (int c = 0; c < m->n_concepts; c++)
             if (strcmp(m->concept_names[c], seen_names[k]) == 0)
@@ -3593,6 +3663,26 @@ static size_t topic_turn(const char *text, size_t len, size_t i)
         if (i + n <= len && strncasecmp(text + i, turns[t], n) == 0 &&
             (i + n == len || !(isalnum((unsigned char)text[i + n]) || (text[i + n] & 0x80))))
             return n;
+    }
+    /* "found my daughter unconscious ... and what time do you open": "and" before a
+     * question about something else; the question keeps its own words. */
+    static const char *const ands[] = {"and ", "y "};
+    static const char *const asks[] = {
+        "what time",     "when do you",    "when are you",  "where are you", "where do you",
+        "do you",        "are you open",   "how much",      "a que hora",    "a qué hora",
+        "cuanto cuesta", "cuánto cuesta",  "donde estan",   "dónde están",   "aceptan",
+        "tienen",        "hasta que hora", "hasta qué hora"};
+    for (size_t t = 0; t < sizeof ands / sizeof ands[0]; t++) {
+        size_t n = strlen(ands[t]);
+        if (i + n > len || strncasecmp(text + i, ands[t], n) != 0)
+            continue;
+        for (size_t q = 0; q < sizeof asks / sizeof asks[0]; q++) {
+            size_t k = strlen(asks[q]);
+            if (i + n + k <= len && strncasecmp(text + i + n, asks[q], k) == 0 &&
+                (i + n + k == len ||
+                 !(isalnum((unsigned char)text[i + n + k]) || (text[i + n + k] & 0x80))))
+                return n - 1;
+        }
     }
     return 0;
 }

@@ -1212,6 +1212,60 @@ static void test_round13(void **state)
     assert_not_urgent("im scared ill have a seizure when i stop drinking, do you do medical detox");
 }
 
+static void test_round14(void **state)
+{
+    (void)state;
+    /* Withdrawal emergencies: alcohol or benzodiazepine withdrawal with a seizure,
+     * hallucinations, confusion (delirium tremens); a question, a fear or an old seizure stays
+     * calm. */
+    assert_intent("my uncle stopped drinking on friday and now hes seeing spiders on the ceiling "
+                  "and shaking",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("she ran out of her xanax 3 days ago and just had a seizure in the living room",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("mi tío lleva 4 días sin tomar y está alucinando, no sabe dónde está",
+                  INTENT_MEDICAL_URGENT);
+    assert_not_urgent("can alcohol withdrawal cause seizures? my wife wants to quit drinking");
+    assert_not_urgent("¿la abstinencia de las pastillas puede dar convulsiones? mi hermano quiere "
+                      "dejarlas");
+    assert_not_urgent(
+        "im afraid ill get the shakes when i stop drinking, does detox help with that");
+    /* Methods and plans, sedatives with alcohol, a child who ate drugs. */
+    assert_intent("found out my son has been googling how to hang himself, hes upstairs now",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("if a bus hit me tomorrow i honestly wouldnt care", INTENT_CRISIS_SUICIDE);
+    assert_intent("ya tengo todo listo para matarme el viernes", INTENT_CRISIS_SUICIDE);
+    assert_intent("thinking about doing a hotshot on purpose tonight", INTENT_CRISIS_SUICIDE);
+    assert_intent("i took 5 klonopin and most of a bottle of vodka", INTENT_CRISIS_OVERDOSE);
+    assert_intent("se tomó 6 pastillas para dormir con tequila", INTENT_CRISIS_OVERDOSE);
+    assert_intent("mi niña se comió unas gomitas de mota y está bien aguadita",
+                  INTENT_CRISIS_OVERDOSE);
+    /* A sign said of a real person now is not outweighed by a question after "and". */
+    assert_intent("my brother is passed out on the floor and not breathing right and what time "
+                  "do you close",
+                  INTENT_CRISIS_OVERDOSE);
+    /* "is it bad if" over what one is looking at. */
+    assert_intent("is it bad if someone wont wake up after a shot? my roommate is like that rn",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_not_urgent("is it bad if i drink coffee while on suboxone");
+    /* Chest pain after injecting; coughing blood told in the first person. */
+    assert_intent("siento presión en el pecho desde que me inyecté hace un rato",
+                  INTENT_MEDICAL_URGENT);
+    assert_not_urgent("me duele el pecho de tanto reírme con mi hermana jaja, ¿tienen grupos?");
+    /* Look-alikes: ongoing use, courses and the news, whom the center treats, idioms. */
+    assert_not_urgent("mi primo tuvo una sobredosis en 2021 y desde entonces no ha dejado de "
+                      "usar, ¿cómo lo internamos?");
+    assert_not_urgent("do you treat patients with bipolar and suicidal thoughts too?");
+    assert_not_urgent("tomé un taller de prevención del suicidio en mi trabajo, ¿tienen folletos?");
+    assert_not_urgent("ya no quiero vivir en este departamento, el casero no arregla nada");
+    assert_intent("ya no quiero vivir en este mundo", INTENT_CRISIS_SUICIDE);
+    assert_not_urgent("esta tarea me va a matar jaja");
+    assert_not_urgent("ya me voy a dormir, gracias por todo");
+    assert_not_urgent("nobody would notice if i left the party early lol");
+    assert_not_urgent("the red streak is gone now after the antibiotics, when can i go back to "
+                      "the gym");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1239,6 +1293,7 @@ int main(void)
         cmocka_unit_test(test_round11),
         cmocka_unit_test(test_round12),
         cmocka_unit_test(test_round13),
+        cmocka_unit_test(test_round14),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
