@@ -1264,6 +1264,15 @@ static void test_round14(void **state)
     assert_not_urgent("nobody would notice if i left the party early lol");
     assert_not_urgent("the red streak is gone now after the antibiotics, when can i go back to "
                       "the gym");
+    /* Opioid withdrawal is miserable but not the emergency that alcohol or benzodiazepine
+     * withdrawal can be: shaking and sweats page only with those; a seizure or
+     * hallucinations page with any withdrawal. */
+    assert_not_urgent("cant stop shaking and puking, day 2 off dope. can i get into detox today");
+    assert_intent("day 3 since her last drink, she cant stop shaking and shes drenched in sweat",
+                  INTENT_MEDICAL_URGENT);
+    assert_intent("day 3 cold turkey and he just had a seizure", INTENT_MEDICAL_URGENT);
+    assert_not_urgent("so sick of waking up dopesick. ready to get clean, how do i start");
+    assert_intent("sick of waking up. i dont want to anymore", INTENT_CRISIS_SUICIDE);
 }
 
 int main(void)
