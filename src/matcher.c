@@ -363,6 +363,9 @@ struct strmap {
     struct strmap_block *blocks;
 };
 
+/* FNV-1a, then a murmur3 finaliser: slots are picked by the low bits, and FNV-1a alone
+ * leaves those poorly mixed for short keys that differ in their last bytes ("t:abc",
+ * "t:abd"), which made long probe runs. */
 static uint32_t hash_bytes(const char *s, size_t n)
 {
     uint32_t h = 2166136261u;
@@ -370,6 +373,11 @@ static uint32_t hash_bytes(const char *s, size_t n)
         h ^= (unsigned char)s[i];
         h *= 16777619u;
     }
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
     return h;
 }
 
@@ -438,7 +446,11 @@ static void strmap_rehash(struct strmap *m, size_t cap)
 {
     struct strmap old = *m;
     m->cap = cap;
-    m->slots = xcalloc(m->cap, sizeof *m->slots);
+    /* Cleared by writing, not calloc: a large calloc maps the zero page, so each page of
+     * slots took a read fault and then a copy-on-write fault (with a TLB flush on every
+     * CPU while the word lists are read on a thread of their own). */
+    m->slots = xrealloc(NULL, m->cap * sizeof *m->slots);
+    memset(m->slots, 0, m->cap * sizeof *m->slots);
     size_t mask = m->cap - 1;
     for (size_t i = 0; i < old.cap; i++) {
         if (old.slots[i].key) {
@@ -504,13 +516,12 @@ static size_t strmap_slot_of(const struct strmap *m, const char *key, uint32_t h
     return i;
 }
 
-/* The value of key, inserted as 0 when absent: one probe for reading and writing. */
-static uint32_t *strmap_ref(struct strmap *m, const char *key)
+/* The value of key (len bytes, hashed by hash_bytes), inserted as 0 when absent: one
+ * probe for reading and writing. */
+static uint32_t *strmap_ref_hashed(struct strmap *m, const char *key, size_t len, uint32_t hash)
 {
     if ((m->n + 1) * 2 > m->cap)
         strmap_grow(m);
-    size_t len = strlen(key);
-    uint32_t hash = hash_bytes(key, len);
     int found;
     size_t i = strmap_slot_of(m, key, hash, &found);
     if (!found)
@@ -518,16 +529,24 @@ static uint32_t *strmap_ref(struct strmap *m, const char *key)
     return &m->slots[i].val;
 }
 
+/* The value of key, inserted as 0 when absent. */
+static uint32_t *strmap_ref(struct strmap *m, const char *key)
+{
+    size_t len = strlen(key);
+    return strmap_ref_hashed(m, key, len, hash_bytes(key, len));
+}
+
+/* Asks the CPU to fetch the slot where a key of this hash is probed first. */
+static void strmap_prefetch(const struct strmap *m, uint32_t hash)
+{
+    if (m->cap)
+        __builtin_prefetch(&m->slots[hash & (m->cap - 1)], 1);
+}
+
 /* Inserts or replaces. */
 static void strmap_put(struct strmap *m, const char *key, uint32_t val)
 {
     *strmap_ref(m, key) = val;
-}
-
-/* Inserts key with val, or ORs val into the value it has. */
-static void strmap_or(struct strmap *m, const char *key, uint32_t val)
-{
-    *strmap_ref(m, key) |= val;
 }
 
 static void strmap_free(struct strmap *m)
@@ -595,19 +614,26 @@ struct matcher {
     struct strmap keywords; /* whole-message keyword (folded) -> intent */
 
     struct strmap stems[LANG_COUNT]; /* stem -> id (1-based) */
-    /* While the model is built: word -> offset of its stem in stem_pool (the examples and
-     * phrases say the same words again and again). Freed once the model is built. */
+    /* While the model is built, memos into memo_pool (the examples and phrases say the
+     * same words again and again, and each text is read by add_phrase,
+     * build_language_odds and build_similarity): word -> offset of its stem; text -> its
+     * vocab_words; word -> its feature ids (see example_features); a phrase word -> its
+     * stem id (not in memo_pool). Freed once the model is built; memo_pool is NULL after. */
     struct strmap stem_memo[LANG_COUNT];
-    char *stem_pool;
-    size_t n_stem_pool, cap_stem_pool;
+    struct strmap stem_id_memo[LANG_COUNT];
+    struct strmap words_memo;
+    struct strmap features_memo;
+    char *memo_pool;
+    size_t n_memo_pool, cap_memo_pool;
     uint32_t n_stems[LANG_COUNT];
 
     struct phrase *phrases;
-    size_t n_phrases;
+    size_t n_phrases, cap_phrases; /* cap_phrases: of phrases and phrase_texts */
 
     /* Crisis rules of lexicon.json: concepts by index (bit i of a mask is concept i). */
     char **concept_names;
     int n_concepts;
+    struct strmap concept_ids; /* name -> index + 1 */
     struct rule {
         char *name;
         int intent;
@@ -663,7 +689,7 @@ struct matcher {
         unsigned used_in;             /* 1 << lang: the languages whose phrases or texts use it */
         float lang_odds;
     } * vocab_info;
-    size_t n_vocab;
+    size_t n_vocab, cap_vocab;
     struct strmap known;   /* correctly spelled words from the dictionaries: never corrected */
     struct strmap deletes; /* a word with one letter deleted -> first vocab index + 1 */
     uint32_t *delete_next; /* chains of vocab indexes that share a deletion */
@@ -714,6 +740,42 @@ struct token {
 };
 
 /*
+ * The folding of the two-byte code points (U+0080 to U+07FF: Latin accents, Greek,
+ * Cyrillic...), worked out once per process: the word lists and replies/ fold tens of
+ * thousands of accented letters, and utf8proc_decompose_char costs hundreds of
+ * instructions each. nd is what utf8proc_decompose_char returned; an entry with nd above
+ * FOLD_CACHED is left to utf8proc.
+ */
+#define FOLD_FIRST 0x80
+#define FOLD_END 0x800
+#define FOLD_CACHED 4
+static struct {
+    utf8proc_ssize_t nd;
+    utf8proc_int32_t dec[FOLD_CACHED];
+} fold_table[FOLD_END - FOLD_FIRST];
+static pthread_once_t fold_table_once = PTHREAD_ONCE_INIT;
+
+static utf8proc_ssize_t fold_char(utf8proc_int32_t cp, utf8proc_int32_t dec[24])
+{
+    int boundclass = 0;
+    return utf8proc_decompose_char(cp, dec, 24,
+                                   UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+                                       UTF8PROC_STRIPMARK | UTF8PROC_IGNORE | UTF8PROC_LUMP,
+                                   &boundclass);
+}
+
+static void fold_table_fill(void)
+{
+    for (utf8proc_int32_t cp = FOLD_FIRST; cp < FOLD_END; cp++) {
+        utf8proc_int32_t dec[24];
+        utf8proc_ssize_t nd = fold_char(cp, dec);
+        fold_table[cp - FOLD_FIRST].nd = nd;
+        if (nd >= 0 && nd <= FOLD_CACHED)
+            memcpy(fold_table[cp - FOLD_FIRST].dec, dec, (size_t)nd * sizeof dec[0]);
+    }
+}
+
+/*
  * Folds text: compatibility decomposition, case folding, accents and other marks
  * stripped, look-alike punctuation lumped to ASCII ("don’t" -> "don't"), invalid bytes and
  * NUL dropped. One code point at a time, because stripping every mark makes the
@@ -722,8 +784,9 @@ struct token {
  */
 static char *fold(const char *s, size_t len)
 {
+    pthread_once(&fold_table_once, fold_table_fill);
     /* A code point folds to at most a few (U+FDFA to 18): 4 bytes each, with room. */
-    char *out = xcalloc(len * 4 + 32, 1);
+    char *out = xrealloc(NULL, len * 4 + 32);
     size_t n = 0;
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
     size_t i = 0;
@@ -743,12 +806,14 @@ static char *fold(const char *s, size_t len)
         }
         i += (size_t)k;
         utf8proc_int32_t dec[24];
-        int boundclass = 0;
-        utf8proc_ssize_t nd =
-            utf8proc_decompose_char(cp, dec, 24,
-                                    UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
-                                        UTF8PROC_STRIPMARK | UTF8PROC_IGNORE | UTF8PROC_LUMP,
-                                    &boundclass);
+        utf8proc_ssize_t nd;
+        if (cp >= FOLD_FIRST && cp < FOLD_END && fold_table[cp - FOLD_FIRST].nd <= FOLD_CACHED) {
+            nd = fold_table[cp - FOLD_FIRST].nd;
+            if (nd > 0)
+                memcpy(dec, fold_table[cp - FOLD_FIRST].dec, (size_t)nd * sizeof dec[0]);
+        } else {
+            nd = fold_char(cp, dec);
+        }
         if (nd < 0 || nd > 24)
             continue;
         for (utf8proc_ssize_t d = 0; d < nd && n + 4 < len * 4 + 32; d++)
@@ -891,11 +956,25 @@ static int has_run(const char *s)
 /* ---------------------------------------------------------------------------------- */
 /* Stage 2: words.                                                                     */
 
+/* Copies n bytes into the build-time memo pool (4-byte aligned); returns their offset. */
+static uint32_t memo_add(struct matcher *m, const void *bytes, size_t n)
+{
+    size_t at = (m->n_memo_pool + 3) & ~(size_t)3;
+    if (at + n > m->cap_memo_pool) {
+        while (at + n > m->cap_memo_pool)
+            m->cap_memo_pool *= 2;
+        m->memo_pool = xrealloc(m->memo_pool, m->cap_memo_pool);
+    }
+    memcpy(m->memo_pool + at, bytes, n);
+    m->n_memo_pool = at + n;
+    return (uint32_t)at;
+}
+
 static void stem_word(struct matcher *m, enum lang lang, const char *word, char *out)
 {
     uint32_t off;
-    if (m->stem_pool && strmap_find(&m->stem_memo[lang], word, &off)) {
-        memcpy(out, m->stem_pool + off, strlen(m->stem_pool + off) + 1);
+    if (m->memo_pool && strmap_find(&m->stem_memo[lang], word, &off)) {
+        memcpy(out, m->memo_pool + off, strlen(m->memo_pool + off) + 1);
         return;
     }
     const sb_symbol *s =
@@ -907,16 +986,8 @@ static void stem_word(struct matcher *m, enum lang lang, const char *word, char 
         memcpy(out, s, (size_t)n);
         out[n] = '\0';
     }
-    if (m->stem_pool) {
-        size_t len = strlen(out) + 1;
-        if (m->n_stem_pool + len > m->cap_stem_pool) {
-            m->cap_stem_pool *= 2;
-            m->stem_pool = xrealloc(m->stem_pool, m->cap_stem_pool);
-        }
-        memcpy(m->stem_pool + m->n_stem_pool, out, len);
-        strmap_put(&m->stem_memo[lang], word, (uint32_t)m->n_stem_pool);
-        m->n_stem_pool += len;
-    }
+    if (m->memo_pool)
+        strmap_put(&m->stem_memo[lang], word, memo_add(m, out, strlen(out) + 1));
 }
 
 /* Optimal string alignment distance, bounded: returns max+1 when above max. */
@@ -966,19 +1037,20 @@ static int deletions(const char *w, char out[][MAX_WORD], int max)
     return n;
 }
 
-static void deletes_add(struct matcher *m, const char *del, uint32_t vocab_index)
+/* Links vocab_index into the chain of a deletion (len bytes, hashed by hash_bytes). */
+static void deletes_add(struct matcher *m, const char *del, size_t len, uint32_t hash,
+                        uint32_t vocab_index)
 {
     if (m->n_delete_links == m->cap_delete_links) {
         m->cap_delete_links = m->cap_delete_links ? m->cap_delete_links * 2 : 1024;
         m->delete_next = xrealloc(m->delete_next, m->cap_delete_links * sizeof(uint32_t));
         m->delete_vocab = xrealloc(m->delete_vocab, m->cap_delete_links * sizeof(uint32_t));
     }
-    uint32_t head = 0;
-    strmap_find(&m->deletes, del, &head);
+    uint32_t *head = strmap_ref_hashed(&m->deletes, del, len, hash); /* 0 when new */
     uint32_t link = (uint32_t)m->n_delete_links++;
     m->delete_vocab[link] = vocab_index;
-    m->delete_next[link] = head; /* 0 ends the chain: links are stored 1-based */
-    strmap_put(&m->deletes, del, link + 1);
+    m->delete_next[link] = *head; /* 0 ends the chain: links are stored 1-based */
+    *head = link + 1;
 }
 
 static int is_ascii_word(const char *w)
@@ -1214,7 +1286,7 @@ static const char *const negation_fillers[] = {
 static int word_in(const char *w, const char *const *list)
 {
     for (; *list; list++)
-        if (strcmp(w, *list) == 0)
+        if (w[0] == (*list)[0] && strcmp(w, *list) == 0) /* most words differ at once */
             return 1;
     return 0;
 }
@@ -2761,7 +2833,7 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
 /* Building the model.                                                                 */
 
 /* Folded, split, shorthand-expanded words of a vocabulary string. Returns the count. */
-static int vocab_words(struct matcher *m, const char *text, char words[][MAX_WORD], int max)
+static int vocab_words_of(struct matcher *m, const char *text, char words[][MAX_WORD], int max)
 {
     char *folded = fold(text, strlen(text));
     struct token toks[64];
@@ -2791,18 +2863,59 @@ static int vocab_words(struct matcher *m, const char *text, char words[][MAX_WOR
     return n;
 }
 
+/*
+ * vocab_words_of, memoised by text while the model is built: add_phrase,
+ * build_language_odds and build_similarity each read the same phrases and examples.
+ * The memo keeps all the words (up to MAX_TOKENS); a smaller max takes the first max,
+ * which is where vocab_words_of would have stopped. Entry: a uint32_t count, then the
+ * words one after the other, each with its NUL.
+ */
+static int vocab_words(struct matcher *m, const char *text, char words[][MAX_WORD], int max)
+{
+    uint32_t off;
+    if (!strmap_find(&m->words_memo, text, &off)) {
+        char all[MAX_TOKENS][MAX_WORD];
+        char entry[sizeof(uint32_t) + sizeof all];
+        uint32_t n = (uint32_t)vocab_words_of(m, text, all, MAX_TOKENS);
+        size_t len = sizeof n;
+        memcpy(entry, &n, sizeof n);
+        for (uint32_t i = 0; i < n; i++) {
+            size_t wl = strlen(all[i]) + 1;
+            memcpy(entry + len, all[i], wl);
+            len += wl;
+        }
+        off = memo_add(m, entry, len);
+        strmap_put(&m->words_memo, text, off);
+    }
+    uint32_t n;
+    memcpy(&n, m->memo_pool + off, sizeof n);
+    const char *w = m->memo_pool + off + sizeof n;
+    int got = 0;
+    for (; got < max && (uint32_t)got < n; got++) {
+        size_t wl = strlen(w) + 1;
+        memcpy(words[got], w, wl);
+        w += wl;
+    }
+    return got;
+}
+
 static void vocab_add(struct matcher *m, const char *word, enum lang lang, int count_lang)
 {
-    uint32_t vi;
-    if (!strmap_find(&m->vocab, word, &vi)) {
+    size_t known = m->vocab.n;
+    uint32_t *slot = strmap_ref(&m->vocab, word); /* one probe, found or inserted */
+    uint32_t vi = *slot;
+    if (m->vocab.n > known) {
         vi = (uint32_t)m->n_vocab++;
-        m->vocab_info = xrealloc(m->vocab_info, m->n_vocab * sizeof *m->vocab_info);
+        if (m->n_vocab > m->cap_vocab) {
+            m->cap_vocab = m->cap_vocab ? 2 * m->cap_vocab : 4096;
+            m->vocab_info = xrealloc(m->vocab_info, m->cap_vocab * sizeof *m->vocab_info);
+        }
         m->vocab_info[vi].word = xstrdup(word);
         m->vocab_info[vi].count = 0;
         m->vocab_info[vi].in_lang[LANG_EN] = m->vocab_info[vi].in_lang[LANG_ES] = 0;
         m->vocab_info[vi].lang_odds = 0;
         m->vocab_info[vi].used_in = 0;
-        strmap_put(&m->vocab, word, vi);
+        *slot = vi;
     }
     m->vocab_info[vi].count++;
     m->vocab_info[vi].used_in |= 1u << lang;
@@ -2810,16 +2923,19 @@ static void vocab_add(struct matcher *m, const char *word, enum lang lang, int c
         m->vocab_info[vi].in_lang[lang]++;
 }
 
+/* The id of a phrase word's stem, numbered when new; memoised by word (stem_id_memo). */
 static uint32_t stem_id_for(struct matcher *m, enum lang lang, const char *word)
 {
-    char stem[MAX_WORD];
-    stem_word(m, lang, word, stem);
-    uint32_t id;
-    if (!strmap_find(&m->stems[lang], stem, &id)) {
-        id = ++m->n_stems[lang];
-        strmap_put(&m->stems[lang], stem, id);
+    uint32_t *memo = strmap_ref(&m->stem_id_memo[lang], word); /* 0 when new */
+    if (!*memo) {
+        char stem[MAX_WORD];
+        stem_word(m, lang, word, stem);
+        uint32_t *id = strmap_ref(&m->stems[lang], stem);
+        if (!*id)
+            *id = ++m->n_stems[lang];
+        *memo = *id;
     }
-    return id;
+    return *memo;
 }
 
 static void add_phrase(struct matcher *m, const char *text, enum lang lang, int intent, int cue,
@@ -2850,7 +2966,11 @@ static void add_phrase(struct matcher *m, const char *text, enum lang lang, int 
     }
     if (n == 0)
         return;
-    m->phrases = xrealloc(m->phrases, (m->n_phrases + 1) * sizeof *m->phrases);
+    if (m->n_phrases == m->cap_phrases) {
+        m->cap_phrases = m->cap_phrases ? 2 * m->cap_phrases : 1024;
+        m->phrases = xrealloc(m->phrases, m->cap_phrases * sizeof *m->phrases);
+        m->phrase_texts = xrealloc(m->phrase_texts, m->cap_phrases * sizeof(char *));
+    }
     struct phrase *p = &m->phrases[m->n_phrases];
     memset(p, 0, sizeof *p);
     for (int i = 0; i < n; i++) {
@@ -2866,7 +2986,6 @@ static void add_phrase(struct matcher *m, const char *text, enum lang lang, int 
     p->strong = strong;
     /* Longer phrases are more specific. */
     p->weight = (strong ? WEIGHT_STRONG : WEIGHT_WEAK) * (1.0 + 0.15 * (n - 1));
-    m->phrase_texts = xrealloc(m->phrase_texts, (m->n_phrases + 1) * sizeof(char *));
     m->phrase_texts[m->n_phrases] = xstrdup(text);
     m->n_phrases++;
 }
@@ -2874,33 +2993,40 @@ static void add_phrase(struct matcher *m, const char *text, enum lang lang, int 
 /* Phrases listed by several intents share their weight. */
 static void share_phrase_weights(struct matcher *m)
 {
-    /* Key: language and stem ids; value: a bit per intent that lists the phrase. */
+    /* Key: language and stem ids; value: its slot in bits + 1, a bit per intent that lists
+     * the phrase. */
     struct strmap owners = {0};
     uint32_t *bits = xcalloc(m->n_phrases + 1, sizeof *bits);
+    uint32_t *slot = xcalloc(m->n_phrases + 1, sizeof *slot); /* by phrase: its key's slot */
     uint32_t nbits = 0;
-    char key[MAX_PHRASE_TOKENS * 11 + 4];
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < m->n_phrases; i++) {
-            struct phrase *p = &m->phrases[i];
-            p->text = m->phrase_texts[i];
-            if (p->intent < 0)
-                continue;
-            int n = snprintf(key, sizeof key, "%d", (int)p->lang);
-            for (int t = 0; t < p->ntoks; t++)
-                n += snprintf(key + n, sizeof key - (size_t)n, ":%u", p->toks[t]);
-            uint32_t slot;
-            if (!strmap_find(&owners, key, &slot)) {
-                slot = nbits++;
-                strmap_put(&owners, key, slot);
-            }
-            if (pass == 0) {
-                bits[slot] |= 1u << p->intent;
-            } else {
-                int others = __builtin_popcount(bits[slot] & ~(1u << p->intent));
-                p->weight /= 1 + others;
-            }
-        }
+    for (size_t i = 0; i < m->n_phrases; i++) {
+        struct phrase *p = &m->phrases[i];
+        p->text = m->phrase_texts[i];
+        if (p->intent < 0)
+            continue;
+        /* The key spells the language and each stem id in base 64 with the digits '0'
+         * to 'o', six digits an id (ids are under 2^32): no NUL inside, and no two keys
+         * alike; snprintf was most of this function. */
+        char key[1 + MAX_PHRASE_TOKENS * 6 + 1], *k = key;
+        *k++ = (char)('0' + p->lang);
+        for (int t = 0; t < p->ntoks; t++)
+            for (int shift = 30; shift >= 0; shift -= 6)
+                *k++ = (char)('0' + ((p->toks[t] >> shift) & 63));
+        *k = '\0';
+        uint32_t *value = strmap_ref(&owners, key); /* slot + 1; 0 when new */
+        if (!*value)
+            *value = ++nbits;
+        slot[i] = *value - 1;
+        bits[slot[i]] |= 1u << p->intent;
     }
+    for (size_t i = 0; i < m->n_phrases; i++) {
+        struct phrase *p = &m->phrases[i];
+        if (p->intent < 0)
+            continue;
+        int others = __builtin_popcount(bits[slot[i]] & ~(1u << p->intent));
+        p->weight /= 1 + others;
+    }
+    free(slot);
     free(bits);
     strmap_free(&owners);
 }
@@ -2911,19 +3037,11 @@ struct build_ctx {
     size_t cap;
     uint32_t *touched;
     size_t ntouched, cap_touched;
-    int learn; /* assign ids to new features */
 };
 
-static void on_build_feature(void *ctx, const char *key)
+/* Counts one occurrence of feature id in the document being read. */
+static void count_feature(struct build_ctx *b, uint32_t id)
 {
-    struct build_ctx *b = ctx;
-    uint32_t id = feature_id(b->m, key);
-    if (!id) {
-        if (!b->learn)
-            return;
-        id = ++b->m->n_features;
-        strmap_put(&b->m->features, key, id);
-    }
     if (id >= b->cap) {
         size_t cap = b->cap ? b->cap : 1024;
         while (cap <= id)
@@ -2942,15 +3060,48 @@ static void on_build_feature(void *ctx, const char *key)
     b->vec[id] += 1;
 }
 
-/* The features of an example text, as the query side would see them. */
+/* The feature ids of one word, in the order word_features emits them (a stem and at most
+ * MAX_WORD - 1 trigrams), after their count: entry[0]. */
+struct word_ids {
+    struct matcher *m;
+    uint32_t entry[1 + MAX_WORD + 4];
+};
+
+/* Numbers a feature not seen before. */
+static void on_build_feature(void *ctx, const char *key)
+{
+    struct word_ids *w = ctx;
+    uint32_t id = feature_id(w->m, key);
+    if (!id) {
+        id = ++w->m->n_features;
+        strmap_put(&w->m->features, key, id);
+    }
+    w->entry[++w->entry[0]] = id;
+}
+
+/*
+ * The features of an example text, as the query side would see them. A word's feature
+ * ids are memoised (features_memo: a word_ids entry): its stem and trigrams
+ * depend on the word alone, and a feature keeps the id it was first given, so a word
+ * seen again counts the same ids in the same order.
+ */
 static void example_features(struct matcher *m, struct build_ctx *b, const char *text)
 {
     char words[MAX_TOKENS][MAX_WORD];
     int n = vocab_words(m, text, words, MAX_TOKENS);
     for (int i = 0; i < n; i++) {
-        char stem[MAX_WORD];
-        stem_word(m, LANG_EN, words[i], stem);
-        word_features(words[i], stem, on_build_feature, b);
+        uint32_t off;
+        if (!strmap_find(&m->features_memo, words[i], &off)) {
+            struct word_ids w = {.m = m};
+            char stem[MAX_WORD];
+            stem_word(m, LANG_EN, words[i], stem);
+            word_features(words[i], stem, on_build_feature, &w);
+            off = memo_add(m, w.entry, (1 + w.entry[0]) * sizeof w.entry[0]);
+            strmap_put(&m->features_memo, words[i], off);
+        }
+        const uint32_t *entry = (const uint32_t *)(m->memo_pool + off);
+        for (uint32_t k = 1; k <= entry[0]; k++)
+            count_feature(b, entry[k]);
     }
 }
 
@@ -3029,7 +3180,7 @@ static void build_postings(struct matcher *m, const struct doc *docs, size_t ndo
 
 static void build_similarity(struct matcher *m, const struct replies *r)
 {
-    struct build_ctx b = {.m = m, .learn = 1};
+    struct build_ctx b = {.m = m};
     /* Pass 1: each document's features (kept for pass 2) and the document frequencies.
      * Documents are the examples and the phrases of each intent. */
     struct doc_feature *feats = NULL;
@@ -3083,18 +3234,20 @@ static void build_similarity(struct matcher *m, const struct replies *r)
     build_postings(m, docs, ndocs, feats);
     free(docs);
     free(feats);
-    for (int k = 0; k < INTENT_COUNT; k++) {
-        double norm = 0;
-        for (uint32_t f = 1; f <= m->n_features; f++) {
+    /* Each intent's length, summed in feature order as before but in one pass over the
+     * table for all intents (row by row, as it lies in memory). */
+    double norm[INTENT_COUNT] = {0};
+    for (uint32_t f = 1; f <= m->n_features; f++)
+        for (int k = 0; k < INTENT_COUNT; k++) {
             double c = m->centroid[(size_t)f * INTENT_COUNT + k];
-            norm += c * c;
+            norm[k] += c * c;
         }
-        if (norm <= 0)
-            continue;
-        norm = sqrt(norm);
-        for (uint32_t f = 1; f <= m->n_features; f++)
-            m->centroid[(size_t)f * INTENT_COUNT + k] /= (float)norm;
-    }
+    float scale[INTENT_COUNT];
+    for (int k = 0; k < INTENT_COUNT; k++)
+        scale[k] = norm[k] > 0 ? (float)sqrt(norm[k]) : 1; /* an empty intent stays 0 */
+    for (uint32_t f = 1; f <= m->n_features; f++)
+        for (int k = 0; k < INTENT_COUNT; k++)
+            m->centroid[(size_t)f * INTENT_COUNT + k] /= scale[k];
     free(b.vec);
     free(b.touched);
 }
@@ -3136,13 +3289,16 @@ static void build_language_odds(struct matcher *m, const struct replies *r)
 /* The index of a concept name, added when new (at most MAX_CONCEPTS). */
 static int concept_index(struct matcher *m, const char *name)
 {
-    for (int i = 0; i < m->n_concepts; i++)
-        if (strcmp(m->concept_names[i], name) == 0)
-            return i;
+    /* By name (index + 1), not a scan of concept_names: lexicon.json names a concept once
+     * for each of its 4,500 phrases. */
+    uint32_t found;
+    if (strmap_find(&m->concept_ids, name, &found))
+        return (int)found - 1;
     if (m->n_concepts >= MAX_CONCEPTS)
         return -1;
     m->concept_names = xrealloc(m->concept_names, (m->n_concepts + 1) * sizeof(char *));
     m->concept_names[m->n_concepts] = xstrdup(name);
+    strmap_put(&m->concept_ids, name, (uint32_t)m->n_concepts + 1);
     return m->n_concepts++;
 }
 
@@ -3203,8 +3359,8 @@ struct matcher *matcher_new(const struct replies *r)
         return NULL;
     }
 
-    m->cap_stem_pool = 64 * 1024;
-    m->stem_pool = xcalloc(m->cap_stem_pool, 1);
+    m->cap_memo_pool = 256 * 1024;
+    m->memo_pool = xcalloc(m->cap_memo_pool, 1);
 
     /* Shorthand first: phrases and examples are expanded the same way as texts. */
     m->shorthand_to = xcalloc(r->n_shorthand, sizeof(char *));
@@ -3280,25 +3436,27 @@ struct matcher *matcher_new(const struct replies *r)
         }
         p->laughing = all && dying;
     }
+    /* The stem ids of injury_words and goodbye_words (0: a stem no phrase uses), then one
+     * pass over the phrases rather than one for each word. */
+    uint32_t flag_ids[LANG_COUNT][2][12] = {{{0}}};
     for (int l = 0; l < LANG_COUNT; l++) {
         for (int list = 0; list < 2; list++) {
             const char *const *words = list ? goodbye_words[l] : injury_words[l];
             for (int w = 0; words[w]; w++) {
                 char stem[MAX_WORD];
-                uint32_t id;
                 stem_word(m, (enum lang)l, words[w], stem);
-                if (!strmap_find(&m->stems[l], stem, &id))
-                    continue;
-                for (size_t i = 0; i < m->n_phrases; i++) {
-                    struct phrase *p = &m->phrases[i];
-                    for (int t = 0; t < p->ntoks && p->intent == INTENT_CRISIS_SUICIDE; t++) {
-                        int is = p->lang == (enum lang)l && p->toks[t] == id;
-                        if (list)
-                            p->goodbye |= is;
-                        else
-                            p->injury |= is;
-                    }
-                }
+                strmap_find(&m->stems[l], stem, &flag_ids[l][list][w]);
+            }
+        }
+    }
+    for (size_t i = 0; i < m->n_phrases; i++) {
+        struct phrase *p = &m->phrases[i];
+        if (p->intent != INTENT_CRISIS_SUICIDE)
+            continue;
+        for (int t = 0; t < p->ntoks; t++) {
+            for (int w = 0; w < 12; w++) {
+                p->injury |= flag_ids[p->lang][0][w] && flag_ids[p->lang][0][w] == p->toks[t];
+                p->goodbye |= flag_ids[p->lang][1][w] && flag_ids[p->lang][1][w] == p->toks[t];
             }
         }
     }
@@ -3367,18 +3525,49 @@ struct matcher *matcher_new(const struct replies *r)
             if (strcmp(m->concept_names[c], seen_names[k]) == 0)
                 *seen_masks[k] |= (concept_mask)1 << c;
     share_phrase_weights(m);
-
     build_language_odds(m, r);
-    /* Every known word can be a typo-correction target. */
+    /* Every known word can be a typo-correction target. Its deletions are listed first,
+     * with their hashes, then linked in the same order while the slot of the one
+     * DELETES_AHEAD places on is fetched: like the word lists' map, this one (every
+     * deletion of every known word) outgrows the caches, and each insertion waited for
+     * its slot. */
+    struct pending_delete {
+        uint32_t off, len, hash, vocab; /* the deletion is pool[off...off + len] */
+    } *pending = NULL;
+    size_t n_pending = 0, cap_pending = 0, n_pool = 0, cap_pool = 0;
+    char *pool = NULL;
     for (size_t i = 0; i < m->n_vocab; i++) {
         const char *w = m->vocab_info[i].word;
         if (strlen(w) < 3 || !is_ascii_word(w))
             continue;
         char dels[MAX_WORD + 1][MAX_WORD];
         int nd = deletions(w, dels, MAX_WORD + 1);
-        for (int d = 0; d < nd; d++)
-            deletes_add(m, dels[d], (uint32_t)i);
+        for (int d = 0; d < nd; d++) {
+            size_t len = strlen(dels[d]);
+            if (n_pending == cap_pending) {
+                cap_pending = cap_pending ? 2 * cap_pending : 1 << 16;
+                pending = xrealloc(pending, cap_pending * sizeof *pending);
+            }
+            if (n_pool + len + 1 > cap_pool) {
+                cap_pool = cap_pool ? 2 * cap_pool : 1 << 20;
+                pool = xrealloc(pool, cap_pool);
+            }
+            memcpy(pool + n_pool, dels[d], len + 1);
+            pending[n_pending++] = (struct pending_delete){(uint32_t)n_pool, (uint32_t)len,
+                                                           hash_bytes(dels[d], len), (uint32_t)i};
+            n_pool += len + 1;
+        }
     }
+    strmap_reserve(&m->deletes, n_pending); /* no growth while slots are being fetched */
+#define DELETES_AHEAD 8
+    for (size_t k = 0; k < n_pending; k++) {
+        if (k + DELETES_AHEAD < n_pending)
+            strmap_prefetch(&m->deletes, pending[k + DELETES_AHEAD].hash);
+        const struct pending_delete *d = &pending[k];
+        deletes_add(m, pool + d->off, d->len, d->hash, d->vocab);
+    }
+    free(pending);
+    free(pool);
 
     for (int l = 0; l < LANG_COUNT; l++) {
         /* How many of the language's phrases use each stem, then each phrase's key. */
@@ -3421,11 +3610,15 @@ struct matcher *matcher_new(const struct replies *r)
     }
 
     build_similarity(m, r);
-    for (int l = 0; l < LANG_COUNT; l++)
+    for (int l = 0; l < LANG_COUNT; l++) {
         strmap_free(&m->stem_memo[l]);
-    free(m->stem_pool);
-    m->stem_pool = NULL;
-    m->n_stem_pool = m->cap_stem_pool = 0;
+        strmap_free(&m->stem_id_memo[l]);
+    }
+    strmap_free(&m->words_memo);
+    strmap_free(&m->features_memo);
+    free(m->memo_pool);
+    m->memo_pool = NULL;
+    m->n_memo_pool = m->cap_memo_pool = 0;
     m->phrase_seen = xcalloc(m->n_phrases, sizeof *m->phrase_seen);
     for (int l = 0; l < LANG_COUNT; l++)
         m->passed[l] = xcalloc(m->n_candidates[l] + 1, sizeof *m->passed[l]);
@@ -3463,6 +3656,17 @@ static int read_word_list(struct strmap *known, const char *path, enum lang lang
     buf[len] = '\0';
     strmap_reserve(known, known->n + 150000); /* Debian's lists hold about 100,000 */
     uint32_t bit = lang == LANG_ES ? KNOWN_ES : KNOWN_EN;
+    /* Two passes: the words, folded, with their hashes; then into the map, asking for the
+     * slot of the word WORD_LIST_AHEAD places on while this one goes in. The map (8 MB)
+     * is far bigger than the caches, and waiting for each slot in turn was most of the
+     * time the lists took. A folded word was allocated by fold() (owned: freed after). */
+    struct list_word {
+        const char *word;
+        size_t len;
+        uint32_t hash;
+        int owned;
+    } *words = NULL;
+    size_t n_words = 0, cap_words = 0;
     for (char *line = buf, *next; line < buf + len; line = next) {
         char *eol = memchr(line, '\n', (size_t)(buf + len - line));
         if (!eol)
@@ -3475,20 +3679,36 @@ static int read_word_list(struct strmap *known, const char *path, enum lang lang
         /* Proper nouns and possessives are not words a texter misspells. */
         if (n < 4 || isupper((unsigned char)line[0]) || memchr(line, '\'', n))
             continue;
-        /* Most lines are plain ASCII words, already folded but for case. */
-        char ascii[MAX_WORD];
-        char *folded = NULL;
-        const char *word = ascii;
+        /* Most lines are plain ASCII words, already folded but for case: lowered in place. */
+        struct list_word w = {.word = line, .len = n};
         if (n < MAX_WORD && is_ascii_word(line)) {
-            for (size_t i = 0; i <= n; i++)
-                ascii[i] = (char)tolower((unsigned char)line[i]);
+            for (size_t i = 0; i < n; i++)
+                line[i] = (char)tolower((unsigned char)line[i]);
         } else {
-            word = folded = fold(line, n);
+            w.word = fold(line, n);
+            w.len = strlen(w.word);
+            w.owned = 1;
+            if (w.len >= MAX_WORD) {
+                free((char *)w.word);
+                continue;
+            }
         }
-        if (strlen(word) < MAX_WORD)
-            strmap_or(known, word, bit);
-        free(folded);
+        w.hash = hash_bytes(w.word, w.len);
+        if (n_words == cap_words) {
+            cap_words = cap_words ? 2 * cap_words : 1 << 16;
+            words = xrealloc(words, cap_words * sizeof *words);
+        }
+        words[n_words++] = w;
     }
+#define WORD_LIST_AHEAD 8
+    for (size_t i = 0; i < n_words; i++) {
+        if (i + WORD_LIST_AHEAD < n_words)
+            strmap_prefetch(known, words[i + WORD_LIST_AHEAD].hash);
+        *strmap_ref_hashed(known, words[i].word, words[i].len, words[i].hash) |= bit;
+        if (words[i].owned)
+            free((char *)words[i].word);
+    }
+    free(words);
     free(buf);
     return failed ? -1 : 0;
 }
@@ -3602,9 +3822,12 @@ void matcher_free(struct matcher *m)
         free(m);
         return;
     }
-    free(m->stem_pool);
+    free(m->memo_pool);
+    strmap_free(&m->words_memo);
+    strmap_free(&m->features_memo);
     for (int l = 0; l < LANG_COUNT; l++) {
         strmap_free(&m->stem_memo[l]);
+        strmap_free(&m->stem_id_memo[l]);
         free(m->keyed[l]);
         free(m->key_start[l]);
         strmap_free(&m->stems[l]);
@@ -3621,6 +3844,7 @@ void matcher_free(struct matcher *m)
     for (int i = 0; i < m->n_concepts; i++)
         free(m->concept_names[i]);
     free(m->concept_names);
+    strmap_free(&m->concept_ids);
     for (int i = 0; i < m->n_rules; i++)
         free(m->rules[i].name);
     free(m->rules);

@@ -6,11 +6,14 @@
  * each reported with a file, line and column: readable regular file of at most 1 MiB,
  * valid UTF-8 (checked here, to name the byte and its place rather than trust a
  * generic parser message), JSON syntax (jansson, duplicate keys rejected), then the
- * schema. jansson keeps no positions for values, so for schema problems a small
- * scanner walks the already-validated text once and indexes every value (and object
+ * schema. jansson keeps no positions for values, so at a file's first schema problem a
+ * small scanner walks the already-validated text once and indexes every value (and object
  * key) by its JSON path ("answer.es", "phrases.en.strong[2]"); a problem is reported at
  * the position of its path, or of the nearest ancestor that exists (a missing
  * "answer.es" points at the "answer" object), with the path at the start of the message.
+ * The first three gates run on two threads at once, quietly (pre_parse); the schema is
+ * checked file by file in name order, and a file that failed a gate is read again then,
+ * so problems are reported in the same order as ever.
  *
  * Results are built while validating and thrown away if anything failed, so a caller
  * gets either a complete, checked set of replies or NULL. Allocation failure aborts
@@ -23,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,9 +68,21 @@ static char *xstrdup(const char *s)
     return memcpy(xrealloc(NULL, n), s, n);
 }
 
+/*
+ * Room for element n of an array of n elements of `size` bytes. The array doubles
+ * whenever n reaches a power of two, so its capacity follows from n alone: one realloc
+ * per element made loading the 7,000 phrases copy them over and over.
+ */
+static void *room_for(void *arr, size_t n, size_t size)
+{
+    if (n == 0 || (n & (n - 1)) == 0)
+        return xrealloc(arr, (n ? 2 * n : 1) * size);
+    return arr;
+}
+
 /* Appends one zeroed element to arr (of *n) and returns it. */
 #define APPEND(arr, n)                                                                             \
-    ((arr) = xrealloc((arr), ((n) + 1) * sizeof *(arr)), memset(&(arr)[(n)], 0, sizeof *(arr)),    \
+    ((arr) = room_for((arr), (n), sizeof *(arr)), memset(&(arr)[(n)], 0, sizeof *(arr)),           \
      &(arr)[(n)++])
 
 /* ---- positions: JSON path -> line and column ---- */
@@ -352,7 +368,8 @@ struct jfile {
     char *text;
     size_t len;
     size_t bom; /* 3 when the file starts with a UTF-8 byte order mark: skipped, not a column */
-    struct pos_index idx;
+    struct pos_index idx; /* built on the first problem: a file without one never needs it */
+    int idx_built;
     enum intent intent;
 };
 
@@ -375,6 +392,10 @@ __attribute__((format(printf, 4, 5))) static void problem(struct jfile *f, const
                                                           int at_key, const char *fmt, ...)
 {
     int line, col;
+    if (!f->idx_built) {
+        pos_index_build(&f->idx, f->text + f->bom, f->len - f->bom);
+        f->idx_built = 1;
+    }
     pos_lookup(&f->idx, jpath, at_key, &line, &col);
     char msg[900];
     va_list ap;
@@ -1214,6 +1235,19 @@ static int check_utf8(struct jfile *f)
     int line = 1, col = 1;
     size_t i = f->bom;
     while (i < f->len) {
+        /* ASCII, most of every file, is valid as it is: utf8proc_iterate would only
+         * return the byte itself. */
+        unsigned char b = (unsigned char)f->text[i];
+        if (b < 0x80) {
+            if (b == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+            i++;
+            continue;
+        }
         utf8proc_int32_t cp;
         utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)f->text + i,
                                               (utf8proc_ssize_t)(f->len - i), &cp);
@@ -1234,13 +1268,16 @@ static int check_utf8(struct jfile *f)
     return 0;
 }
 
-/* Reads, checks and parses one file; NULL (reported) when it is not a JSON object. */
-static json_t *parse_file(struct jfile *f)
+/* Reads, checks and parses one file; NULL (reported) when it is not a JSON object. A file
+ * already parsed without a problem (pre_parse) comes as its root. */
+static json_t *parse_file(struct jfile *f, json_t *parsed)
 {
-    if (read_whole(f) != 0 || check_utf8(f) != 0)
-        return NULL;
+    json_t *root = parsed;
     json_error_t err;
-    json_t *root = json_loadb(f->text + f->bom, f->len - f->bom, JSON_REJECT_DUPLICATES, &err);
+    if (!root && (read_whole(f) != 0 || check_utf8(f) != 0))
+        return NULL;
+    if (!root)
+        root = json_loadb(f->text + f->bom, f->len - f->bom, JSON_REJECT_DUPLICATES, &err);
     if (!root) {
         int line = err.line, col = err.column;
         if (line < 1) {
@@ -1252,7 +1289,6 @@ static json_t *parse_file(struct jfile *f)
         report_at(f->ld, f->path, line, col, "invalid JSON: %s", err.text);
         return NULL;
     }
-    pos_index_build(&f->idx, f->text + f->bom, f->len - f->bom);
     if (!json_is_object(root)) {
         problem(f, "", 0, "must be one JSON object { ... }, not %s", type_name(root));
         json_decref(root);
@@ -1276,7 +1312,18 @@ static void load_saved(struct loader *ld, const char *name)
     free(path);
 }
 
-static void load_file(struct loader *ld, const char *name)
+/*
+ * A file read and parsed ahead (see pre_parse): its text and root, or no root when
+ * anything went wrong, and then load_file does it again, reporting, in its turn.
+ */
+struct parsed {
+    const char *name;
+    char *text;
+    size_t len, bom;
+    json_t *root;
+};
+
+static void load_file(struct loader *ld, const char *name, struct parsed *pre)
 {
     if (strcmp(name, SAVED_REPLIES_FILE) == 0) {
         load_saved(ld, name);
@@ -1308,7 +1355,7 @@ static void load_file(struct loader *ld, const char *name)
             report_at(ld, f.path, 0, 0,
                       "no intent \"%s\" in intents.md: rename the file or remove it", stem);
         free(f.path);
-        return;
+        return; /* never parsed ahead: see pre_parse_files */
     }
     if (menu) {
         ld->menu_seen = 1;
@@ -1316,7 +1363,12 @@ static void load_file(struct loader *ld, const char *name)
         f.intent = (enum intent)id;
         ld->seen[id] = 1;
     }
-    json_t *root = parse_file(&f);
+    if (pre && pre->root) {
+        f.text = pre->text;
+        f.len = pre->len;
+        f.bom = pre->bom;
+    }
+    json_t *root = parse_file(&f, pre ? pre->root : NULL);
     if (root) {
         if (lexicon)
             load_lexicon(&f, root);
@@ -1342,6 +1394,65 @@ static int is_json_name(const char *name)
     return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0;
 }
 
+/*
+ * Reading and parsing (jansson) was most of loading, and is the same work for any file
+ * whatever the others hold, so two threads take the files in turn before load_file
+ * checks them one by one, in order. Problems are not reported here: a file with one is
+ * read again by load_file, which reports it where it always has.
+ */
+struct pre_parse {
+    const char *dir;
+    struct parsed *files;
+    size_t n;
+    size_t next; /* the next file to take, shared by the threads */
+};
+
+static void *pre_parse_files(void *arg)
+{
+    struct pre_parse *pp = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&pp->next, 1, __ATOMIC_RELAXED);
+        if (i >= pp->n)
+            return NULL;
+        struct parsed *p = &pp->files[i];
+        /* Only the files load_file parses: saved_replies.c reads its own, and a file named
+         * after no intent is only reported. */
+        size_t stem_len = strlen(p->name) - strlen(".json");
+        char stem[NAME_MAX + 1];
+        snprintf(stem, sizeof stem, "%.*s", (int)stem_len, p->name);
+        if (strcmp(p->name, SAVED_REPLIES_FILE) == 0 ||
+            (strcmp(p->name, LEXICON_FILE) != 0 && strcmp(p->name, MENU_FILE) != 0 &&
+             intent_from_name(stem) < 0))
+            continue;
+        struct loader quiet = {.dir = pp->dir};
+        struct jfile f = {.ld = &quiet};
+        size_t plen = strlen(pp->dir) + strlen(p->name) + 2;
+        f.path = xrealloc(NULL, plen);
+        snprintf(f.path, plen, "%s/%s", pp->dir, p->name);
+        if (read_whole(&f) == 0 && check_utf8(&f) == 0)
+            p->root = json_loadb(f.text + f.bom, f.len - f.bom, JSON_REJECT_DUPLICATES, NULL);
+        if (p->root) {
+            p->text = f.text;
+            p->len = f.len;
+            p->bom = f.bom;
+        } else {
+            free(f.text);
+        }
+        free(f.path);
+    }
+}
+
+static void pre_parse(struct pre_parse *pp)
+{
+    /* jansson seeds its hash function on first use; do it before the threads race. */
+    json_object_seed(0);
+    pthread_t tid;
+    int threaded = pthread_create(&tid, NULL, pre_parse_files, pp) == 0;
+    pre_parse_files(pp);
+    if (threaded)
+        pthread_join(tid, NULL);
+}
+
 struct replies *replies_load(const char *dir, replies_report_fn report, void *ctx)
 {
     struct loader ld = {.dir = dir, .report = report, .ctx = ctx};
@@ -1362,12 +1473,18 @@ struct replies *replies_load(const char *dir, replies_report_fn report, void *ct
 
     ld.r = xrealloc(NULL, sizeof *ld.r);
     memset(ld.r, 0, sizeof *ld.r);
+    struct pre_parse pp = {
+        .dir = dir, .files = xrealloc(NULL, (n_names + 1) * sizeof *pp.files), .n = n_names};
+    for (size_t i = 0; i < n_names; i++)
+        pp.files[i] = (struct parsed){.name = names[i]};
+    pre_parse(&pp);
     int lexicon_seen = 0;
     for (size_t i = 0; i < n_names; i++) {
         lexicon_seen |= strcmp(names[i], LEXICON_FILE) == 0;
-        load_file(&ld, names[i]);
+        load_file(&ld, names[i], &pp.files[i]);
         free(names[i]);
     }
+    free(pp.files);
     free(names);
 
     size_t plen = strlen(dir) + NAME_MAX + 2;
