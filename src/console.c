@@ -15,6 +15,7 @@
 #include "hotline/matcher.h"
 #include "hotline/replies.h"
 #include "hotline/sms.h"
+#include "hotline/urgency.h"
 
 #define DEFAULT_TEXTER "+15555550100"
 #define NUMBER_MAX 24
@@ -169,6 +170,9 @@ static void text(struct session *s, const char *body, size_t len)
     fprintf(s->out, "  [words: %s]\n", why.normalized);
     if (why.reason[0])
         fprintf(s->out, "  [why: %s]\n", why.reason);
+    if (why.net)
+        fprintf(s->out, "  [safety net: p=%.3f (threshold %.2f); words: %s]\n", why.urgency,
+                URGENCY_THRESHOLD, why.net_words[0] ? why.net_words : "-");
     /* The three best scores, for tuning. */
     fprintf(s->out, "  [scores:");
     int shown[3] = {-1, -1, -1};

@@ -215,6 +215,8 @@ static int cmd_check_replies(int argc, char **argv)
             printf("%d=%s ", d, intent_name(replies->menu.item[d]));
     putchar('\n');
     printf("%s: all %d intents present, every answer fits in 3 segments\n", dir, INTENT_COUNT);
+    printf("%s/examples: %zu labelled texts in %zu files, each line valid\n", dir,
+           replies->n_labelled, replies->n_example_files);
     const struct saved_replies *saved = replies->saved;
     if (saved) {
         printf("\n%-22s %-4s %s\n", "saved reply", "lang", "size");

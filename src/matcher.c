@@ -75,6 +75,8 @@
 #include <strings.h>
 #include <utf8proc.h>
 
+#include "hotline/urgency.h"
+
 /* A set of concepts of lexicon.json, bit i for concept i (MAX_CONCEPTS of them). */
 __extension__ typedef unsigned __int128 concept_mask;
 
@@ -97,7 +99,7 @@ __extension__ typedef unsigned __int128 concept_mask;
 #define LANG_SURE_ODDS 1.0    /* |Spanish log-odds| from which a text is sure of its language */
 /* The safety net: a text with one danger concept of a crisis's rules (a means, a time
  * with an ending, a breathing sign, a dose) and no complete rule is raised when it reads
- * this much like that crisis's examples. Tuned on tests/data/train and the extra sets:
+ * this much like that crisis's examples. Tuned on replies/examples/train and the extra sets:
  * 0.35/0.30 raised dev-like false alarms past 1%. */
 #define NET_NEAREST 0.40
 #define NET_SIM 0.35
@@ -728,6 +730,11 @@ struct matcher {
     uint64_t *passed[LANG_COUNT]; /* find_phrases' surviving candidates: first stem, phrase */
     float *example_dot;
     uint32_t *examples_touched;
+
+    /* The learned safety net (urgency.h): the one trained from replies, and the one in use
+     * (that one, another the caller keeps, or NULL: rules only). */
+    struct urgency_model *urgency_own;
+    const struct urgency_model *urgency;
 };
 
 /* ---------------------------------------------------------------------------------- */
@@ -2794,8 +2801,10 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
         if (raised && (best_crisis < 0 || score[k] > score[best_crisis]))
             best_crisis = k, best_firm = firm;
     }
-    if (why)
+    if (why) {
         memcpy(why->score, score, sizeof score);
+        why->set_aside = set_aside;
+    }
     if (best_crisis >= 0) {
         out->intent = (enum intent)best_crisis;
         out->confidence = fmin(1.0, score[best_crisis] / (2 * WEIGHT_STRONG));
@@ -3359,6 +3368,7 @@ struct matcher *matcher_new(const struct replies *r)
         return NULL;
     }
 
+    struct urgency_job *urgency = urgency_start(r); /* trains while the rest is built */
     m->cap_memo_pool = 256 * 1024;
     m->memo_pool = xcalloc(m->cap_memo_pool, 1);
 
@@ -3624,7 +3634,18 @@ struct matcher *matcher_new(const struct replies *r)
         m->passed[l] = xcalloc(m->n_candidates[l] + 1, sizeof *m->passed[l]);
     m->example_dot = xcalloc(m->n_examples + 1, sizeof *m->example_dot);
     m->examples_touched = xcalloc(m->n_examples + 1, sizeof *m->examples_touched);
+    m->urgency = m->urgency_own = urgency_finish(urgency);
     return m;
+}
+
+void matcher_set_urgency_model(struct matcher *m, const struct urgency_model *model)
+{
+    m->urgency = model;
+}
+
+const struct urgency_model *matcher_urgency_model(const struct matcher *m)
+{
+    return m->urgency_own;
 }
 
 /* Reads one word list into a known-words map (see matcher_new_with_dictionaries). */
@@ -3863,6 +3884,7 @@ void matcher_free(struct matcher *m)
     free(m->post_example);
     free(m->post_weight);
     free(m->example_intent);
+    urgency_free(m->urgency_own);
     free(m);
 }
 
@@ -3919,8 +3941,8 @@ static size_t topic_turn(const char *text, size_t len, size_t i)
  * that a sign?") reads as need_treatment_signs and stays the context its sentence is read
  * in.
  */
-void matcher_classify(struct matcher *m, const char *text, size_t len, struct match_result *out,
-                      struct match_explain *why)
+static void classify_rules(struct matcher *m, const char *text, size_t len,
+                           struct match_result *out, struct match_explain *why)
 {
     int crisis_words;
     classify_text(m, text, len, out, why, &crisis_words);
@@ -3961,4 +3983,54 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
     out->confidence = second.confidence;
     append_reason(why, "-> read again without the question about something else: a crisis", NULL,
                   NULL);
+}
+
+/*
+ * The rules first (classify_rules); then the learned safety net (urgency.h) for a text
+ * they did not read as a crisis, compliance keywords aside: past URGENCY_THRESHOLD it is
+ * the crisis that the matcher's own scores of the whole text favour. Not when the rules
+ * set crisis words aside for an ordinary reason the model cannot see (a figure of speech,
+ * a denial, an accident, away for a reason: "i wont be here tomorrow, going camping").
+ */
+void matcher_classify(struct matcher *m, const char *text, size_t len, struct match_result *out,
+                      struct match_explain *why)
+{
+    classify_rules(m, text, len, out, why);
+    if (!m->urgency || is_urgent((int)out->intent) || out->keyword)
+        return;
+    double p = urgency_score(m->urgency, text, len);
+    if (why)
+        why->urgency = p;
+    if (p < URGENCY_THRESHOLD)
+        return;
+    static _Thread_local struct match_explain scored;
+    struct match_explain *ex = why;
+    if (!ex) {
+        struct match_result again;
+        int words;
+        classify_text(m, text, len, &again, &scored, &words);
+        ex = &scored;
+    }
+    if (ex->set_aside) {
+        append_reason(why, "-> the learned safety net held back: crisis words set aside", NULL,
+                      NULL);
+        return;
+    }
+    int best = INTENT_CRISIS_SUICIDE;
+    for (int k = 0; k < INTENT_COUNT; k++)
+        if (is_urgent(k) && ex->score[k] > ex->score[best])
+            best = k;
+    out->intent = (enum intent)best;
+    out->confidence = p;
+    if (why) {
+        why->net = 1;
+        struct urgency_word words[4];
+        int n = urgency_explain(m->urgency, text, len, words, 4);
+        for (int i = 0; i < n; i++) {
+            size_t used = strlen(why->net_words);
+            snprintf(why->net_words + used, sizeof why->net_words - used, "%s%s", i ? ", " : "",
+                     words[i].word);
+        }
+        append_reason(why, "-> the learned safety net: a crisis", NULL, NULL);
+    }
 }

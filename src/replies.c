@@ -49,6 +49,11 @@
 #define LEXICON_FILE "lexicon.json"
 #define MENU_FILE "menu.json"
 #define MENU_PLACEHOLDER "{menu}"
+#define EXAMPLES_DIR "examples"
+#define MAX_EXAMPLE_DEPTH 4
+#define MAX_EXAMPLE_FILES 1000
+#define MAX_LABELLED 200000
+#define MAX_LABELLED_BYTES 2048
 
 /* ---- allocation: one policy, abort ---- */
 
@@ -360,6 +365,7 @@ struct loader {
     struct replies *r;
     int seen[INTENT_COUNT];
     int menu_seen;
+    size_t cap_labelled;
 };
 
 struct jfile {
@@ -1453,6 +1459,394 @@ static void pre_parse(struct pre_parse *pp)
         pthread_join(tid, NULL);
 }
 
+/* ---- examples/: labelled texts ---- */
+
+static int is_jsonl_name(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && n > 6 && strcmp(name + n - 6, ".jsonl") == 0;
+}
+
+/* Adds the *.jsonl files under dir/rel (rel "examples", "examples/extra"...) to names. */
+static void find_example_files(struct loader *ld, const char *rel, int depth, char ***names,
+                               size_t *n)
+{
+    size_t plen = strlen(ld->dir) + strlen(rel) + 2;
+    char *path = xrealloc(NULL, plen);
+    snprintf(path, plen, "%s/%s", ld->dir, rel);
+    DIR *d = opendir(path);
+    if (!d) {
+        if (depth > 0 || errno != ENOENT)
+            report_at(ld, path, 0, 0, "cannot open the folder: %s", strerror(errno));
+        free(path);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        size_t clen = strlen(rel) + strlen(e->d_name) + 2;
+        char *child = xrealloc(NULL, clen);
+        snprintf(child, clen, "%s/%s", rel, e->d_name);
+        size_t flen = strlen(ld->dir) + clen + 1;
+        char *full = xrealloc(NULL, flen);
+        snprintf(full, flen, "%s/%s", ld->dir, child);
+        struct stat st;
+        if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (depth + 1 < MAX_EXAMPLE_DEPTH)
+                find_example_files(ld, child, depth + 1, names, n);
+            else
+                report_at(ld, full, 0, 0, "too deep: examples/ may nest %d folders at most",
+                          MAX_EXAMPLE_DEPTH - 1);
+            free(child);
+        } else if (is_jsonl_name(e->d_name)) {
+            if (*n >= MAX_EXAMPLE_FILES) {
+                if (*n == MAX_EXAMPLE_FILES)
+                    report_at(ld, full, 0, 0, "too many files: examples/ holds at most %d",
+                              MAX_EXAMPLE_FILES);
+                free(child);
+                *n += *n == MAX_EXAMPLE_FILES; /* reported once */
+            } else {
+                *APPEND(*names, *n) = child;
+            }
+        } else {
+            free(child);
+        }
+        free(full);
+    }
+    closedir(d);
+    free(path);
+}
+
+static const char *const labelled_keys[] = {"id", "body", "intent", "escalate", "lang", NULL};
+#define MAX_LABELLED_MEMBERS 16
+
+/* The members of one labelled line: a string value, or NULL for any other type. */
+struct members {
+    const char *key[MAX_LABELLED_MEMBERS], *val[MAX_LABELLED_MEMBERS];
+    size_t val_len[MAX_LABELLED_MEMBERS];
+    int n;
+};
+
+static int hex_digit(int c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* A JSON string at s[*i] (the opening quote) decoded into out; *i past the closing quote.
+ * Returns the decoded length, or -1 for anything the fast path leaves to jansson
+ * (controls, bad escapes, \u0000, lone surrogates). */
+static long flat_string(const char *s, size_t len, size_t *i, char *out)
+{
+    size_t k = *i + 1, n = 0;
+    while (k < len && s[k] != '"') {
+        unsigned char c = (unsigned char)s[k];
+        if (c < 0x20)
+            return -1;
+        if (c != '\\') {
+            out[n++] = (char)c;
+            k++;
+            continue;
+        }
+        if (k + 1 >= len)
+            return -1;
+        char e = s[k + 1];
+        static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+        const char *at = e ? strchr(from, e) : NULL;
+        if (at) {
+            out[n++] = to[at - from];
+            k += 2;
+            continue;
+        }
+        if (e != 'u')
+            return -1;
+        long cp = 0;
+        for (int pair = 0; pair < 2; pair++) {
+            if (k + 6 > len || s[k] != '\\' || s[k + 1] != 'u')
+                return -1;
+            long u = 0;
+            for (int d = 2; d < 6; d++) {
+                int h = hex_digit((unsigned char)s[k + d]);
+                if (h < 0)
+                    return -1;
+                u = u * 16 + h;
+            }
+            k += 6;
+            if (pair == 0) {
+                cp = u;
+                if (u < 0xD800 || u > 0xDFFF)
+                    break;
+                if (u > 0xDBFF)
+                    return -1; /* a low surrogate first */
+            } else {
+                if (u < 0xDC00 || u > 0xDFFF)
+                    return -1;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (u - 0xDC00);
+            }
+        }
+        if (cp == 0)
+            return -1;
+        n += (size_t)utf8proc_encode_char((utf8proc_int32_t)cp, (utf8proc_uint8_t *)out + n);
+    }
+    if (k >= len)
+        return -1;
+    *i = k + 1;
+    return (long)n;
+}
+
+static void flat_ws(const char *s, size_t len, size_t *i)
+{
+    while (*i < len && (s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\r'))
+        (*i)++;
+}
+
+/*
+ * The fast path for a labelled line: an object whose members are all strings, with no
+ * key twice, as nearly every line is. Decodes into buf (len + 1 bytes: decoding never
+ * grows a string). Returns 0 when the line is anything else, for jansson to parse and,
+ * when it is wrong, to say why: jansson takes a few microseconds a line, and a start
+ * reads some 14,000.
+ */
+static int flat_object(const char *s, size_t len, char *buf, struct members *m)
+{
+    size_t i = 0, used = 0;
+    m->n = 0;
+    flat_ws(s, len, &i);
+    if (i >= len || s[i++] != '{')
+        return 0;
+    flat_ws(s, len, &i);
+    if (i < len && s[i] == '}') {
+        i++;
+    } else {
+        for (;;) {
+            if (i >= len || s[i] != '"' || m->n == MAX_LABELLED_MEMBERS)
+                return 0;
+            long kl = flat_string(s, len, &i, buf + used);
+            if (kl < 0)
+                return 0;
+            const char *key = buf + used;
+            buf[used + (size_t)kl] = '\0';
+            used += (size_t)kl + 1;
+            flat_ws(s, len, &i);
+            if (i >= len || s[i++] != ':')
+                return 0;
+            flat_ws(s, len, &i);
+            if (i >= len || s[i] != '"')
+                return 0;
+            long vl = flat_string(s, len, &i, buf + used);
+            if (vl < 0 || memchr(key, '\0', (size_t)kl))
+                return 0;
+            for (int k = 0; k < m->n; k++)
+                if (strcmp(m->key[k], key) == 0)
+                    return 0;
+            m->key[m->n] = key;
+            m->val[m->n] = buf + used;
+            m->val_len[m->n++] = (size_t)vl;
+            buf[used + (size_t)vl] = '\0';
+            used += (size_t)vl + 1;
+            flat_ws(s, len, &i);
+            if (i < len && s[i] == ',') {
+                i++;
+                flat_ws(s, len, &i);
+                continue;
+            }
+            if (i < len && s[i] == '}') {
+                i++;
+                break;
+            }
+            return 0;
+        }
+    }
+    flat_ws(s, len, &i);
+    return i == len;
+}
+
+static const char *member(const struct members *m, const char *key, size_t *len, int *present)
+{
+    for (int k = 0; k < m->n; k++) {
+        if (strcmp(m->key[k], key) == 0) {
+            *present = 1;
+            *len = m->val_len[k];
+            return m->val[k];
+        }
+    }
+    *present = 0;
+    *len = 0;
+    return NULL;
+}
+
+/* One line of a labelled file: adds its text, or reports what is wrong. buf: len + 1
+ * bytes of scratch. */
+static void load_labelled_line(struct jfile *f, size_t file, int line, const char *s, size_t len,
+                               char *buf)
+{
+    struct loader *ld = f->ld;
+    struct members m;
+    json_t *o = NULL;
+    if (!flat_object(s, len, buf, &m)) {
+        json_error_t err;
+        o = json_loadb(s, len, JSON_REJECT_DUPLICATES, &err);
+        if (!o) {
+            report_at(ld, f->path, line, err.column > 0 ? err.column : 1, "invalid JSON: %s",
+                      err.text);
+            return;
+        }
+        if (!json_is_object(o)) {
+            report_at(ld, f->path, line, 1, "must be one JSON object a line, not %s", type_name(o));
+            json_decref(o);
+            return;
+        }
+        m.n = 0;
+        const char *key;
+        json_t *v;
+        json_object_foreach(o, key, v)
+        {
+            if (m.n == MAX_LABELLED_MEMBERS) {
+                report_at(ld, f->path, line, 1,
+                          "too many keys: id, body, intent, escalate "
+                          "and lang only");
+                json_decref(o);
+                return;
+            }
+            m.key[m.n] = key;
+            m.val[m.n] = json_string_value(v);
+            m.val_len[m.n++] = json_is_string(v) ? json_string_length(v) : 0;
+        }
+    }
+    int bad = 0;
+    for (int k = 0; k < m.n; k++) {
+        if (in_list(m.key[k], labelled_keys))
+            continue;
+        const char *sug = suggest(m.key[k], labelled_keys);
+        if (sug)
+            report_at(ld, f->path, line, 1, "unknown key \"%s\" (did you mean \"%s\"?)", m.key[k],
+                      sug);
+        else
+            report_at(ld, f->path, line, 1,
+                      "unknown key \"%s\" (allowed: id, body, intent, escalate, lang)", m.key[k]);
+        bad = 1;
+    }
+    const char *str[5];
+    size_t body_len = 0;
+    for (int k = 0; k < 5; k++) {
+        int present;
+        size_t n = 0;
+        str[k] = member(&m, labelled_keys[k], &n, &present);
+        if (k == 1)
+            body_len = n;
+        if (!str[k]) {
+            report_at(ld, f->path, line, 1, "%s: %s", labelled_keys[k],
+                      present ? "must be a string" : "missing");
+            bad = 1;
+        }
+    }
+    int intent = str[2] ? intent_from_name(str[2]) : -1;
+    if (str[2] && intent < 0) {
+        const char *names[INTENT_COUNT + 1];
+        for (int i = 0; i < INTENT_COUNT; i++)
+            names[i] = intent_name((enum intent)i);
+        names[INTENT_COUNT] = NULL;
+        const char *sug = suggest(str[2], names);
+        if (sug)
+            report_at(ld, f->path, line, 1, "intent: no intent \"%s\" (did you mean %s?)", str[2],
+                      sug);
+        else
+            report_at(ld, f->path, line, 1, "intent: no intent \"%s\" in intents.md", str[2]);
+        bad = 1;
+    }
+    if (intent >= 0 && str[3]) {
+        const char *want = escalation_name(intent_escalation((enum intent)intent));
+        if (strcmp(str[3], want) != 0) {
+            report_at(ld, f->path, line, 1, "escalate: \"%s\", but %s is \"%s\" (intents.md)",
+                      str[3], str[2], want);
+            bad = 1;
+        }
+    }
+    int lang = str[4] ? lang_from_name(str[4]) : -1;
+    if (str[4] && lang < 0) {
+        report_at(ld, f->path, line, 1, "lang: \"%s\" is neither \"en\" nor \"es\"", str[4]);
+        bad = 1;
+    }
+    if (str[1]) {
+        size_t blank = 0;
+        while (blank < body_len && isspace((unsigned char)str[1][blank]))
+            blank++;
+        if (blank == body_len) {
+            report_at(ld, f->path, line, 1, "body: empty text");
+            bad = 1;
+        } else if (body_len > MAX_LABELLED_BYTES) {
+            report_at(ld, f->path, line, 1, "body: too long: %zu bytes, at most %d", body_len,
+                      MAX_LABELLED_BYTES);
+            bad = 1;
+        } else if (memchr(str[1], '\0', body_len)) {
+            report_at(ld, f->path, line, 1, "body: contains a NUL character");
+            bad = 1;
+        }
+    }
+    struct replies *r = ld->r;
+    if (!bad && r->n_labelled == MAX_LABELLED) {
+        report_at(ld, f->path, line, 1, "too many labelled texts: at most %d in examples/",
+                  MAX_LABELLED);
+        r->n_labelled++; /* reported once; dropped by load_examples */
+    } else if (!bad && r->n_labelled < MAX_LABELLED) {
+        if (r->n_labelled == ld->cap_labelled) {
+            ld->cap_labelled = ld->cap_labelled ? ld->cap_labelled * 2 : 1024;
+            r->labelled = xrealloc(r->labelled, ld->cap_labelled * sizeof *r->labelled);
+        }
+        struct replies_labelled *t = &r->labelled[r->n_labelled++];
+        t->text = memcpy(xrealloc(NULL, body_len + 1), str[1], body_len + 1);
+        t->intent = (enum intent)intent;
+        t->lang = (enum lang)lang;
+        t->file = file;
+    }
+    json_decref(o);
+}
+
+/* Reads examples/ (optional): every *.jsonl under it, in name order. */
+static void load_examples(struct loader *ld)
+{
+    char **names = NULL;
+    size_t n = 0;
+    find_example_files(ld, EXAMPLES_DIR, 0, &names, &n);
+    if (n > MAX_EXAMPLE_FILES)
+        n = MAX_EXAMPLE_FILES;
+    if (n)
+        qsort(names, n, sizeof *names, cmp_names);
+    struct replies *r = ld->r;
+    for (size_t i = 0; i < n; i++) {
+        struct jfile f = {.ld = ld};
+        size_t plen = strlen(ld->dir) + strlen(names[i]) + 2;
+        f.path = xrealloc(NULL, plen);
+        snprintf(f.path, plen, "%s/%s", ld->dir, names[i]);
+        size_t file = r->n_example_files;
+        *APPEND(r->example_files, r->n_example_files) = names[i];
+        if (read_whole(&f) == 0 && check_utf8(&f) == 0) {
+            char *buf = xrealloc(NULL, f.len + 1);
+            int line = 0;
+            for (size_t at = f.bom; at < f.len;) {
+                char *eol = memchr(f.text + at, '\n', f.len - at);
+                size_t end = eol ? (size_t)(eol - f.text) : f.len;
+                line++;
+                size_t k = at;
+                while (k < end && isspace((unsigned char)f.text[k]))
+                    k++;
+                if (k < end)
+                    load_labelled_line(&f, file, line, f.text + at, end - at, buf);
+                at = end + 1;
+            }
+            free(buf);
+        }
+        free(f.text);
+        free(f.path);
+    }
+    free(names);
+    if (r->n_labelled > MAX_LABELLED)
+        r->n_labelled = MAX_LABELLED; /* the count past it only marked the report */
+}
+
 struct replies *replies_load(const char *dir, replies_report_fn report, void *ctx)
 {
     struct loader ld = {.dir = dir, .report = report, .ctx = ctx};
@@ -1505,6 +1899,7 @@ struct replies *replies_load(const char *dir, replies_report_fn report, void *ct
     }
     free(path);
     expand_menus(&ld);
+    load_examples(&ld);
 
     if (ld.errors) {
         replies_free(ld.r);
@@ -1554,5 +1949,11 @@ void replies_free(struct replies *r)
         free(r->menu.repeat[l]);
     }
     saved_replies_free(r->saved);
+    for (size_t k = 0; k < r->n_example_files; k++)
+        free(r->example_files[k]);
+    free(r->example_files);
+    for (size_t k = 0; k < r->n_labelled; k++)
+        free(r->labelled[k].text);
+    free(r->labelled);
     free(r);
 }

@@ -6,7 +6,9 @@
  * letters, typo correction against the known vocabulary, Snowball stemming), weighted
  * phrases from replies/, character trigram similarity to the example texts, and cue
  * words for questions, hypotheticals and past events. Crisis signs are checked first and
- * win over any question in the same text.
+ * win over any question in the same text. Under the rules, a learned safety net
+ * (urgency.h, trained at start-up from replies/examples/) raises a crisis the rules missed
+ * when it is very sure of one.
  *
  * A matcher is not thread-safe (its stemmers and memo keep state): use one per thread,
  * made with matcher_clone() so that the model is built once.
@@ -35,6 +37,10 @@ struct match_explain {
     char normalized[512]; /* the tokens the matcher saw, stemmed */
     char reason[512];     /* the rule or the phrases that decided */
     double score[INTENT_COUNT];
+    int set_aside;       /* crisis words the rules set aside for an ordinary reason */
+    double urgency;      /* the safety net's probability, when the rules saw no crisis */
+    int net;             /* 1 when the safety net raised the crisis */
+    char net_words[256]; /* then: the words that weighed most, best first */
 };
 
 /*
@@ -67,6 +73,19 @@ void matcher_free(struct matcher *m);
  */
 struct matcher *matcher_new_with_dictionaries(const struct replies *replies, const char *list,
                                               int *failed);
+
+/*
+ * The learned safety net (urgency.h) that matcher_classify consults for a text its rules
+ * did not read as a crisis: by default the model matcher_new trained from the replies'
+ * labelled texts. NULL turns it off (rules only: what the evaluation floors measure);
+ * any other model is the caller's, kept alive until m and its clones are freed. Clones
+ * made afterwards use what m uses.
+ */
+struct urgency_model;
+void matcher_set_urgency_model(struct matcher *m, const struct urgency_model *model);
+
+/* The model matcher_new trained (NULL when the replies had nothing to learn from). */
+const struct urgency_model *matcher_urgency_model(const struct matcher *m);
 
 /* Classifies len bytes of UTF-8 text (invalid bytes are skipped). why may be NULL. */
 void matcher_classify(struct matcher *m, const char *text, size_t len, struct match_result *out,

@@ -7,6 +7,8 @@
  *   replies/lexicon.json       shared normalisation data: text-speak and cue words
  *   replies/menu.json          the numbered topic menu and the repeat pointer
  *   replies/saved_replies.json optional: the staff page's saved replies (saved_replies.h)
+ *   replies/examples/.../NAME.jsonl  optional: labelled texts, from which the matcher's safety
+ *                              net (urgency.h) learns at every start
  *
  * An intent file:
  *   {
@@ -73,6 +75,14 @@
  *   - every keyword, phrase, example, shorthand and cue text is a non-blank string of at
  *     most 300 bytes; a shorthand key is one token (no spaces);
  *   - "phrases", "examples" and cue lists may give one language or both.
+ *
+ * examples/ (any depth up to 4 folders; only *.jsonl files count, dot-files and other
+ * names such as README.md are ignored): one JSON object a line, the evaluation's scheme,
+ *   {"id": "t1", "body": "...", "intent": "crisis_suicide", "escalate": "urgent", "lang": "en"}
+ * every key required and no other; intent a known id; escalate the level intents.md fixes
+ * for that intent; lang "en" or "es"; body a non-blank text of at most 2048 bytes. Blank
+ * lines are skipped. At most 1 MiB a file, 1,000 files and 200,000 texts in all; problems
+ * are reported with the file and the line.
  */
 #ifndef HOTLINE_REPLIES_H
 #define HOTLINE_REPLIES_H
@@ -141,6 +151,14 @@ struct replies_menu {
 };
 struct saved_replies;
 
+/* A labelled text of examples/. */
+struct replies_labelled {
+    char *text;
+    enum intent intent;
+    enum lang lang;
+    size_t file; /* index into example_files */
+};
+
 struct replies {
     struct replies_intent intents[INTENT_COUNT];
     struct replies_menu menu;
@@ -153,6 +171,12 @@ struct replies {
     struct replies_rule *rules;
     size_t n_rules;
     struct saved_replies *saved; /* NULL when the folder has no saved_replies.json */
+    /* examples/: its files (paths under the folder, "examples/extra/set1.jsonl"), in name
+     * order, and their texts, file by file in line order. */
+    char **example_files;
+    size_t n_example_files;
+    struct replies_labelled *labelled;
+    size_t n_labelled;
 };
 
 /*

@@ -1,8 +1,11 @@
 /*
  * The dev-set guard: runs the matcher over the labelled dev set (a copy of
- * ../shared/eval/dev.jsonl in tests/data) and fails when accuracy drops below the
- * figures reached so far, so that no change silently loses accuracy. Also runs the
- * built `hotline match` over the same file and checks the output contract.
+ * ../shared/eval/dev.jsonl in tests/data) and the labelled sets of replies/examples/, and
+ * fails when accuracy drops below the figures reached so far, so that no change silently
+ * loses accuracy. Those floors are the rules' alone (the learned safety net off): the
+ * safety net learns from replies/examples/ itself, so with it on they would measure
+ * nothing. The safety net is measured apart, leave-one-file-out (test_safety_net_held_out).
+ * Also runs the built `hotline match` over the same file and checks the output contract.
  */
 #include "testutil.h"
 
@@ -14,6 +17,7 @@
 
 #include "hotline/matcher.h"
 #include "hotline/replies.h"
+#include "hotline/urgency.h"
 
 /* Floors: the figures measured when the matcher last changed, rounded down. */
 #define MIN_INTENT_ACC 0.99
@@ -100,6 +104,7 @@ static struct matcher *load_matcher(struct replies **replies)
     struct matcher *m = matcher_new_with_dictionaries(*replies, NULL, &missing);
     assert_non_null(m);
     assert_int_equal(missing, 0);
+    matcher_set_urgency_model(m, NULL); /* the rules alone: see the top of this file */
     return m;
 }
 
@@ -110,14 +115,14 @@ struct set_floors {
     double intent, recall, false_urgent, es;
 };
 
-/* Measures each set in tests/data/<folder>/ and holds it to its floors. */
+/* Measures each set in replies/examples/<folder>/ and holds it to its floors. */
 static void check_floors(const char *folder, const struct set_floors *sets, size_t n)
 {
     struct replies *replies;
     struct matcher *m = load_matcher(&replies);
     for (size_t i = 0; i < n; i++) {
         char path[512];
-        snprintf(path, sizeof path, "%s/tests/data/%s/%s.jsonl", HOTLINE_SOURCE_DIR, folder,
+        snprintf(path, sizeof path, "%s/replies/examples/%s/%s.jsonl", HOTLINE_SOURCE_DIR, folder,
                  sets[i].name);
         struct figures fig = measure(m, path);
         assert_true(fig.n >= sets[i].min_n);
@@ -146,7 +151,7 @@ static void test_dev_set_figures(void **state)
     assert_true(fig.lang_acc >= MIN_LANG_ACC);
 }
 
-/* The extra sets (tests/data/extra/README.md): no crisis they hold may be missed again,
+/* The extra sets (replies/examples/extra/README.md): no crisis they hold may be missed again,
  * and the rest must not slip below what was reached. */
 static void test_extra_sets_figures(void **state)
 {
@@ -157,7 +162,8 @@ static void test_extra_sets_figures(void **state)
     struct matcher *m = load_matcher(&replies);
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         char path[512];
-        snprintf(path, sizeof path, "%s/tests/data/extra/%s.jsonl", HOTLINE_SOURCE_DIR, sets[i]);
+        snprintf(path, sizeof path, "%s/replies/examples/extra/%s.jsonl", HOTLINE_SOURCE_DIR,
+                 sets[i]);
         struct figures fig = measure(m, path);
         assert_true(fig.n >= 300);
         assert_true(fig.urgent_recall >= 1.0);
@@ -173,7 +179,7 @@ static void test_extra_sets_figures(void **state)
  * crisis sign must outweigh ("hey. od happening rn" had been read as a greeting): crisis26
  * 0.20 -> 0.21, set28 0.001 -> 0.004 ("hey so my dad ... now pills too. how do we get him
  * into your place") and train18a below. */
-/* The sets of the third session and set9/crisis9 of the fourth (tests/data/extra/README.md),
+/* The sets of the third session and set9/crisis9 of the fourth (replies/examples/extra/README.md),
  * each with floors just below
  * what it reached: crisis8 is 100 indirect crises and 100 calm look-alikes, and one of its
  * crises ("is it normal for someone to breathe like 3 times a minute") is still read as a
@@ -223,7 +229,7 @@ static void test_later_sets_figures(void **state)
     check_floors("extra", sets, sizeof sets / sizeof sets[0]);
 }
 
-/* The development corpora of round 8 (tests/data/train/README.md): train18a is 200 urgent
+/* The development corpora of round 8 (replies/examples/train/README.md): train18a is 200 urgent
  * texts across the clinical warning signs and 200 calm look-alikes, train18b 400 texts of
  * every intent. Floors just below what round 9 reached on them; train18a's false urgent
  * 0.01 -> 0.015 when a greeting stopped counting as calm ("...black tar heroin. how does
@@ -239,6 +245,128 @@ static void test_train_sets_figures(void **state)
         {"train36b", 300, 0.90, 1.0, 0.041, 0.90},
     };
     check_floors("train", sets, sizeof sets / sizeof sets[0]);
+}
+
+/*
+ * The learned safety net, measured honestly: leave-one-file-out. For each file of
+ * replies/examples/ a model is trained on every other file (and the intents' example
+ * texts), and the matcher (rules + that model) reads the file left out; the dev set is
+ * read with the model of every file. A crisis the rules alone miss and the net raises is
+ * recovered; a calm text the rules leave calm and the net raises is a false alarm added.
+ * Floors: what URGENCY_THRESHOLD reached (6 epochs, threshold chosen on these figures).
+ */
+#define NET_MIN_RECOVERED 3  /* of the rules' misses on files held out */
+#define NET_MAX_ADDED 15     /* false alarms added, of 10,390 calm texts (0.14%) */
+#define NET_MAX_ADDED_SETS 5 /* ...of them on the set* files (texts as they come) */
+#define NET_MAX_ADDED_PER_FILE 4
+
+struct net_figures {
+    int missed, recovered, calm, added;
+};
+
+static void net_count(struct matcher *m, const struct urgency_model *model, const char *body,
+                      int urgent, struct net_figures *fig)
+{
+    struct match_result off, on;
+    matcher_set_urgency_model(m, NULL);
+    matcher_classify(m, body, strlen(body), &off, NULL);
+    matcher_set_urgency_model(m, model);
+    matcher_classify(m, body, strlen(body), &on, NULL);
+    int was = intent_escalation(off.intent) == ESCALATE_URGENT;
+    int is = intent_escalation(on.intent) == ESCALATE_URGENT;
+    assert_true(is || !was); /* the net only ever adds a crisis */
+    if (!was && !is)
+        assert_int_equal(on.intent, off.intent);
+    if (urgent) {
+        fig->missed += !was;
+        fig->recovered += !was && is;
+        if (!was)
+            print_message("  rules missed%s: %s\n", is ? ", net recovered" : "", body);
+    } else {
+        fig->calm++;
+        fig->added += !was && is;
+        if (!was && is)
+            print_message("  net added a false alarm: %s\n", body);
+    }
+}
+
+static void test_safety_net_held_out(void **state)
+{
+    (void)state;
+    struct replies *r;
+    struct matcher *m = load_matcher(&r);
+    struct urgency_set *set = urgency_set_new();
+    for (size_t i = 0; i < r->n_labelled; i++)
+        urgency_set_add(set, r->labelled[i].text, strlen(r->labelled[i].text),
+                        intent_escalation(r->labelled[i].intent) == ESCALATE_URGENT,
+                        (int)r->labelled[i].file);
+    for (int k = 0; k < INTENT_COUNT; k++)
+        for (size_t i = 0; i < r->intents[k].n_examples; i++)
+            urgency_set_add(set, r->intents[k].examples[i].text,
+                            strlen(r->intents[k].examples[i].text),
+                            intent_escalation((enum intent)k) == ESCALATE_URGENT, -1);
+    struct net_figures all = {0}, sets = {0}, newest = {0};
+    for (size_t f = 0; f < r->n_example_files; f++) {
+        struct urgency_model *model = urgency_train(set, (int)f);
+        assert_non_null(model);
+        struct net_figures fig = {0};
+        print_message("%s:\n", r->example_files[f]);
+        for (size_t i = 0; i < r->n_labelled; i++)
+            if (r->labelled[i].file == f)
+                net_count(m, model, r->labelled[i].text,
+                          intent_escalation(r->labelled[i].intent) == ESCALATE_URGENT, &fig);
+        urgency_free(model);
+        const char *base = strrchr(r->example_files[f], '/') + 1;
+        print_message("%s: rules missed %d, net recovered %d; false alarms added %d of %d\n", base,
+                      fig.missed, fig.recovered, fig.added, fig.calm);
+        assert_true(fig.added <= NET_MAX_ADDED_PER_FILE);
+        all.missed += fig.missed;
+        all.recovered += fig.recovered;
+        all.calm += fig.calm;
+        all.added += fig.added;
+        if (strncmp(base, "set", 3) == 0) {
+            sets.calm += fig.calm;
+            sets.added += fig.added;
+        }
+        /* The newest blind sets, written after the prototype was tuned. */
+        if (strcmp(base, "set39.jsonl") == 0 || strcmp(base, "set40.jsonl") == 0 ||
+            strcmp(base, "crisis41.jsonl") == 0) {
+            newest.missed += fig.missed;
+            newest.recovered += fig.recovered;
+            newest.added += fig.added;
+        }
+    }
+    /* The dev set is in no file the model learns from. */
+    struct urgency_model *model = urgency_train(set, -1);
+    struct net_figures dev = {0};
+    FILE *f = fopen(DEV_SET, "r");
+    assert_non_null(f);
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        json_t *item = json_loads(line, 0, NULL);
+        assert_non_null(item);
+        net_count(m, model, json_string_value(json_object_get(item, "body")),
+                  strcmp(json_string_value(json_object_get(item, "escalate")), "urgent") == 0,
+                  &dev);
+        json_decref(item);
+    }
+    fclose(f);
+    urgency_free(model);
+    urgency_set_free(set);
+    matcher_free(m);
+    replies_free(r);
+    print_message("held out: rules missed %d, net recovered %d; false alarms added %d of %d "
+                  "(set* files %d of %d); newest sets: missed %d, recovered %d, added %d; "
+                  "dev set: missed %d, added %d of %d\n",
+                  all.missed, all.recovered, all.added, all.calm, sets.added, sets.calm,
+                  newest.missed, newest.recovered, newest.added, dev.missed, dev.added, dev.calm);
+    assert_true(all.calm > 10000);
+    assert_true(all.recovered >= NET_MIN_RECOVERED);
+    assert_true(all.added <= NET_MAX_ADDED);
+    assert_true(sets.added <= NET_MAX_ADDED_SETS);
+    assert_true(newest.recovered >= 2);
+    assert_int_equal(newest.added, 0);
+    assert_int_equal(dev.added, 0);
 }
 
 /* A crisis wrapped as texters wrap one: how 0 puts a greeting before it, 1 a question
@@ -272,7 +400,7 @@ static void test_wrapped_crises_stay_crises(void **state)
     int crises = 0, lost[3] = {0};
     for (size_t fo = 0; fo < sizeof folders / sizeof folders[0]; fo++) {
         char dir[512];
-        snprintf(dir, sizeof dir, "%s/tests/data/%s", HOTLINE_SOURCE_DIR, folders[fo]);
+        snprintf(dir, sizeof dir, "%s/replies/examples/%s", HOTLINE_SOURCE_DIR, folders[fo]);
         DIR *d = opendir(dir);
         assert_non_null(d);
         for (struct dirent *e; (e = readdir(d));) {
@@ -405,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_extra_sets_figures),
         cmocka_unit_test(test_later_sets_figures),
         cmocka_unit_test(test_train_sets_figures),
+        cmocka_unit_test(test_safety_net_held_out),
         cmocka_unit_test(test_wrapped_crises_stay_crises),
         cmocka_unit_test(test_match_command_contract),
         cmocka_unit_test(test_match_command_bad_line),

@@ -2,6 +2,8 @@
  * Matcher tests against the real replies/ folder: normalisation, and every trap that
  * ../shared/intents.md names (crisis beats questions, keywords only when bare,
  * hypotheticals and past events are not crises, Spanish with or without accents).
+ * These test the rules: the learned safety net (urgency.h) is off but in
+ * test_safety_net, as it is in test_eval's floors.
  */
 #include "testutil.h"
 
@@ -9,6 +11,7 @@
 
 #include "hotline/matcher.h"
 #include "hotline/replies.h"
+#include "hotline/urgency.h"
 
 static struct replies *replies;
 static struct matcher *matcher;
@@ -23,6 +26,7 @@ static int setup(void **state)
     matcher = matcher_new_with_dictionaries(replies, NULL, &missing);
     if (!matcher || missing != 0)
         return -1;
+    matcher_set_urgency_model(matcher, NULL); /* the rules alone */
     return 0;
 }
 
@@ -1275,6 +1279,60 @@ static void test_round14(void **state)
     assert_intent("sick of waking up. i dont want to anymore", INTENT_CRISIS_SUICIDE);
 }
 
+/* The learned safety net on: crises phrased as no rule foresaw are raised, with the
+ * probability and the words that weighed in the explanation; crisis words the rules set
+ * aside for an ordinary reason stay aside; keywords and calm questions are untouched. */
+static void test_safety_net(void **state)
+{
+    (void)state;
+    const struct urgency_model *model = matcher_urgency_model(matcher);
+    assert_non_null(model);
+    static const char *const novel[] = {
+        "i dont see the point of waking up tomorrow",
+        "not tryna be dramatic but i took way more than i meant to and my heart is pounding "
+        "and i cant feel my face",
+    };
+    for (size_t i = 0; i < sizeof novel / sizeof novel[0]; i++) {
+        struct match_explain why;
+        struct match_result r = classify(novel[i], &why);
+        assert_false(why.net);
+        if (intent_escalation(r.intent) == ESCALATE_URGENT)
+            continue; /* the rules have learned it since: nothing left for the net */
+        matcher_set_urgency_model(matcher, model);
+        r = classify(novel[i], &why);
+        matcher_set_urgency_model(matcher, NULL);
+        if (intent_escalation(r.intent) != ESCALATE_URGENT)
+            fail_msg("'%s': got %s (p=%.3f)", novel[i], intent_name(r.intent), why.urgency);
+        assert_true(why.net);
+        assert_true(why.urgency >= URGENCY_THRESHOLD);
+        assert_true(r.confidence >= URGENCY_THRESHOLD);
+        assert_true(why.net_words[0] != '\0');
+        assert_non_null(strstr(why.reason, "safety net"));
+        /* Without an explanation asked for, the same decision. */
+        matcher_set_urgency_model(matcher, model);
+        struct match_result quiet = classify(novel[i], NULL);
+        matcher_set_urgency_model(matcher, NULL);
+        assert_int_equal(quiet.intent, r.intent);
+    }
+    static const char *const calm[] = {
+        "i wont be here tomorrow, going camping with my kids",
+        "no voy a estar mañana, tengo cita con el doctor",
+        "i wont be around this weekend, going to my sisters",
+        "STOP",
+        "what time do you open",
+        "do you take cigna",
+    };
+    matcher_set_urgency_model(matcher, model);
+    for (size_t i = 0; i < sizeof calm / sizeof calm[0]; i++) {
+        struct match_explain why;
+        struct match_result r = classify(calm[i], &why);
+        if (intent_escalation(r.intent) == ESCALATE_URGENT)
+            fail_msg("'%s': got %s (%s)", calm[i], intent_name(r.intent), why.reason);
+        assert_false(why.net);
+    }
+    matcher_set_urgency_model(matcher, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1303,6 +1361,7 @@ int main(void)
         cmocka_unit_test(test_round12),
         cmocka_unit_test(test_round13),
         cmocka_unit_test(test_round14),
+        cmocka_unit_test(test_safety_net),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hotline/replies.h"
@@ -797,6 +798,111 @@ static void test_menu_problems(void **state)
     rmdir_free(dir);
 }
 
+/* ---- examples/: labelled texts ---- */
+
+/* Labelled files at any depth are read in name order, blank lines skipped; README.md and
+ * the like ignored. */
+static void test_examples_loaded(void **state)
+{
+    (void)state;
+    char *dir = valid_dir();
+    char sub[512];
+    snprintf(sub, sizeof sub, "%s/examples", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(sub, sizeof sub, "%s/examples/b", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    tu_write_file(sub, "README.md", "# not JSON {\n");
+    tu_write_file(sub, "one.jsonl",
+                  "{\"id\": \"b1\", \"body\": \"i want to die \\u00e1\", \"intent\": "
+                  "\"crisis_suicide\", \"escalate\": \"urgent\", \"lang\": \"en\"}\n\n"
+                  "{\"id\":\"b2\",\"body\":\"do u take cigna\",\"intent\":\"insurance\","
+                  "\"escalate\":\"none\",\"lang\":\"en\"}\n");
+    snprintf(sub, sizeof sub, "%s/examples", dir);
+    tu_write_file(sub, "a.jsonl",
+                  "{\"id\": \"a1\", \"body\": \"hola\", \"intent\": \"greeting\", "
+                  "\"escalate\": \"none\", \"lang\": \"es\"}\n");
+    struct reports r;
+    struct replies *rep = load(dir, &r);
+    if (!rep)
+        dump(&r);
+    assert_non_null(rep);
+    assert_int_equal(rep->n_example_files, 2);
+    assert_string_equal(rep->example_files[0], "examples/a.jsonl");
+    assert_string_equal(rep->example_files[1], "examples/b/one.jsonl");
+    assert_int_equal(rep->n_labelled, 3);
+    assert_string_equal(rep->labelled[0].text, "hola");
+    assert_int_equal(rep->labelled[0].lang, LANG_ES);
+    assert_int_equal(rep->labelled[0].file, 0);
+    assert_string_equal(rep->labelled[1].text, "i want to die \xc3\xa1");
+    assert_int_equal(rep->labelled[1].intent, INTENT_CRISIS_SUICIDE);
+    assert_int_equal(rep->labelled[2].intent, INTENT_INSURANCE);
+    assert_int_equal(rep->labelled[2].file, 1);
+    replies_free(rep);
+    rmdir_free(dir);
+}
+
+/* Each wrong line is reported with its file and line; the load fails. */
+static void test_examples_problems(void **state)
+{
+    (void)state;
+    char *dir = valid_dir();
+    char sub[512];
+    snprintf(sub, sizeof sub, "%s/examples", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    tu_write_file(
+        sub, "bad.jsonl",
+        "{\"id\": \"1\", \"body\": \"ok\", \"intent\": \"greeting\", \"escalate\": \"none\", "
+        "\"lang\": \"en\"}\n"
+        "{\"id\": \"2\", \"body\": \"x\", \"intent\": \"insurence\", \"escalate\": \"none\", "
+        "\"lang\": \"en\"}\n"
+        "{\"id\": \"3\", \"body\": \"x\", \"intent\": \"crisis_suicide\", \"escalate\": "
+        "\"none\", \"lang\": \"en\"}\n"
+        "{\"id\": \"4\", \"body\": \"x\", \"intent\": \"greeting\", \"escalate\": \"none\", "
+        "\"lang\": \"fr\", \"bodi\": 1}\n"
+        "{\"id\": \"5\", \"body\": \"x\", \"intent\": \"greeting\"\n"
+        "{\"id\": \"6\", \"body\": 7, \"intent\": \"greeting\", \"escalate\": \"none\", "
+        "\"lang\": \"en\"}\n"
+        "[1]\n"
+        "{\"id\": \"8\", \"body\": \"  \", \"intent\": \"greeting\", \"escalate\": \"none\", "
+        "\"lang\": \"en\", \"id\": \"9\"}\n");
+    struct reports r;
+    load_fails(dir, &r);
+    expect_report(&r, "bad.jsonl", 2, -1, "intent", "insurence", "did you mean insurance", NULL);
+    expect_report(&r, "bad.jsonl", 3, -1, "escalate", "urgent", NULL);
+    expect_report(&r, "bad.jsonl", 4, -1, "lang", "fr", NULL);
+    expect_report(&r, "bad.jsonl", 4, -1, "unknown key", "bodi", "did you mean \"body\"", NULL);
+    expect_report(&r, "bad.jsonl", 5, -1, "invalid JSON", NULL);
+    expect_report(&r, "bad.jsonl", 6, -1, "body", "must be a string", NULL);
+    expect_report(&r, "bad.jsonl", 7, -1, "one JSON object a line", NULL);
+    expect_report(&r, "bad.jsonl", 8, -1, "invalid JSON", "duplicate", NULL);
+    rmdir_free(dir);
+}
+
+/* A body over the bound and a missing key. */
+static void test_examples_bounds(void **state)
+{
+    (void)state;
+    char *dir = valid_dir();
+    char sub[512];
+    snprintf(sub, sizeof sub, "%s/examples", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    static char text[3000 + 256];
+    char body[2100];
+    memset(body, 'a', 2049);
+    body[2049] = '\0';
+    snprintf(text, sizeof text,
+             "{\"id\": \"1\", \"body\": \"%s\", \"intent\": \"greeting\", \"escalate\": "
+             "\"none\", \"lang\": \"en\"}\n"
+             "{\"id\": \"2\", \"body\": \"x\", \"escalate\": \"none\", \"lang\": \"en\"}\n",
+             body);
+    tu_write_file(sub, "big.jsonl", text);
+    struct reports r;
+    load_fails(dir, &r);
+    expect_report(&r, "big.jsonl", 1, -1, "body", "too long", NULL);
+    expect_report(&r, "big.jsonl", 2, -1, "intent", "missing", NULL);
+    rmdir_free(dir);
+}
+
 /* ---- the real folder ---- */
 
 static void test_real_replies_folder(void **state)
@@ -816,6 +922,9 @@ static void test_real_replies_folder(void **state)
     for (int i = 0; i < INTENT_COUNT; i++)
         for (int l = 0; l < LANG_COUNT; l++)
             assert_true(rep->intents[i].answer[l][0] != '\0');
+    /* examples/ holds the labelled sets (extra/, train/): thousands of texts. */
+    assert_true(rep->n_example_files >= 40);
+    assert_true(rep->n_labelled > 10000);
     replies_free(rep);
 }
 
@@ -842,6 +951,9 @@ int main(void)
         cmocka_unit_test(test_every_problem_reported),
         cmocka_unit_test(test_menu_loaded_and_expanded),
         cmocka_unit_test(test_menu_problems),
+        cmocka_unit_test(test_examples_loaded),
+        cmocka_unit_test(test_examples_problems),
+        cmocka_unit_test(test_examples_bounds),
         cmocka_unit_test(test_real_replies_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
