@@ -9,10 +9,16 @@
  *     words and sentences. Emoji become one-character words so that replies/ may give
  *     them meaning in the shorthand table.
  *  2. Words: text-speak expansion from lexicon.json ("u" -> "you", "od'd" ->
- *     "overdosed"), runs of a repeated letter collapsed ("helppp"), then typo
- *     correction: a word that is neither in replies/, nor a form of a stem replies/ uses,
- *     nor in Debian's English and Spanish word lists is corrected to a known word at edit
- *     distance 1 (2 for long words) with the same first letter ("insurnace", "trak").
+ *     "overdosed"), runs of a repeated letter collapsed ("helppp"), contractions text-speak
+ *     does not list split ("who've", "he'll" is not "hell"), a dropped final g restored
+ *     ("goin"), then typo correction: a word that is neither in replies/, nor a form of a
+ *     stem replies/ uses, nor in Debian's English and Spanish word lists is corrected to
+ *     the cheapest known word by a weighted Damerau-Levenshtein distance (typo_cost:
+ *     swaps, dropped or doubled letters and keyboard neighbours are cheap slips, a changed
+ *     first letter is dear), within a budget by length (one edit up to 6 letters, two from
+ *     7), ties to the word replies/ uses most. Candidates come from a symmetric-delete
+ *     index of the words and text-speak of replies/ ("wnana" is "wanna"), and the
+ *     dictionary words one slip away whose stem phrases use ("slittign").
  *     Then Snowball's English and Spanish stemmers. This per-word work is memoised,
  *     with the word's share of the similarity below: texters reuse a small vocabulary.
  *  3. Evidence: weighted phrases from replies/ matched in order with small gaps
@@ -593,6 +599,7 @@ struct word_info {
     uint32_t n_dot;            /* with: word_dots[dot_off...] */
     float lang_odds;           /* > 0 leans Spanish */
     int corrected;             /* 1 when a typo was corrected */
+    uint32_t shorthand;        /* a typo of a text-speak word ("ureslf"): its index + 1 */
     int negation;              /* "not", "no", "never", "nunca": see is_negation() */
     int negation_filler;       /* may stand between a negation and what it denies */
     int article;               /* "a", "the", "el": idioms skip them as phrases do */
@@ -611,6 +618,7 @@ struct matcher {
 
     struct strmap shorthand; /* word -> index into shorthand_to */
     char **shorthand_to;
+    char **shorthand_from; /* the words, folded: typo-correction targets too ("wnana") */
     size_t n_shorthand;
 
     struct strmap keywords; /* whole-message keyword (folded) -> intent */
@@ -1069,40 +1077,271 @@ static int is_ascii_word(const char *w)
 }
 
 /*
- * The known word closest to an unknown one: same first letter, distance 1 (2 for words
- * of 8 letters or more), most frequent in replies/ on ties. Returns a vocab index or -1.
+ * Keyboard neighbours on a QWERTY layout: keys side by side in a row, or in the row above
+ * or below within three quarters of a key (the rows are staggered by a quarter and a
+ * half): "s" touches "w e a d z x". A slip of the finger lands on one of them.
  */
-static long correct_typo(struct matcher *m, const char *w)
+static int keyboard_neighbours(char a, char b)
+{
+    static const char *const rows[] = {"qwertyuiop", "asdfghjkl", "zxcvbnm"};
+    static const int offset[] = {0, 1, 3}; /* in quarters of a key */
+    int ra = -1, rb = -1, xa = 0, xb = 0;
+    for (int r = 0; r < 3; r++) {
+        const char *pa = strchr(rows[r], a), *pb = strchr(rows[r], b);
+        if (a && pa) {
+            ra = r;
+            xa = (int)(pa - rows[r]) * 4 + offset[r];
+        }
+        if (b && pb) {
+            rb = r;
+            xb = (int)(pb - rows[r]) * 4 + offset[r];
+        }
+    }
+    if (ra < 0 || rb < 0 || a == b)
+        return 0;
+    int dx = abs(xa - xb);
+    return ra == rb ? dx == 4 : abs(ra - rb) == 1 && dx <= 3;
+}
+
+/* Whether the first letter of `a` and of `b` sound alike in English or Spanish, the
+ * misspelling of one who knows a word by ear: "signa" for "cigna", "boy" for "voy",
+ * "kaiser" for "caiser"; c and s or z only before e or i, g and j too. */
+static int first_sound_alike(const char *a, const char *b)
+{
+    static const char *const pairs[] = {"cs", "cz", "sz", "ck", "kq", "bv", "iy", "gj"};
+    char x = a[0], y = b[0], next = a[1];
+    if (!x || !y || next != b[1])
+        return 0;
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        if (!((x == pairs[i][0] && y == pairs[i][1]) || (x == pairs[i][1] && y == pairs[i][0])))
+            continue;
+        if (i <= 2 || i == 7)
+            return next == 'e' || next == 'i' || (i <= 2 && next == 'y');
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * What typing `typed` for `word` costs, in tenths of an edit: a weighted Damerau-
+ * Levenshtein distance (optimal string alignment: two letters swapped are one edit) that
+ * charges less for the slips of a hurried thumb than for other edits. A swap
+ * ("rbeathing"), a letter left out ("breating"), a neighbouring key hit instead of the
+ * right one ("wuiero") and a letter typed twice or beside its neighbour ("steppinng",
+ * "wasntf") cost 8; one of a double letter left out ("kils") 7, as does a first letter
+ * that sounds alike ("signa"); any other edit 10. A changed first letter costs 4 more,
+ * but for a swap or a sound-alike: texters rarely get the first letter wrong. Returns at
+ * most limit + 1.
+ */
+static int typo_cost(const char *typed, const char *word, int limit)
+{
+    int la = (int)strlen(typed), lb = (int)strlen(word);
+    int d[MAX_WORD + 1][MAX_WORD + 1];
+    int extra[MAX_WORD + 1];
+    for (int i = 1; i <= la; i++) {
+        /* A letter typed that the word lacks: cheap beside its own double or a neighbour. */
+        char a = typed[i - 1];
+        int slip = (i > 1 && (typed[i - 2] == a || keyboard_neighbours(typed[i - 2], a))) ||
+                   (i < la && (typed[i] == a || keyboard_neighbours(typed[i], a)));
+        extra[i] = slip ? 8 : 10;
+    }
+    /* A letter of the word left out: one of a double most easily ("kils"). */
+    int missing[MAX_WORD + 1];
+    for (int j = 1; j <= lb; j++)
+        missing[j] =
+            (j > 1 && word[j - 2] == word[j - 1]) || (j < lb && word[j] == word[j - 1]) ? 7 : 8;
+    d[0][0] = 0;
+    for (int i = 1; i <= la; i++)
+        d[i][0] = d[i - 1][0] + extra[i];
+    for (int j = 1; j <= lb; j++)
+        d[0][j] = d[0][j - 1] + missing[j];
+    for (int i = 1; i <= la; i++) {
+        char a = typed[i - 1];
+        for (int j = 1; j <= lb; j++) {
+            char b = word[j - 1];
+            int sub = a == b                                               ? 0
+                      : i == 1 && j == 1 && first_sound_alike(typed, word) ? 7
+                      : keyboard_neighbours(a, b)                          ? 8
+                                                                           : 10;
+            int v = d[i - 1][j - 1] + sub;
+            if (d[i - 1][j] + extra[i] < v)
+                v = d[i - 1][j] + extra[i];
+            if (d[i][j - 1] + missing[j] < v)
+                v = d[i][j - 1] + missing[j];
+            if (i > 1 && j > 1 && a == word[j - 2] && typed[i - 2] == b && a != b &&
+                d[i - 2][j - 2] + 8 < v)
+                v = d[i - 2][j - 2] + 8;
+            d[i][j] = v;
+        }
+    }
+    int cost = d[la][lb];
+    if (typed[0] != word[0] && !first_sound_alike(typed, word) &&
+        !(la > 1 && lb > 1 && typed[0] == word[1] && typed[1] == word[0]))
+        cost += 4;
+    return cost > limit ? limit + 1 : cost;
+}
+
+/* Whether a and b start with the same letter, or with the same two swapped ("awnna"). */
+static int same_start(const char *a, const char *b)
+{
+    return a[0] == b[0] || (a[0] && b[0] && a[0] == b[1] && a[1] == b[0]);
+}
+
+static int stem_is_known(struct matcher *m, const char *word);
+
+/* The best correction found so far: a vocabulary word (vocab >= 0) or a dictionary word. */
+struct correction {
+    long vocab; /* a vocabulary index, or n_vocab + a text-speak index */
+    char word[MAX_WORD];
+    int cost;
+    uint32_t count;
+};
+
+/* Considers e, one edit from the typo w, as its correction: a dictionary word that replies/
+ * does not use but whose stem its phrases do ("slitting", "stepping"), when the typo is a
+ * slip of it (typo_cost 8 at most: "reathing" is not "reaching" for a replaced letter) and
+ * cheaper than the best so far (a vocabulary word wins a tie). */
+static void consider_dictionary_word(struct matcher *m, const char *w, const char *e,
+                                     struct correction *best)
+{
+    if (!strmap_find(&m->known, e, NULL) || strmap_find(&m->vocab, e, NULL))
+        return;
+    int cost = typo_cost(w, e, best->cost);
+    if (cost >= best->cost || cost > 8 || !stem_is_known(m, e))
+        return;
+    best->vocab = -1;
+    set_word(best->word, e);
+    best->cost = cost;
+    best->count = 0;
+}
+
+/* Every string one edit from w (a letter deleted, swapped, replaced or inserted) that is a
+ * dictionary word, as a correction: a few hundred look-ups, once per unknown word. */
+static void dictionary_candidates(struct matcher *m, const char *w, struct correction *best)
+{
+    size_t n = strlen(w);
+    if (n + 2 > MAX_WORD)
+        return;
+    char e[MAX_WORD];
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n) {
+            memcpy(e, w, i);
+            memcpy(e + i, w + i + 1, n - i);
+            consider_dictionary_word(m, w, e, best);
+        }
+        if (i + 1 < n && w[i] != w[i + 1]) {
+            memcpy(e, w, n + 1);
+            e[i] = w[i + 1];
+            e[i + 1] = w[i];
+            consider_dictionary_word(m, w, e, best);
+        }
+        for (char c = 'a'; c <= 'z'; c++) {
+            memcpy(e, w, i);
+            e[i] = c;
+            memcpy(e + i + 1, w + i, n - i + 1);
+            consider_dictionary_word(m, w, e, best);
+            if (i < n && c != w[i]) {
+                memcpy(e, w, n + 1);
+                e[i] = c;
+                consider_dictionary_word(m, w, e, best);
+            }
+        }
+    }
+}
+
+/*
+ * The known word closest to an unknown one, by typo_cost within a budget that grows with
+ * the word: none under 4 letters (too many words are an edit apart), one edit up to 6
+ * letters, two from 7 ("typicle"); a changed first letter (but for a swap or a sound-alike)
+ * from 5 letters only ("natar", "nding"). The candidates are the vocabulary words that
+ * share a deletion with the typo (the symmetric-delete index of matcher_new: every word
+ * one edit away, and many two away), the text-speak words of the same first letter for
+ * typos of 5 letters or more ("ureslf"), and the dictionary words one slip away whose
+ * stem phrases use ("slittign"); a vocabulary word of the typo's own stem ("rayé" is
+ * "raya") is cheaper than any typo. Among equally cheap candidates, the word replies/ uses
+ * most. Writes the correction to out (a text-speak word's index + 1 to *shorthand) and
+ * returns 1, or returns 0.
+ */
+static int correct_typo(struct matcher *m, const char *w, char *out, float *lang_odds,
+                        uint32_t *shorthand)
 {
     size_t len = strlen(w);
     if (len < 4 || !is_ascii_word(w) || isdigit((unsigned char)w[0]))
-        return -1;
-    int maxd = len >= 8 ? 2 : 1;
+        return 0;
+    int max_edits = len >= 7 ? 2 : 1;
+    int limit = len >= 7 ? 18 : len >= 5 ? 12 : 10;
     char dels[MAX_WORD + 1][MAX_WORD];
     int nd = deletions(w, dels, MAX_WORD + 1);
-    long best = -1;
-    int best_d = maxd + 1;
-    uint32_t best_count = 0;
+    struct correction best = {.vocab = -1, .cost = limit + 1};
+    char stem[LANG_COUNT][MAX_WORD];
+    for (int l = 0; l < LANG_COUNT; l++)
+        stem_word(m, (enum lang)l, w, stem[l]);
     for (int i = 0; i < nd; i++) {
         uint32_t link;
         if (!strmap_find(&m->deletes, dels[i], &link))
             continue;
         for (; link; link = m->delete_next[link - 1]) {
             uint32_t vi = m->delete_vocab[link - 1];
-            const struct vocab_entry *v = &m->vocab_info[vi];
-            if (v->word[0] != w[0])
+            const char *target;
+            uint32_t count;
+            if (vi < m->n_vocab) {
+                target = m->vocab_info[vi].word;
+                count = m->vocab_info[vi].count;
+            } else if (len < 5 || !same_start(w, m->shorthand_from[vi - m->n_vocab])) {
+                continue; /* "oing" is "doing", and "iding" "hiding", more likely than "oding" */
+            } else {
+                /* A text-speak word is as frequent as the first word it stands for. */
+                target = m->shorthand_from[vi - m->n_vocab];
+                char first[MAX_WORD];
+                const char *to = m->shorthand_to[vi - m->n_vocab];
+                size_t fl = strcspn(to, " ");
+                uint32_t fi;
+                memcpy(first, to, fl < MAX_WORD ? fl : MAX_WORD - 1);
+                first[fl < MAX_WORD ? fl : MAX_WORD - 1] = '\0';
+                count = strmap_find(&m->vocab, first, &fi) ? m->vocab_info[fi].count : 0;
+            }
+            if ((long)vi == best.vocab || edit_distance(w, target, max_edits) > max_edits)
                 continue;
-            int d = edit_distance(w, v->word, maxd);
-            if (d > maxd)
+            int cost = typo_cost(w, target, limit);
+            if (cost > limit)
                 continue;
-            if (d < best_d || (d == best_d && v->count > best_count)) {
-                best = vi;
-                best_d = d;
-                best_count = v->count;
+            /* Another form of the word in a language that uses it, cheaper than any typo:
+             * "rayé" is "raya", not "rate". */
+            for (int l = 0; l < LANG_COUNT && cost > 6 && vi < m->n_vocab; l++) {
+                if (!(m->vocab_info[vi].used_in & (1u << l)))
+                    continue; /* "signa" is no Spanish form of "sign" */
+                char target_stem[MAX_WORD];
+                stem_word(m, (enum lang)l, target, target_stem);
+                if (strlen(stem[l]) >= 3 && strcmp(stem[l], target_stem) == 0)
+                    cost = 6;
+            }
+            if (cost < best.cost || (cost == best.cost && count > best.count)) {
+                best.vocab = vi;
+                best.cost = cost;
+                best.count = count;
             }
         }
     }
-    return best;
+    /* No dictionary word is cheaper than another form, or a doubled letter typed once. */
+    if (best.cost > 7)
+        dictionary_candidates(m, w, &best);
+    if (best.vocab >= (long)m->n_vocab) {
+        set_word(out, m->shorthand_from[best.vocab - (long)m->n_vocab]);
+        *shorthand = (uint32_t)(best.vocab - (long)m->n_vocab) + 1;
+        return 1;
+    }
+    if (best.vocab >= 0) {
+        set_word(out, m->vocab_info[best.vocab].word);
+        *lang_odds = m->vocab_info[best.vocab].lang_odds;
+        return 1;
+    }
+    if (best.cost > limit)
+        return 0;
+    uint32_t bits = 0;
+    strmap_find(&m->known, best.word, &bits);
+    set_word(out, best.word);
+    *lang_odds = bits == KNOWN_ES ? 0.7f : bits == KNOWN_EN ? -0.7f : 0.0f;
+    return 1;
 }
 
 static uint32_t feature_id(const struct matcher *m, const char *key)
@@ -1253,6 +1492,19 @@ static int undouble(const char *in, char *out)
     return had;
 }
 
+/* "goin", "feelin", "nothin": a final g dropped, as said. Writes the word with it to out;
+ * returns 1 when that is a known word. */
+static int g_dropped(const struct matcher *m, const char *w, char *out)
+{
+    size_t n = strlen(w);
+    if (n < 4 || n + 2 > MAX_WORD || strcmp(w + n - 2, "in") != 0)
+        return 0;
+    memcpy(out, w, n);
+    out[n] = 'g';
+    out[n + 1] = '\0';
+    return strmap_find(&m->vocab, out, NULL) || strmap_find(&m->known, out, NULL);
+}
+
 /* Whether a word's stem, in either language, is one that phrases use. */
 static int stem_is_known(struct matcher *m, const char *word)
 {
@@ -1311,6 +1563,40 @@ static int is_laugh(const char *w, char c)
     return 1;
 }
 
+/*
+ * A contraction that text-speak does not list ("who've", "he'll", "she'd"), whose word
+ * before the apostrophe is known: cuts word (its surface form, apostrophe included) to
+ * that word and returns what the ending stands for; NULL otherwise. Written without its
+ * apostrophe it may be another word ("hell", "shed") or look like a typo ("whove" of
+ * "whole"). An "'s" returns "" (is, has or a possessive), and only when the word without
+ * it is unknown ("doctor's" stays "doctors"). stripped is word without the apostrophe.
+ */
+static const char *contraction(const struct matcher *m, const char *stripped, char *word)
+{
+    static const char *const endings[][2] = {{"ve", "have"}, {"ll", "will"}, {"re", "are"},
+                                             {"d", "would"}, {"m", "am"},    {"s", ""}};
+    char *apostrophe = strrchr(word, '\'');
+    if (!apostrophe || apostrophe == word)
+        return NULL;
+    for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++) {
+        if (strcmp(apostrophe + 1, endings[i][0]) != 0)
+            continue;
+        /* "he'll" is not "hell", but "doctor's" may stay "doctors". */
+        if (!endings[i][1][0] &&
+            (strmap_find(&m->vocab, stripped, NULL) || strmap_find(&m->known, stripped, NULL)))
+            return NULL;
+        *apostrophe = '\0';
+        if (strchr(word, '\'') ||
+            (!strmap_find(&m->vocab, word, NULL) && !strmap_find(&m->known, word, NULL) &&
+             !strmap_find(&m->shorthand, word, NULL))) {
+            *apostrophe = '\'';
+            return NULL;
+        }
+        return endings[i][1];
+    }
+    return NULL;
+}
+
 /* Stage 2 for one word (after shorthand), memoised. */
 static uint32_t word_lookup(struct matcher *m, const char *raw)
 {
@@ -1322,7 +1608,7 @@ static uint32_t word_lookup(struct matcher *m, const char *raw)
     memset(&wi, 0, sizeof wi);
     uint32_t vi;
     const char *word = raw;
-    char collapsed[MAX_WORD];
+    char collapsed[MAX_WORD], with_g[MAX_WORD], corrected[MAX_WORD];
     if (!strmap_find(&m->vocab, raw, &vi) && has_run(raw)) {
         char two[MAX_WORD];
         collapse_runs(raw, two, 2);
@@ -1345,13 +1631,15 @@ static uint32_t word_lookup(struct matcher *m, const char *raw)
         /* "hii", "heyy": a doubled letter of emphasis, short of a run of three. */
         word = collapsed;
         wi.lang_odds = m->vocab_info[vi].lang_odds;
+    } else if (g_dropped(m, word, with_g)) {
+        word = with_g;
+        wi.lang_odds = strmap_find(&m->vocab, word, &vi) ? m->vocab_info[vi].lang_odds : -0.7f;
+        wi.corrected = 1;
     } else if (stem_is_known(m, word)) {
         /* Another form of a word replies/ uses ("sanen" of "sanar"): not a typo. */
     } else {
-        long c = correct_typo(m, word);
-        if (c >= 0) {
-            word = m->vocab_info[c].word;
-            wi.lang_odds = m->vocab_info[c].lang_odds;
+        if (correct_typo(m, word, corrected, &wi.lang_odds, &wi.shorthand)) {
+            word = corrected;
             wi.corrected = 1;
         }
     }
@@ -1434,15 +1722,42 @@ static void analyse(struct matcher *m, const char *text, size_t len, struct anal
     for (int t = 0; t < a->ntoks && a->nwords < MAX_TOKENS; t++) {
         char *raw = a->toks[t].raw;
         uint32_t si;
-        char collapsed[MAX_WORD];
+        char collapsed[MAX_WORD], head[MAX_WORD];
         int found = strmap_find(&m->shorthand, raw, &si);
-        if (!found && strip_apostrophes(raw))
+        const char *tail = NULL;
+        if (!found && strchr(raw, '\'')) {
+            set_word(head, raw);
+            strip_apostrophes(raw);
             found = strmap_find(&m->shorthand, raw, &si);
+            if (!found)
+                tail = contraction(m, raw, head);
+        }
         if (!raw[0])
             continue;
+        if (tail) {
+            /* "who've": "who" "have", not a typo of "whole". */
+            const char *parts[2] = {head, tail};
+            for (int k = 0; k < (tail[0] ? 2 : 1) && a->nwords < MAX_TOKENS; k++) {
+                a->words[a->nwords].cached = word_lookup(m, parts[k]);
+                a->words[a->nwords].from_shorthand = k;
+                a->words[a->nwords].sentence = a->toks[t].sentence;
+                a->words[a->nwords].clause = a->toks[t].clause;
+                a->nwords++;
+            }
+            continue;
+        }
         if (!found && has_run(raw)) {
             collapse_runs(raw, collapsed, 1);
             found = strmap_find(&m->shorthand, collapsed, &si);
+        }
+        uint32_t cached = 0;
+        if (!found) {
+            cached = word_lookup(m, raw);
+            /* A typo of a text-speak word ("wnana") stands for what that word does. */
+            if (m->cache[cached].shorthand) {
+                found = 1;
+                si = m->cache[cached].shorthand - 1;
+            }
         }
         if (found) {
             /* The expansion is stored folded and space-separated. */
@@ -1459,7 +1774,7 @@ static void analyse(struct matcher *m, const char *text, size_t len, struct anal
             }
             continue;
         }
-        a->words[a->nwords].cached = word_lookup(m, raw);
+        a->words[a->nwords].cached = cached;
         a->words[a->nwords].from_shorthand = 0;
         a->words[a->nwords].sentence = a->toks[t].sentence;
         a->words[a->nwords].clause = a->toks[t].clause;
@@ -3374,6 +3689,7 @@ struct matcher *matcher_new(const struct replies *r)
 
     /* Shorthand first: phrases and examples are expanded the same way as texts. */
     m->shorthand_to = xcalloc(r->n_shorthand, sizeof(char *));
+    m->shorthand_from = xcalloc(r->n_shorthand, sizeof(char *));
     for (size_t i = 0; i < r->n_shorthand; i++) {
         char *from = fold(r->shorthand[i].from, strlen(r->shorthand[i].from));
         char *to = fold(r->shorthand[i].to, strlen(r->shorthand[i].to));
@@ -3390,6 +3706,7 @@ struct matcher *matcher_new(const struct replies *r)
         struct token key[2];
         if (split_words(from, key, 2) == 1 && nt > 0) {
             m->shorthand_to[m->n_shorthand] = xstrdup(joined);
+            m->shorthand_from[m->n_shorthand] = xstrdup(key[0].raw);
             strmap_put(&m->shorthand, key[0].raw, (uint32_t)m->n_shorthand);
             m->n_shorthand++;
         }
@@ -3536,7 +3853,8 @@ struct matcher *matcher_new(const struct replies *r)
                 *seen_masks[k] |= (concept_mask)1 << c;
     share_phrase_weights(m);
     build_language_odds(m, r);
-    /* Every known word can be a typo-correction target. Its deletions are listed first,
+    /* Every known word can be a typo-correction target, and every text-speak word (which
+     * is then expanded: "wnana" -> "want to"). Its deletions are listed first,
      * with their hashes, then linked in the same order while the slot of the one
      * DELETES_AHEAD places on is fetched: like the word lists' map, this one (every
      * deletion of every known word) outgrows the caches, and each insertion waited for
@@ -3546,8 +3864,9 @@ struct matcher *matcher_new(const struct replies *r)
     } *pending = NULL;
     size_t n_pending = 0, cap_pending = 0, n_pool = 0, cap_pool = 0;
     char *pool = NULL;
-    for (size_t i = 0; i < m->n_vocab; i++) {
-        const char *w = m->vocab_info[i].word;
+    /* Every known word, then every text-speak word (as n_vocab + its index). */
+    for (size_t i = 0; i < m->n_vocab + m->n_shorthand; i++) {
+        const char *w = i < m->n_vocab ? m->vocab_info[i].word : m->shorthand_from[i - m->n_vocab];
         if (strlen(w) < 3 || !is_ascii_word(w))
             continue;
         char dels[MAX_WORD + 1][MAX_WORD];
@@ -3853,9 +4172,12 @@ void matcher_free(struct matcher *m)
         free(m->key_start[l]);
         strmap_free(&m->stems[l]);
     }
-    for (size_t i = 0; i < m->n_shorthand; i++)
+    for (size_t i = 0; i < m->n_shorthand; i++) {
         free(m->shorthand_to[i]);
+        free(m->shorthand_from[i]);
+    }
     free(m->shorthand_to);
+    free(m->shorthand_from);
     strmap_free(&m->shorthand);
     strmap_free(&m->keywords);
     for (size_t i = 0; i < m->n_phrases; i++)
