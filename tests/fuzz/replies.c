@@ -7,7 +7,9 @@
  * The loader reads a folder, so the target keeps two in a temporary directory (under
  * /dev/shm when there is one, to keep the fuzzer off the disk). The input's first byte
  * picks the file the rest of the input becomes (any *.json name the repo's replies/
- * has, in name order, or a file named after no intent) and the folder it goes in:
+ * has, in name order, a file named after no intent, or examples/fuzz.jsonl: labelled
+ * texts one JSON object a line, read by a parser of the loader's own) and the folder it
+ * goes in:
  *   - bit 7 clear: a folder holding that file alone. The load then always fails (every
  *     other file is missing) but validates the file completely, and is fast: the loader
  *     reads each file into a 1 MiB buffer, which AddressSanitizer makes costly.
@@ -19,7 +21,9 @@
  *
  * Properties: every reported problem names a file in the folder and a line and column
  * >= 0; a load either succeeds or reports at least one problem; a loaded set has both
- * answers of every intent, and its matcher classifies a few texts into valid intents.
+ * answers of every intent, every labelled text a non-empty body, a known intent and
+ * language and a file, and its matcher (whose safety net trains on those texts)
+ * classifies a few texts into valid intents.
  */
 #include "fuzz.h"
 
@@ -124,7 +128,7 @@ static void list_files(void)
         size_t n = strlen(e->d_name);
         if (e->d_name[0] == '.' || n <= 5 || strcmp(e->d_name + n - 5, ".json") != 0)
             continue;
-        if (g_nfiles + 1 >= MAX_FILES)
+        if (g_nfiles + 2 >= MAX_FILES)
             abort();
         g_names[g_nfiles++] = strdup(e->d_name);
     }
@@ -133,6 +137,7 @@ static void list_files(void)
     for (size_t i = 0; i < g_nfiles; i++)
         g_minimal[i] = minimal_content(g_names[i]);
     g_names[g_nfiles++] = strdup("insurence.json"); /* close to an intent: a suggestion */
+    g_names[g_nfiles++] = strdup("examples/fuzz.jsonl");
 }
 
 /* Gives file i of dir its previous content back: its minimal one in g_full, none (the
@@ -167,7 +172,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(g_dir, sizeof g_dir, "%s", fuzz_tmpdir("replies"));
     snprintf(g_full, sizeof g_full, "%s/full", g_dir);
     snprintf(g_one, sizeof g_one, "%s/one", g_dir);
-    if (mkdir(g_full, 0700) != 0 || mkdir(g_one, 0700) != 0)
+    char examples[2][320];
+    snprintf(examples[0], sizeof examples[0], "%s/examples", g_full);
+    snprintf(examples[1], sizeof examples[1], "%s/examples", g_one);
+    if (mkdir(g_full, 0700) != 0 || mkdir(g_one, 0700) != 0 || mkdir(examples[0], 0700) != 0 ||
+        mkdir(examples[1], 0700) != 0)
         abort();
     list_files();
     for (size_t i = 0; i < g_nfiles; i++)
@@ -199,6 +208,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; i < INTENT_COUNT; i++)
             for (int l = 0; l < LANG_COUNT; l++)
                 FUZZ_CHECK(r->intents[i].answer[l] && *r->intents[i].answer[l]);
+        for (size_t i = 0; i < r->n_labelled; i++) {
+            const struct replies_labelled *t = &r->labelled[i];
+            FUZZ_CHECK(t->text && *t->text);
+            FUZZ_CHECK((unsigned)t->intent < INTENT_COUNT && (unsigned)t->lang < LANG_COUNT);
+            FUZZ_CHECK(t->file < r->n_example_files);
+        }
         struct matcher *m = matcher_new(r);
         FUZZ_CHECK(m);
         static const char *const texts[] = {"STOP", "hola", "do u take insurance??",
