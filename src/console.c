@@ -171,8 +171,10 @@ static void text(struct session *s, const char *body, size_t len)
     if (why.reason[0])
         fprintf(s->out, "  [why: %s]\n", why.reason);
     if (why.net)
-        fprintf(s->out, "  [safety net: p=%.3f (threshold %.2f); words: %s]\n", why.urgency,
-                URGENCY_THRESHOLD, why.net_words[0] ? why.net_words : "-");
+        fprintf(s->out, "  [safety net: p=%.3f (threshold %.2f, %s); words: %s]\n", why.urgency,
+                why.urgency_threshold,
+                why.crisis_words ? "the rules saw crisis words" : "no crisis words",
+                why.net_words[0] ? why.net_words : "-");
     /* The three best scores, for tuning. */
     fprintf(s->out, "  [scores:");
     int shown[3] = {-1, -1, -1};

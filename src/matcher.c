@@ -343,6 +343,7 @@ static const char *const vital_words[LANG_COUNT][MAX_VITAL] = {
 #define KNOWN_ES 2u
 /* The longest text read a second time without its unrelated questions (a long SMS). */
 #define MAX_SECOND_READING 2048
+#define MAX_READING 2048 /* bytes of the words the safety net reads (matcher_reading) */
 #define MAX_SENTENCES 16 /* cues are tracked per sentence; later ones share the last slot */
 
 /* ---------------------------------------------------------------------------------- */
@@ -701,6 +702,7 @@ struct matcher {
     } * vocab_info;
     size_t n_vocab, cap_vocab;
     struct strmap known;   /* correctly spelled words from the dictionaries: never corrected */
+    uint64_t *known_bloom; /* a Bloom filter of known (KNOWN_BLOOM_BITS), NULL for none */
     struct strmap deletes; /* a word with one letter deleted -> first vocab index + 1 */
     uint32_t *delete_next; /* chains of vocab indexes that share a deletion */
     size_t n_delete_links, cap_delete_links;
@@ -738,6 +740,11 @@ struct matcher {
     uint64_t *passed[LANG_COUNT]; /* find_phrases' surviving candidates: first stem, phrase */
     float *example_dot;
     uint32_t *examples_touched;
+
+    /* Memoised readings of tokens (matcher_reading): token -> offset in reading_pool. */
+    struct strmap reading_memo;
+    char *reading_pool;
+    size_t n_reading_pool, cap_reading_pool;
 
     /* The learned safety net (urgency.h): the one trained from replies, and the one in use
      * (that one, another the caller keeps, or NULL: rules only). */
@@ -1201,10 +1208,45 @@ struct correction {
  * does not use but whose stem its phrases do ("slitting", "stepping"), when the typo is a
  * slip of it (typo_cost 8 at most: "reathing" is not "reaching" for a replaced letter) and
  * cheaper than the best so far (a vocabulary word wins a tie). */
+/* A Bloom filter in front of the word lists: typo correction asks them about a few
+ * hundred strings per unknown word (dictionary_candidates), nearly all of them no word,
+ * and the map's slots are megabytes away from the cache. */
+#define KNOWN_BLOOM_BITS (1u << 22)
+
+static inline uint32_t bloom_bit2(uint32_t h)
+{
+    return (h * 0x9E3779B1u) >> 10; /* a second 22-bit index from the same hash */
+}
+
+static void known_bloom_build(struct matcher *m)
+{
+    free(m->known_bloom);
+    m->known_bloom = NULL;
+    if (!m->known.n)
+        return;
+    m->known_bloom = xcalloc(KNOWN_BLOOM_BITS / 64, sizeof *m->known_bloom);
+    for (size_t i = 0; i < m->known.cap; i++) {
+        if (!m->known.slots[i].key)
+            continue;
+        uint32_t h = m->known.slots[i].hash, a = h & (KNOWN_BLOOM_BITS - 1), b = bloom_bit2(h);
+        m->known_bloom[a >> 6] |= 1ull << (a & 63);
+        m->known_bloom[b >> 6] |= 1ull << (b & 63);
+    }
+}
+
+/* 0 when e is surely not in the word lists. */
+static int maybe_known(const struct matcher *m, const char *e)
+{
+    if (!m->known_bloom)
+        return 1;
+    uint32_t h = hash_bytes(e, strlen(e)), a = h & (KNOWN_BLOOM_BITS - 1), b = bloom_bit2(h);
+    return (m->known_bloom[a >> 6] >> (a & 63) & 1) && (m->known_bloom[b >> 6] >> (b & 63) & 1);
+}
+
 static void consider_dictionary_word(struct matcher *m, const char *w, const char *e,
                                      struct correction *best)
 {
-    if (!strmap_find(&m->known, e, NULL) || strmap_find(&m->vocab, e, NULL))
+    if (!maybe_known(m, e) || !strmap_find(&m->known, e, NULL) || strmap_find(&m->vocab, e, NULL))
         return;
     int cost = typo_cost(w, e, best->cost);
     if (cost >= best->cost || cost > 8 || !stem_is_known(m, e))
@@ -2534,6 +2576,36 @@ static int keyword_intent(const struct matcher *m, const struct analysis *a)
     return -1;
 }
 
+/* The analysis of the text classify_text read last on this thread, and what the safety
+ * net needs of its reading (unless it was a keyword): whether crisis words were set aside
+ * for an ordinary reason (laughter is none: see matcher_classify), and the scores. */
+static _Thread_local const struct analysis *last_analysis;
+struct net_facts {
+    int held;
+    double score[INTENT_COUNT];
+};
+static _Thread_local struct net_facts last_facts;
+
+/* The words of an analysis as the safety net reads them (urgency_set_add_reading):
+ * corrected, text-speak expanded, space-separated. Returns the length written. */
+static size_t reading_of(const struct analysis *a, char *out, size_t cap)
+{
+    size_t used = 0;
+    for (int i = 0; i < a->nwords; i++) {
+        const char *w = a->words[i].info->word;
+        size_t n = strlen(w);
+        if (used + n + 2 > cap)
+            break;
+        if (used)
+            out[used++] = ' ';
+        memcpy(out + used, w, n);
+        used += n;
+    }
+    if (cap)
+        out[used] = '\0';
+    return used;
+}
+
 /* One reading of the whole text; *crisis_words gets whether any crisis phrase or danger
  * concept was seen in it, taken or set aside. */
 static void classify_text(struct matcher *m, const char *text, size_t len, struct match_result *out,
@@ -2542,6 +2614,7 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
     static _Thread_local struct analysis a;
     *crisis_words = 0;
     analyse(m, text, len, &a);
+    last_analysis = &a;
     if (why) {
         memset(why, 0, sizeof *why);
         size_t used = 0;
@@ -2752,6 +2825,7 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
     double asked_about_crisis = 0;
     int crisis_signs = 0;         /* crisis phrases that count: not past, asked about or idioms */
     int set_aside = 0;            /* crisis phrases that were idioms or denied */
+    int laughed_aside = 0;        /* ...of them, set aside by laughter alone (see the net) */
     int opt_out_about_others = 0; /* opt-out phrases whose subject is a third party */
     int opt_out_asked = 0;        /* opt-out phrases addressed to the line */
     /* Phrase evidence by sentence: weak crisis signs are weighed against the question in
@@ -2794,8 +2868,10 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
              * to not wake up" is a crisis.
              */
             const char *idiom = idiom_over(&a, cue_spans, ncue_spans, &hits[h]);
-            if (!idiom && p->laughing && cue_pos[CUE_LAUGH][sn] < MAX_TOKENS)
+            if (!idiom && p->laughing && cue_pos[CUE_LAUGH][sn] < MAX_TOKENS) {
                 idiom = "laughing";
+                laughed_aside++;
+            }
             /* "the plant i bought is dying", "se me está muriendo el celular". */
             if (!idiom && p->laughing && (said_in[sn] & m->thing_calm))
                 idiom = "said of a thing";
@@ -3119,7 +3195,10 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
     if (why) {
         memcpy(why->score, score, sizeof score);
         why->set_aside = set_aside;
+        why->laughed_aside = laughed_aside;
     }
+    last_facts.held = set_aside > laughed_aside;
+    memcpy(last_facts.score, score, sizeof score);
     if (best_crisis >= 0) {
         out->intent = (enum intent)best_crisis;
         out->confidence = fmin(1.0, score[best_crisis] / (2 * WEIGHT_STRONG));
@@ -3673,7 +3752,8 @@ static void build_rules(struct matcher *m, const struct replies *r)
     }
 }
 
-struct matcher *matcher_new(const struct replies *r)
+/* The matcher of replies r but its safety net, which job trains meanwhile. */
+static struct matcher *matcher_build(const struct replies *r)
 {
     struct matcher *m = xcalloc(1, sizeof *m);
     m->stemmer[LANG_EN] = sb_stemmer_new("english", NULL);
@@ -3683,7 +3763,6 @@ struct matcher *matcher_new(const struct replies *r)
         return NULL;
     }
 
-    struct urgency_job *urgency = urgency_start(r); /* trains while the rest is built */
     m->cap_memo_pool = 256 * 1024;
     m->memo_pool = xcalloc(m->cap_memo_pool, 1);
 
@@ -3953,7 +4032,63 @@ struct matcher *matcher_new(const struct replies *r)
         m->passed[l] = xcalloc(m->n_candidates[l] + 1, sizeof *m->passed[l]);
     m->example_dot = xcalloc(m->n_examples + 1, sizeof *m->example_dot);
     m->examples_touched = xcalloc(m->n_examples + 1, sizeof *m->examples_touched);
-    m->urgency = m->urgency_own = urgency_finish(urgency);
+    return m;
+}
+
+/* Readings of the safety net's training texts [from, to) (see net_finish). */
+struct reading_job {
+    struct matcher *m;
+    const struct replies *r;
+    struct urgency_job *net;
+    size_t from, to;
+};
+
+static void *read_texts(void *arg)
+{
+    struct reading_job *job = arg;
+    char buf[MAX_READING];
+    for (size_t i = job->from; i < job->to; i++) {
+        const char *text = urgency_text(job->r, i, NULL, NULL);
+        size_t n = matcher_reading(job->m, text, strlen(text), buf, sizeof buf);
+        urgency_read(job->net, i, buf, n);
+    }
+    return NULL;
+}
+
+/*
+ * The safety net's last epochs, with the readings of its training texts (typos
+ * corrected, text-speak expanded: urgency_read), which need the whole matcher and its
+ * word lists: half of them read here, half by a clone on a second thread.
+ */
+static void net_finish(struct matcher *m, const struct replies *r, struct urgency_job *net)
+{
+    size_t n = urgency_text_count(r);
+    struct reading_job half[2] = {{m, r, net, 0, n / 2}, {NULL, r, net, n / 2, n}};
+    pthread_t tid;
+    half[1].m = matcher_clone(m);
+    int threaded = half[1].m && pthread_create(&tid, NULL, read_texts, &half[1]) == 0;
+    if (!threaded)
+        half[0].to = n;
+    read_texts(&half[0]);
+    if (threaded)
+        pthread_join(tid, NULL);
+    matcher_free(half[1].m);
+    strmap_free(&m->reading_memo); /* start-up's: the rest of the time reads little */
+    free(m->reading_pool);
+    m->reading_pool = NULL;
+    m->n_reading_pool = m->cap_reading_pool = 0;
+    m->urgency = m->urgency_own = urgency_finish(net);
+}
+
+struct matcher *matcher_new(const struct replies *r)
+{
+    struct urgency_job *job = urgency_start(r); /* trains while the matcher builds */
+    struct matcher *m = matcher_build(r);
+    if (!m) {
+        urgency_free(urgency_finish(job));
+        return NULL;
+    }
+    net_finish(m, r, job);
     return m;
 }
 
@@ -4098,7 +4233,8 @@ struct matcher *matcher_new_with_dictionaries(const struct replies *replies, con
     struct dictionary_job job = {.list = list};
     pthread_t tid;
     int threaded = pthread_create(&tid, NULL, read_word_lists_thread, &job) == 0;
-    struct matcher *m = matcher_new(replies);
+    struct urgency_job *net = urgency_start(replies); /* trains while the matcher builds */
+    struct matcher *m = matcher_build(replies);
     if (threaded)
         pthread_join(tid, NULL);
     else
@@ -4106,12 +4242,15 @@ struct matcher *matcher_new_with_dictionaries(const struct replies *replies, con
     if (failed)
         *failed = job.failed;
     if (!m) {
+        urgency_free(urgency_finish(net));
         strmap_free(&job.known);
         return NULL;
     }
     strmap_free(&m->known);
     m->known = job.known;
+    known_bloom_build(m);
     word_cache_reset(m);
+    net_finish(m, replies, net); /* its readings need the word lists */
     return m;
 }
 
@@ -4133,6 +4272,9 @@ struct matcher *matcher_clone(const struct matcher *orig)
         m->passed[l] = xcalloc(m->n_candidates[l] + 1, sizeof *m->passed[l]);
     m->word_dots = NULL;
     m->n_word_dots = m->cap_word_dots = 0;
+    memset(&m->reading_memo, 0, sizeof m->reading_memo);
+    m->reading_pool = NULL;
+    m->n_reading_pool = m->cap_reading_pool = 0;
     m->example_dot = xcalloc(m->n_examples + 1, sizeof *m->example_dot);
     m->examples_touched = xcalloc(m->n_examples + 1, sizeof *m->examples_touched);
     if (!m->stemmer[LANG_EN] || !m->stemmer[LANG_ES]) {
@@ -4158,6 +4300,8 @@ void matcher_free(struct matcher *m)
     free(m->word_dots);
     free(m->example_dot);
     free(m->examples_touched);
+    strmap_free(&m->reading_memo);
+    free(m->reading_pool);
     if (m->is_clone) {
         free(m);
         return;
@@ -4197,6 +4341,7 @@ void matcher_free(struct matcher *m)
     strmap_free(&m->vocab);
     strmap_free(&m->deletes);
     strmap_free(&m->known);
+    free(m->known_bloom);
     free(m->delete_next);
     free(m->delete_vocab);
     strmap_free(&m->features);
@@ -4264,10 +4409,17 @@ static size_t topic_turn(const char *text, size_t len, size_t i)
  * in.
  */
 static void classify_rules(struct matcher *m, const char *text, size_t len,
-                           struct match_result *out, struct match_explain *why)
+                           struct match_result *out, struct match_explain *why, int *crisis_seen,
+                           struct net_facts *facts, char *reading, size_t *reading_len)
 {
     int crisis_words;
     classify_text(m, text, len, out, why, &crisis_words);
+    *crisis_seen = crisis_words;
+    /* What the safety net needs of the whole text's reading, while it is at hand. */
+    if (reading && !is_urgent((int)out->intent) && !out->keyword) {
+        *facts = last_facts;
+        *reading_len = reading_of(last_analysis, reading, MAX_READING);
+    }
     if (!crisis_words || is_urgent((int)out->intent) || out->keyword ||
         !asks_something_else(out->intent) || len > MAX_SECOND_READING)
         return;
@@ -4309,45 +4461,49 @@ static void classify_rules(struct matcher *m, const char *text, size_t len,
 
 /*
  * The rules first (classify_rules); then the learned safety net (urgency.h) for a text
- * they did not read as a crisis, compliance keywords aside: past URGENCY_THRESHOLD it is
- * the crisis that the matcher's own scores of the whole text favour. Not when the rules
- * set crisis words aside for an ordinary reason the model cannot see (a figure of speech,
- * a denial, an accident, away for a reason: "i wont be here tomorrow, going camping").
+ * they did not read as a crisis, compliance keywords aside. It reads the text as written
+ * and as the matcher reads it (typos corrected, text-speak expanded: "tookk" is "took").
+ * Past URGENCY_THRESHOLD it is the crisis that the matcher's own scores of the whole text
+ * favour; past URGENCY_THRESHOLD_WORDS when the rules saw crisis words in it and found
+ * them too weak or set them aside by a question frame or laughter. Not when the rules set
+ * crisis words aside for an ordinary reason the model cannot see (a figure of speech, a
+ * denial, an accident, away for a reason: "i wont be here tomorrow, going camping").
  */
 void matcher_classify(struct matcher *m, const char *text, size_t len, struct match_result *out,
                       struct match_explain *why)
 {
-    classify_rules(m, text, len, out, why);
+    static _Thread_local char reading[MAX_READING];
+    size_t reading_len = 0;
+    int crisis_words;
+    struct net_facts facts = {.held = 1}; /* set by classify_rules when the net is asked */
+    classify_rules(m, text, len, out, why, &crisis_words, &facts, m->urgency ? reading : NULL,
+                   &reading_len);
     if (!m->urgency || is_urgent((int)out->intent) || out->keyword)
         return;
-    double p = urgency_score(m->urgency, text, len);
-    if (why)
+    double p = urgency_score_reading(m->urgency, text, len, reading, reading_len);
+    double threshold = crisis_words ? URGENCY_THRESHOLD_WORDS : URGENCY_THRESHOLD;
+    if (why) {
         why->urgency = p;
-    if (p < URGENCY_THRESHOLD)
-        return;
-    static _Thread_local struct match_explain scored;
-    struct match_explain *ex = why;
-    if (!ex) {
-        struct match_result again;
-        int words;
-        classify_text(m, text, len, &again, &scored, &words);
-        ex = &scored;
+        why->urgency_threshold = threshold;
+        why->crisis_words = crisis_words != 0;
     }
-    if (ex->set_aside) {
+    if (p < threshold)
+        return;
+    if (facts.held) {
         append_reason(why, "-> the learned safety net held back: crisis words set aside", NULL,
                       NULL);
         return;
     }
     int best = INTENT_CRISIS_SUICIDE;
     for (int k = 0; k < INTENT_COUNT; k++)
-        if (is_urgent(k) && ex->score[k] > ex->score[best])
+        if (is_urgent(k) && facts.score[k] > facts.score[best])
             best = k;
     out->intent = (enum intent)best;
     out->confidence = p;
     if (why) {
         why->net = 1;
         struct urgency_word words[4];
-        int n = urgency_explain(m->urgency, text, len, words, 4);
+        int n = urgency_explain_reading(m->urgency, text, len, reading, reading_len, words, 4);
         for (int i = 0; i < n; i++) {
             size_t used = strlen(why->net_words);
             snprintf(why->net_words + used, sizeof why->net_words - used, "%s%s", i ? ", " : "",
@@ -4355,4 +4511,132 @@ void matcher_classify(struct matcher *m, const char *text, size_t len, struct ma
         }
         append_reason(why, "-> the learned safety net: a crisis", NULL, NULL);
     }
+}
+
+/* What stage 2 makes of one surface word (after text-speak), as word_lookup would, but
+ * with no stems or similarity for a word that is known as it is: enough for a reading. */
+static void reading_word(struct matcher *m, const char *raw, char *out)
+{
+    uint32_t vi;
+    if (!is_laugh(raw, 'j') &&
+        (strmap_find(&m->vocab, raw, &vi) || (!has_run(raw) && strmap_find(&m->known, raw, &vi)))) {
+        set_word(out, raw);
+        return;
+    }
+    uint32_t idx = word_lookup(m, raw); /* before m->cache is read: it may move */
+    const struct word_info *wi = &m->cache[idx];
+    if (wi->shorthand) { /* a typo of a text-speak word ("wnana"): what that word stands for */
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", m->shorthand_to[wi->shorthand - 1]);
+        set_word(out, buf);
+        return;
+    }
+    set_word(out, wi->word);
+}
+
+/* Appends a word to a reading; 0 when it is full. */
+static int reading_put(char *out, size_t cap, size_t *used, const char *w)
+{
+    size_t n = strlen(w);
+    if (!n)
+        return 1;
+    if (*used + n + 2 > cap)
+        return 0;
+    if (*used)
+        out[(*used)++] = ' ';
+    memcpy(out + *used, w, n);
+    *used += n;
+    out[*used] = '\0';
+    return 1;
+}
+
+/* The reading of one token of split_words (raw, changed in place) into out (space-
+ * separated words), by analyse()'s steps. */
+static void read_token(struct matcher *m, char *raw, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    uint32_t si;
+    char word[MAX_WORD], collapsed[MAX_WORD], head[MAX_WORD];
+    int found = strmap_find(&m->shorthand, raw, &si);
+    const char *tail = NULL;
+    if (!found && strchr(raw, '\'')) {
+        set_word(head, raw);
+        strip_apostrophes(raw);
+        found = strmap_find(&m->shorthand, raw, &si);
+        if (!found)
+            tail = contraction(m, raw, head);
+    }
+    if (!raw[0])
+        return;
+    if (tail) {
+        reading_word(m, head, word);
+        if (reading_put(out, cap, &used, word) && tail[0]) {
+            reading_word(m, tail, word);
+            reading_put(out, cap, &used, word);
+        }
+        return;
+    }
+    if (!found && has_run(raw)) {
+        collapse_runs(raw, collapsed, 1);
+        found = strmap_find(&m->shorthand, collapsed, &si);
+    }
+    if (!found) {
+        reading_word(m, raw, word);
+        reading_put(out, cap, &used, word);
+        return;
+    }
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", m->shorthand_to[si]);
+    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        reading_word(m, w, word);
+        if (!reading_put(out, cap, &used, word))
+            break;
+    }
+}
+
+/*
+ * The reading of a text without the analysis (the words of analyse(), as reading_of gives
+ * them, by the same steps): no stems or similarity for a known word, and each token's
+ * reading memoised (reading_memo), so that the safety net's thousands of training texts
+ * read in milliseconds.
+ */
+size_t matcher_reading(struct matcher *m, const char *text, size_t len, char *out, size_t cap)
+{
+    if (cap)
+        out[0] = '\0';
+    if (len > MAX_TEXT_BYTES)
+        len = MAX_TEXT_BYTES;
+    if (m->n_cache >= CACHE_LIMIT)
+        word_cache_reset(m);
+    if (m->reading_memo.n >= CACHE_LIMIT) {
+        strmap_free(&m->reading_memo);
+        m->n_reading_pool = 0;
+    }
+    static _Thread_local struct token toks[MAX_TOKENS];
+    char *folded = fold(text, len);
+    int ntoks = split_words(folded, toks, MAX_TOKENS);
+    free(folded);
+    size_t used = 0;
+    int room = cap > 0;
+    for (int t = 0; t < ntoks && room; t++) {
+        const char *raw = toks[t].raw;
+        uint32_t at;
+        if (!strmap_find(&m->reading_memo, raw, &at)) {
+            char token[MAX_WORD], read[4 * MAX_WORD];
+            set_word(token, raw);
+            read_token(m, token, read, sizeof read);
+            size_t n = strlen(read) + 1;
+            if (m->n_reading_pool + n > m->cap_reading_pool) {
+                m->cap_reading_pool = (m->cap_reading_pool + n) * 2 + 4096;
+                m->reading_pool = xrealloc(m->reading_pool, m->cap_reading_pool);
+            }
+            at = (uint32_t)m->n_reading_pool;
+            memcpy(m->reading_pool + at, read, n);
+            m->n_reading_pool += n;
+            strmap_put(&m->reading_memo, raw, at);
+        }
+        room = reading_put(out, cap, &used, m->reading_pool + at);
+    }
+    return used;
 }

@@ -37,10 +37,14 @@ struct match_explain {
     char normalized[512]; /* the tokens the matcher saw, stemmed */
     char reason[512];     /* the rule or the phrases that decided */
     double score[INTENT_COUNT];
-    int set_aside;       /* crisis words the rules set aside for an ordinary reason */
-    double urgency;      /* the safety net's probability, when the rules saw no crisis */
-    int net;             /* 1 when the safety net raised the crisis */
-    char net_words[256]; /* then: the words that weighed most, best first */
+    int set_aside;     /* crisis words the rules set aside for an ordinary reason */
+    int laughed_aside; /* ...of them, by laughter alone ("im dead lmao"): the net may weigh */
+    double urgency;    /* the safety net's probability, when the rules saw no crisis */
+    double urgency_threshold; /* the one it was held to: URGENCY_THRESHOLD or, when the
+                                 rules saw crisis words (crisis_words), URGENCY_THRESHOLD_WORDS */
+    int crisis_words;         /* the rules saw crisis words but raised no crisis */
+    int net;                  /* 1 when the safety net raised the crisis */
+    char net_words[256];      /* then: the words that weighed most, best first */
 };
 
 /*
@@ -86,6 +90,11 @@ void matcher_set_urgency_model(struct matcher *m, const struct urgency_model *mo
 
 /* The model matcher_new trained (NULL when the replies had nothing to learn from). */
 const struct urgency_model *matcher_urgency_model(const struct matcher *m);
+
+/* The words the matcher reads in len bytes of text, as the safety net reads them too
+ * (urgency_set_add_reading): folded, text-speak expanded, typos corrected, space-
+ * separated, into out (cap bytes, NUL-terminated). Returns the length. */
+size_t matcher_reading(struct matcher *m, const char *text, size_t len, char *out, size_t cap);
 
 /* Classifies len bytes of UTF-8 text (invalid bytes are skipped). why may be NULL. */
 void matcher_classify(struct matcher *m, const char *text, size_t len, struct match_result *out,

@@ -255,43 +255,121 @@ static void test_train_sets_figures(void **state)
 /*
  * The learned safety net, measured honestly: leave-one-file-out. For each file of
  * replies/examples/ a model is trained on every other file (and the intents' example
- * texts), and the matcher (rules + that model) reads the file left out; the dev set is
- * read with the model of every file. A crisis the rules alone miss and the net raises is
- * recovered; a calm text the rules leave calm and the net raises is a false alarm added.
- * Floors: what URGENCY_THRESHOLD reached (6 epochs, threshold chosen on these figures).
+ * texts), each text with its reading by the matcher as at start-up, and the matcher
+ * (rules + that model) reads the file left out; the dev set is read with the model of
+ * every file. A crisis the rules alone miss and the net raises is recovered; a calm text
+ * the rules leave calm and the net raises is a false alarm added. Counted by threshold:
+ * URGENCY_THRESHOLD for a text without crisis words, URGENCY_THRESHOLD_WORDS for one whose
+ * crisis words the rules found too weak or set aside by a question or laughter; and the
+ * curve over both, from which they were chosen (the most crises recovered for the fewest
+ * false alarms, well within 0.2% of the calm texts).
+ * Floors: what the thresholds reached (3 epochs). NET_MIN_RECOVERED counts the rules'
+ * misses: when the rules learn to catch some of them, lower it by as many (the crises
+ * still missed, NET_MAX_STILL_MISSED, must not grow).
  */
-#define NET_MIN_RECOVERED 3  /* of the rules' misses on files held out */
-#define NET_MAX_ADDED 15     /* false alarms added, of 10,390 calm texts (0.14%) */
-#define NET_MAX_ADDED_SETS 5 /* ...of them on the set* files (texts as they come) */
-#define NET_MAX_ADDED_PER_FILE 4
+#define NET_MIN_RECOVERED 10   /* of the rules' 12 misses on files held out */
+#define NET_MAX_STILL_MISSED 2 /* crises neither the rules nor the net raise */
+#define NET_MAX_ADDED 11       /* false alarms added, of 10,989 calm texts (0.10%) */
+#define NET_MAX_ADDED_SETS 4   /* ...of them on the set* files (texts as they come) */
+#define NET_MAX_ADDED_PER_FILE 3
+
+/* For the curve: each text the rules left calm (a crisis missed, or a calm text). */
+struct net_text {
+    float p;
+    unsigned char urgent, words, held;
+};
 
 struct net_figures {
     int missed, recovered, calm, added;
+    int recovered_words, added_words; /* ...of them at URGENCY_THRESHOLD_WORDS */
+    int curve;                        /* 1: the texts go into the curve */
 };
+
+static struct net_text *curve;
+static size_t n_curve, cap_curve;
 
 static void net_count(struct matcher *m, const struct urgency_model *model, const char *body,
                       int urgent, struct net_figures *fig)
 {
     struct match_result off, on;
+    struct match_explain why;
     matcher_set_urgency_model(m, NULL);
     matcher_classify(m, body, strlen(body), &off, NULL);
     matcher_set_urgency_model(m, model);
-    matcher_classify(m, body, strlen(body), &on, NULL);
+    matcher_classify(m, body, strlen(body), &on, &why);
+    struct match_result quiet;
+    matcher_classify(m, body, strlen(body), &quiet, NULL);
+    assert_int_equal(quiet.intent, on.intent); /* an explanation changes nothing */
     int was = intent_escalation(off.intent) == ESCALATE_URGENT;
     int is = intent_escalation(on.intent) == ESCALATE_URGENT;
     assert_true(is || !was); /* the net only ever adds a crisis */
     if (!was && !is)
         assert_int_equal(on.intent, off.intent);
+    if (!was && !off.keyword && fig->curve) {
+        if (n_curve == cap_curve) {
+            cap_curve = cap_curve ? 2 * cap_curve : 4096;
+            curve = realloc(curve, cap_curve * sizeof *curve);
+            assert_non_null(curve);
+        }
+        curve[n_curve++] = (struct net_text){(float)why.urgency, (unsigned char)urgent,
+                                             (unsigned char)why.crisis_words,
+                                             (unsigned char)(why.set_aside > why.laughed_aside)};
+    }
+    if (is && !was)
+        assert_true(why.urgency >= why.urgency_threshold);
     if (urgent) {
         fig->missed += !was;
         fig->recovered += !was && is;
+        fig->recovered_words += !was && is && why.crisis_words;
         if (!was)
-            print_message("  rules missed%s: %s\n", is ? ", net recovered" : "", body);
+            print_message("  rules missed%s: p=%.3f (threshold %.2f) %s\n",
+                          is ? ", net recovered" : "", why.urgency, why.urgency_threshold, body);
     } else {
         fig->calm++;
         fig->added += !was && is;
+        fig->added_words += !was && is && why.crisis_words;
         if (!was && is)
-            print_message("  net added a false alarm: %s\n", body);
+            print_message("  net added a false alarm: p=%.3f (threshold %.2f) %s\n", why.urgency,
+                          why.urgency_threshold, body);
+    }
+}
+
+static void net_add(struct net_figures *to, const struct net_figures *fig)
+{
+    to->missed += fig->missed;
+    to->recovered += fig->recovered;
+    to->calm += fig->calm;
+    to->added += fig->added;
+    to->recovered_words += fig->recovered_words;
+    to->added_words += fig->added_words;
+}
+
+/* The curve: recovered and added at other thresholds, from the texts' probabilities. */
+static void net_curve(void)
+{
+    static const double t1s[] = {0.99, 0.98, 0.97, 0.96, 0.95, 0.93};
+    static const double t2s[] = {0.97, 0.95, 0.94, 0.93, 0.92, 0.90, 0.85, 0.80, 0.70, 0.50};
+    print_message("curve: recovered/added by URGENCY_THRESHOLD (rows) and "
+                  "URGENCY_THRESHOLD_WORDS (columns, up to the row's)\n");
+    for (size_t a = 0; a < sizeof t1s / sizeof t1s[0]; a++) {
+        char line[512];
+        int used = snprintf(line, sizeof line, "  %.2f:", t1s[a]);
+        for (size_t b = 0; b < sizeof t2s / sizeof t2s[0]; b++) {
+            if (t2s[b] > t1s[a] + 1e-9)
+                continue;
+            int rec = 0, add = 0;
+            for (size_t i = 0; i < n_curve; i++) {
+                const struct net_text *t = &curve[i];
+                double th = t->words ? t2s[b] : t1s[a];
+                if (t->held || t->p < th)
+                    continue;
+                rec += t->urgent;
+                add += !t->urgent;
+            }
+            used +=
+                snprintf(line + used, sizeof line - (size_t)used, " %.2f=%d/%d", t2s[b], rec, add);
+        }
+        print_message("%s\n", line);
     }
 }
 
@@ -301,20 +379,19 @@ static void test_safety_net_held_out(void **state)
     struct replies *r;
     struct matcher *m = load_matcher(&r);
     struct urgency_set *set = urgency_set_new();
-    for (size_t i = 0; i < r->n_labelled; i++)
-        urgency_set_add(set, r->labelled[i].text, strlen(r->labelled[i].text),
-                        intent_escalation(r->labelled[i].intent) == ESCALATE_URGENT,
-                        (int)r->labelled[i].file);
-    for (int k = 0; k < INTENT_COUNT; k++)
-        for (size_t i = 0; i < r->intents[k].n_examples; i++)
-            urgency_set_add(set, r->intents[k].examples[i].text,
-                            strlen(r->intents[k].examples[i].text),
-                            intent_escalation((enum intent)k) == ESCALATE_URGENT, -1);
+    size_t n_texts = urgency_text_count(r);
+    char reading[4096];
+    for (size_t i = 0; i < n_texts; i++) {
+        int urgent, group;
+        const char *text = urgency_text(r, i, &urgent, &group);
+        size_t n = matcher_reading(m, text, strlen(text), reading, sizeof reading);
+        urgency_set_add_reading(set, text, strlen(text), reading, n, urgent, group);
+    }
     struct net_figures all = {0}, sets = {0}, newest = {0};
     for (size_t f = 0; f < r->n_example_files; f++) {
         struct urgency_model *model = urgency_train(set, (int)f);
         assert_non_null(model);
-        struct net_figures fig = {0};
+        struct net_figures fig = {.curve = 1};
         print_message("%s:\n", r->example_files[f]);
         for (size_t i = 0; i < r->n_labelled; i++)
             if (r->labelled[i].file == f)
@@ -325,10 +402,7 @@ static void test_safety_net_held_out(void **state)
         print_message("%s: rules missed %d, net recovered %d; false alarms added %d of %d\n", base,
                       fig.missed, fig.recovered, fig.added, fig.calm);
         assert_true(fig.added <= NET_MAX_ADDED_PER_FILE);
-        all.missed += fig.missed;
-        all.recovered += fig.recovered;
-        all.calm += fig.calm;
-        all.added += fig.added;
+        net_add(&all, &fig);
         if (strncmp(base, "set", 3) == 0) {
             sets.calm += fig.calm;
             sets.added += fig.added;
@@ -356,17 +430,35 @@ static void test_safety_net_held_out(void **state)
         json_decref(item);
     }
     fclose(f);
+    /* The model trained at start-up (urgency_start, urgency_read, urgency_finish) is the
+     * one these texts and readings train. */
+    const struct urgency_model *own = matcher_urgency_model(m);
+    assert_non_null(own);
+    for (size_t i = 0; i < n_texts; i += 97) {
+        const char *text = urgency_text(r, i, NULL, NULL);
+        size_t n = matcher_reading(m, text, strlen(text), reading, sizeof reading);
+        assert_true(urgency_score_reading(own, text, strlen(text), reading, n) ==
+                    urgency_score_reading(model, text, strlen(text), reading, n));
+    }
     urgency_free(model);
     urgency_set_free(set);
     matcher_free(m);
     replies_free(r);
-    print_message("held out: rules missed %d, net recovered %d; false alarms added %d of %d "
-                  "(set* files %d of %d); newest sets: missed %d, recovered %d, added %d; "
-                  "dev set: missed %d, added %d of %d\n",
-                  all.missed, all.recovered, all.added, all.calm, sets.added, sets.calm,
-                  newest.missed, newest.recovered, newest.added, dev.missed, dev.added, dev.calm);
+    net_curve();
+    free(curve);
+    curve = NULL;
+    n_curve = cap_curve = 0;
+    print_message("held out (thresholds %.2f, %.2f with crisis words): rules missed %d, net "
+                  "recovered %d (%d at %.2f); false alarms added %d (%d at %.2f) of %d (set* "
+                  "files %d of %d); newest sets: missed %d, recovered %d, added %d; dev set: "
+                  "missed %d, added %d of %d\n",
+                  URGENCY_THRESHOLD, URGENCY_THRESHOLD_WORDS, all.missed, all.recovered,
+                  all.recovered_words, URGENCY_THRESHOLD_WORDS, all.added, all.added_words,
+                  URGENCY_THRESHOLD_WORDS, all.calm, sets.added, sets.calm, newest.missed,
+                  newest.recovered, newest.added, dev.missed, dev.added, dev.calm);
     assert_true(all.calm > 10000);
     assert_true(all.recovered >= NET_MIN_RECOVERED);
+    assert_true(all.missed - all.recovered <= NET_MAX_STILL_MISSED);
     assert_true(all.added <= NET_MAX_ADDED);
     assert_true(sets.added <= NET_MAX_ADDED_SETS);
     assert_true(newest.recovered >= 2);

@@ -1,7 +1,8 @@
 /*
  * test_urgency: the learned safety net on its own (urgency.h): features (folding,
  * apostrophes, separators), determinism, scoring, the explanation, a tiny training set
- * learned, and the model trained from the real replies/ folder.
+ * learned, readings (the words as the matcher reads them), and the model trained from the
+ * real replies/ folder, in parts as at start-up.
  */
 #include "testutil.h"
 
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hotline/matcher.h"
 #include "hotline/replies.h"
 #include "hotline/urgency.h"
 
@@ -185,12 +187,97 @@ static void test_real_model(void **state)
     replies_free(r);
 }
 
+/* A reading adds its features to the text's: the same text read as itself scores as it
+ * does alone; a typo read as the word it stands for scores like that word; a set built
+ * with readings trains the model that scores with them. */
+static void test_readings(void **state)
+{
+    (void)state;
+    struct urgency_set *s = tiny_set();
+    struct urgency_model *m = urgency_train(s, -1);
+    const char *typo = "i want to dye tonihgt", *read = "i want to die tonight";
+    assert_true(urgency_score_reading(m, typo, strlen(typo), typo, strlen(typo)) == score(m, typo));
+    assert_true(urgency_score_reading(m, typo, strlen(typo), NULL, 0) == score(m, typo));
+    assert_true(urgency_score_reading(m, typo, strlen(typo), read, strlen(read)) > score(m, typo));
+    struct urgency_word w[4];
+    int n = urgency_explain_reading(m, typo, strlen(typo), read, strlen(read), w, 4);
+    int die = 0;
+    for (int i = 0; i < n; i++)
+        die += strcmp(w[i].word, "die") == 0;
+    assert_int_equal(die, 1);
+    urgency_free(m);
+
+    /* With readings that are the texts themselves, the same model as without. */
+    struct urgency_set *same = urgency_set_new();
+    for (size_t i = 0; i < N(crises); i++)
+        urgency_set_add_reading(same, crises[i], strlen(crises[i]), crises[i], strlen(crises[i]), 1,
+                                0);
+    for (size_t i = 0; i < N(calm); i++)
+        urgency_set_add_reading(same, calm[i], strlen(calm[i]), calm[i], strlen(calm[i]), 0, 1);
+    struct urgency_model *a = urgency_train(s, -1), *b = urgency_train(same, -1);
+    assert_true(score(a, typo) == score(b, typo));
+    assert_true(score(a, "i want to die") == score(b, "i want to die"));
+    urgency_free(a);
+    urgency_free(b);
+    urgency_set_free(same);
+    urgency_set_free(s);
+}
+
+/* The matcher's reading corrects typos and expands text-speak ("idk", "tookk",
+ * "spinnin"), and the model it trains at start-up, in parts on two threads, is the one
+ * urgency_set_add_reading and urgency_train make of the same texts and readings. */
+static void test_start_up_model(void **state)
+{
+    (void)state;
+    struct replies *r = replies_load(HOTLINE_SOURCE_DIR "/replies", NULL, NULL);
+    assert_non_null(r);
+    struct matcher *mt = matcher_new_with_dictionaries(r, NULL, NULL);
+    assert_non_null(mt);
+    char reading[512];
+    const char *text = "idk how many i tookk. room spinnin";
+    size_t n = matcher_reading(mt, text, strlen(text), reading, sizeof reading);
+    assert_int_equal(n, strlen(reading));
+    assert_string_equal(reading, "i do not know how many i took room spinning");
+    assert_int_equal(matcher_reading(mt, "", 0, reading, sizeof reading), 0);
+    n = matcher_reading(mt, text, strlen(text), reading, 8); /* cut between words */
+    assert_int_equal(n, strlen(reading));
+    assert_true(n < 8);
+    assert_true(strncmp(reading, "i do not know how many", n) == 0);
+
+    struct urgency_set *s = urgency_set_new();
+    size_t count = urgency_text_count(r);
+    assert_true(count > 10000);
+    char buf[4096];
+    for (size_t i = 0; i < count; i++) {
+        int urgent, group;
+        const char *t = urgency_text(r, i, &urgent, &group);
+        size_t len = matcher_reading(mt, t, strlen(t), buf, sizeof buf);
+        urgency_set_add_reading(s, t, strlen(t), buf, len, urgent, group);
+    }
+    assert_null(urgency_text(r, count, NULL, NULL));
+    struct urgency_model *m = urgency_train(s, -1);
+    const struct urgency_model *own = matcher_urgency_model(mt);
+    assert_non_null(own);
+    const char *const probe[] = {text, "what time do you open on saturday",
+                                 "i dont see the point of waking up tomorrow"};
+    for (size_t i = 0; i < N(probe); i++) {
+        size_t len = matcher_reading(mt, probe[i], strlen(probe[i]), buf, sizeof buf);
+        assert_true(urgency_score_reading(own, probe[i], strlen(probe[i]), buf, len) ==
+                    urgency_score_reading(m, probe[i], strlen(probe[i]), buf, len));
+    }
+    urgency_free(m);
+    urgency_set_free(s);
+    matcher_free(mt);
+    replies_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_features_fold),    cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_tiny_set_learned), cmocka_unit_test(test_scores_bounded),
         cmocka_unit_test(test_explanation),      cmocka_unit_test(test_real_model),
+        cmocka_unit_test(test_readings),         cmocka_unit_test(test_start_up_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
