@@ -285,17 +285,27 @@ static const struct {
     {CUE_LAUGH, LANG_ES, "de risa"},
     {CUE_LAUGH, LANG_ES, "ese video"},
     {CUE_LAUGH, LANG_ES, "qué risa"},
+    /* An evening told with delight ("the concert last night was insane, im dead"). */
+    {CUE_LAUGH, LANG_EN, "concert"},
+    {CUE_LAUGH, LANG_EN, "was insane"},
+    {CUE_LAUGH, LANG_EN, "too funny"},
+    {CUE_LAUGH, LANG_EN, "that meme"},
+    {CUE_LAUGH, LANG_ES, "el concierto"},
+    {CUE_LAUGH, LANG_ES, "estuvo buenísimo"},
+    {CUE_LAUGH, LANG_ES, "qué chistoso"},
 };
 
 /* Words of dying as laughter says them: a suicide phrase of these words alone ("dead", "i
  * am dying", "me muero") is a figure of speech in a sentence with a laugh cue. Compared
  * by stem in the phrase's language. */
-static const char *const laughing_words[LANG_COUNT][12] = {
-    [LANG_EN] = {"dead", "dying", "died", "die", "i", "am", "so", "is", "he", "she", NULL},
-    [LANG_ES] = {"muero", "muerto", "muerta", "muriendo", "me", "estoy", "mori", "se", "esta",
-                 NULL},
+static const char *const laughing_words[LANG_COUNT][20] = {
+    [LANG_EN] = {"dead", "dying", "died", "die", "kill", "killed", "killing", "i", "am", "so", "is",
+                 "he", "she", "me", "was", NULL},
+    [LANG_ES] = {"muero", "muerto", "muerta", "muriendo", "mato", "mató", "matando", "matarme",
+                 "me", "estoy", "mori", "se", "esta", "de", "la", "el", NULL},
 };
-#define LAUGHING_DYING 4 /* the first words of each list are the dying ones */
+/* The first words of each list are the dying ones ("me mató jaja": the exam "killed me"). */
+static const int laughing_dying[LANG_COUNT] = {[LANG_EN] = 7, [LANG_ES] = 8};
 
 /* Words of self-injury: a suicide phrase with one of them is set aside by an accident
  * cue in its sentence ("cut", not "die"). Compared by stem in the phrase's language. */
@@ -3068,7 +3078,7 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
                         asking = 0;
                         unreal = unreal && in_assertion(&a, firm, cue_pos[CUE_UNREAL][sn0]);
                     }
-                    if ((asking && !personal) || unreal)
+                    if (asking && !personal)
                         why_not = "a question";
                     /* "is it normal for your fingers to go white after shooting? its been
                      * hours and they're still like that": another sentence tells that it
@@ -3076,6 +3086,11 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
                     for (int sn = 0; sn < MAX_SENTENCES && why_not; sn++)
                         if (sn != sn0 && goes_on[sn])
                             why_not = NULL;
+                    /* "can injecting cause numbness in your hands long term? my dad ... still
+                     * complains about it": not happening now in its own sentence, whatever
+                     * another sentence says goes on. */
+                    if (!why_not && unreal)
+                        why_not = "not happening now";
                 }
                 append_reason(why, "rule ", rule->name, why_not ? " (" : ": ");
                 for (int s = 0; s < rule->n_slots; s++)
@@ -3836,7 +3851,7 @@ static struct matcher *matcher_build(const struct replies *r)
                 uint32_t id;
                 stem_word(m, p->lang, laughing_words[p->lang][w], stem);
                 found = strmap_find(&m->stems[p->lang], stem, &id) && id == p->toks[t];
-                dying |= found && w < LAUGHING_DYING;
+                dying |= found && w < laughing_dying[p->lang];
             }
             all = found;
         }

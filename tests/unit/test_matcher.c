@@ -1282,6 +1282,51 @@ static void test_round14(void **state)
 /* The learned safety net on: crises phrased as no rule foresaw are raised, with the
  * probability and the words that weighed in the explanation; crisis words the rules set
  * aside for an ordinary reason stay aside; keywords and calm questions are untouched. */
+static void test_round15(void **state)
+{
+    (void)state;
+    /* No point in waking up, tired of being alive; an early alarm or dope sickness is not. */
+    assert_intent("honestly i cant see the point of waking up anymore", INTENT_CRISIS_SUICIDE);
+    assert_intent("no le veo sentido a despertar mañana", INTENT_CRISIS_SUICIDE);
+    assert_intent("so sick of waking up every day, wish it would just stop", INTENT_CRISIS_SUICIDE);
+    assert_intent("estoy harto de despertar cada mañana", INTENT_CRISIS_SUICIDE);
+    assert_not_urgent("i dont see the point of waking up early on my day off lol");
+    assert_not_urgent("tired of waking up dope sick every morning, can i get into detox this week");
+    /* Gone, and not there to see it; a hidden plan; a burden resolved. */
+    assert_intent("do scars fade after a year? i probably wont be here to see it anyway",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("do you guys answer late? need to tell someone thanks before i do what i have "
+                  "planned tonight",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("lol ive been a burden my whole life, time to do everyone a favor",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("soy una carga para todos jaja, mejor les hago un favor", INTENT_CRISIS_SUICIDE);
+    assert_not_urgent(
+        "what time is the pickup? i wont be here tomorrow, going camping with my son");
+    /* Not sure how much, or more than meant, with a sign. */
+    assert_intent("no idea how many i took and everything is spinning", INTENT_CRISIS_OVERDOSE);
+    assert_intent("no sé cuántas me tomé y todo me da vueltas", INTENT_CRISIS_OVERDOSE);
+    assert_intent("not to sound dramatic but i did way more than i meant to and my heart is racing",
+                  INTENT_CRISIS_OVERDOSE);
+    assert_intent("mi amigo se picó en el cuello y dice que le falta el aire",
+                  INTENT_MEDICAL_URGENT);
+    /* A state that goes on after a question told about "your" leg. */
+    assert_intent("is it normal for your foot to go cold and numb after hitting the groin? its "
+                  "been like that all day",
+                  INTENT_MEDICAL_URGENT);
+    /* Look-alikes: a resolved overdose, a wish to get treatment, long term effects, events,
+     * laughter, a narcan expiry date. */
+    assert_not_urgent("my cousin took too much at a party saturday but the paramedics came and "
+                      "hes home and ok. does your program take medi-cal");
+    assert_not_urgent("necesito ayuda para dejar la heroína, ya no aguanto");
+    assert_not_urgent("can shooting up cause cold hands long term? my mom is 2 years clean");
+    assert_not_urgent("signing up for the overdose awareness walk next month, is it free");
+    assert_not_urgent("that concert was insane, im dead");
+    assert_not_urgent("el partido de ayer me mató jajaja");
+    assert_not_urgent("does narcan expire? mine is from 2021");
+    assert_not_urgent("¿el narcan caduca? el mío es de hace dos años");
+}
+
 static void test_safety_net(void **state)
 {
     (void)state;
@@ -1363,6 +1408,7 @@ int main(void)
         cmocka_unit_test(test_round12),
         cmocka_unit_test(test_round13),
         cmocka_unit_test(test_round14),
+        cmocka_unit_test(test_round15),
         cmocka_unit_test(test_safety_net),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
