@@ -209,7 +209,7 @@ static void test_later_sets_figures(void **state)
         {"set23", 300, 0.95, 1.0, 0.005, 0.97},
         {"set24", 300, 0.94, 1.0, 0.009, 0.94},
         {"set25", 300, 0.935, 1.0, 0.005, 0.93},
-        {"crisis26", 200, 0.82, 1.0, 0.171, 0.79},
+        {"crisis26", 200, 0.82, 1.0, 0.161, 0.79},
         {"set27", 300, 0.935, 1.00, 0.005, 0.86},
         {"set28", 300, 0.94, 1.00, 0.004, 0.91},
         {"set29", 300, 0.94, 1.0, 0.009, 0.94},
@@ -221,15 +221,15 @@ static void test_later_sets_figures(void **state)
         {"crisis35", 200, 0.98, 1.0, 0.001, 0.975},
         {"set37", 300, 0.975, 1.0, 0.009, 0.97},
         {"set38", 300, 0.98, 1.0, 0.001, 0.995},
-        /* Measured blind after round 14; not yet studied: a crisis each is missed. */
-        {"set39", 300, 0.955, 0.98, 0.005, 0.92},
-        {"set40", 300, 0.96, 0.98, 0.009, 0.97},
-        {"crisis41", 200, 0.91, 0.98, 0.061, 0.94},
+        /* Measured blind after round 14; studied in round 15. */
+        {"set39", 300, 0.955, 1.0, 0.005, 0.92},
+        {"set40", 300, 0.965, 1.0, 0.005, 0.97},
+        {"crisis41", 200, 0.925, 1.0, 0.041, 0.94},
         /* Measured blind with round 14 and the safety net (which then raised crisis44's
          * recall to 0.980); the rules alone below. */
         {"set42", 300, 0.97, 1.0, 0.001, 0.96},
-        {"set43", 300, 0.97, 0.98, 0.005, 0.97},
-        {"crisis44", 200, 0.91, 0.94, 0.061, 0.85},
+        {"set43", 300, 0.975, 1.0, 0.001, 0.97},
+        {"crisis44", 200, 0.965, 1.0, 0.001, 0.85},
     };
     check_floors("extra", sets, sizeof sets / sizeof sets[0]);
 }
@@ -263,12 +263,14 @@ static void test_train_sets_figures(void **state)
  * crisis words the rules found too weak or set aside by a question or laughter; and the
  * curve over both, from which they were chosen (the most crises recovered for the fewest
  * false alarms, well within 0.2% of the calm texts).
- * Floors: what the thresholds reached (3 epochs). NET_MIN_RECOVERED counts the rules'
- * misses: when the rules learn to catch some of them, lower it by as many (the crises
- * still missed, NET_MAX_STILL_MISSED, must not grow).
+ * Floors: what the thresholds reached (3 epochs). How many of the rules' misses the net
+ * recovers depends on the rules (round 14's missed 12 held-out crises and the net recovered
+ * 10; round 15's rules miss 1), so the net is also held to what it raises alone, rules
+ * aside: NET_MIN_ALONE of every held-out crisis. The crises neither raises,
+ * NET_MAX_STILL_MISSED, must not grow.
  */
-#define NET_MIN_RECOVERED 10   /* of the rules' 12 misses on files held out */
-#define NET_MAX_STILL_MISSED 2 /* crises neither the rules nor the net raise */
+#define NET_MIN_ALONE 0.80     /* of held-out crises the net alone raises (0.803) */
+#define NET_MAX_STILL_MISSED 1 /* crises neither the rules nor the net raise */
 #define NET_MAX_ADDED 11       /* false alarms added, of 10,989 calm texts (0.10%) */
 #define NET_MAX_ADDED_SETS 4   /* ...of them on the set* files (texts as they come) */
 #define NET_MAX_ADDED_PER_FILE 3
@@ -281,6 +283,7 @@ struct net_text {
 
 struct net_figures {
     int missed, recovered, calm, added;
+    int crises, alone; /* held-out crises, and those the net alone raises at its threshold */
     int recovered_words, added_words; /* ...of them at URGENCY_THRESHOLD_WORDS */
     int curve;                        /* 1: the texts go into the curve */
 };
@@ -318,6 +321,12 @@ static void net_count(struct matcher *m, const struct urgency_model *model, cons
     if (is && !was)
         assert_true(why.urgency >= why.urgency_threshold);
     if (urgent) {
+        /* The net alone, whatever the rules said: how well it carries to unseen texts. */
+        char reading[4096];
+        size_t n = matcher_reading(m, body, strlen(body), reading, sizeof reading);
+        fig->crises++;
+        fig->alone +=
+            urgency_score_reading(model, body, strlen(body), reading, n) >= URGENCY_THRESHOLD;
         fig->missed += !was;
         fig->recovered += !was && is;
         fig->recovered_words += !was && is && why.crisis_words;
@@ -336,6 +345,8 @@ static void net_count(struct matcher *m, const struct urgency_model *model, cons
 
 static void net_add(struct net_figures *to, const struct net_figures *fig)
 {
+    to->crises += fig->crises;
+    to->alone += fig->alone;
     to->missed += fig->missed;
     to->recovered += fig->recovered;
     to->calm += fig->calm;
@@ -457,11 +468,13 @@ static void test_safety_net_held_out(void **state)
                   URGENCY_THRESHOLD_WORDS, all.calm, sets.added, sets.calm, newest.missed,
                   newest.recovered, newest.added, dev.missed, dev.added, dev.calm);
     assert_true(all.calm > 10000);
-    assert_true(all.recovered >= NET_MIN_RECOVERED);
+    print_message("the net alone raises %d of %d held-out crises (%.3f) at %.2f\n", all.alone,
+                  all.crises, (double)all.alone / all.crises, URGENCY_THRESHOLD);
+    assert_true(all.crises > 3000);
+    assert_true(all.alone >= NET_MIN_ALONE * all.crises);
     assert_true(all.missed - all.recovered <= NET_MAX_STILL_MISSED);
     assert_true(all.added <= NET_MAX_ADDED);
     assert_true(sets.added <= NET_MAX_ADDED_SETS);
-    assert_true(newest.recovered >= 2);
     assert_int_equal(newest.added, 0);
     assert_int_equal(dev.added, 0);
 }
