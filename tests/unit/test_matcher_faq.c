@@ -48,7 +48,8 @@ static int teardown(void **state)
 static void test_treatment_details(void **state)
 {
     (void)state;
-    assert_intent("how many days is the program usually, like 30 or 60 days", INTENT_TREATMENT_OPTIONS);
+    assert_intent("how many days is the program usually, like 30 or 60 days",
+                  INTENT_TREATMENT_OPTIONS);
     assert_intent("when does ur program end do ppl stay 90 days", INTENT_TREATMENT_OPTIONS);
     assert_intent("what does a normal day look like in there", INTENT_TREATMENT_OPTIONS);
     assert_intent("do i have to live there or can i go home at night", INTENT_TREATMENT_OPTIONS);
@@ -75,7 +76,8 @@ static void test_get_help_now(void **state)
     (void)state;
     assert_intent("my dad needs rehab asap, can you take him this week", INTENT_GET_HELP);
     assert_intent("how do i sign up for your program", INTENT_GET_HELP);
-    assert_intent("i have 5 days clean alone and its hard, do you have room for me", INTENT_GET_HELP);
+    assert_intent("i have 5 days clean alone and its hard, do you have room for me",
+                  INTENT_GET_HELP);
     assert_intent("how do i get my husband to stop drinking", INTENT_GET_HELP);
     assert_intent("what are the next steps to get my wife into treatment", INTENT_GET_HELP);
     /* neighbours */
@@ -92,12 +94,14 @@ static void test_healing_time(void **state)
     (void)state;
     assert_intent("how quick do new injection bruises fade", INTENT_HEALING_TIME);
     assert_intent("when will my arms look normal, quit shooting 3 months ago", INTENT_HEALING_TIME);
-    assert_intent("ya llevo 4 meses limpia cuanto falta para que sanen mis piernas", INTENT_HEALING_TIME);
+    assert_intent("ya llevo 4 meses limpia cuanto falta para que sanen mis piernas",
+                  INTENT_HEALING_TIME);
     assert_intent("cuanto tarda en desaparecer la cicatriz de un absceso", INTENT_HEALING_TIME);
     assert_intent("will the scars from abscesses ever go away", INTENT_HEALING_TIME);
     /* neighbours */
     assert_intent("what should i put on my arms so they heal", INTENT_HEAL_MARKS);
-    assert_intent("2 months clean, any tips to get my hands looking normal again", INTENT_HEAL_MARKS);
+    assert_intent("2 months clean, any tips to get my hands looking normal again",
+                  INTENT_HEAL_MARKS);
     assert_intent("que es un absceso", INTENT_HEALTH_RISKS);
 }
 
@@ -120,13 +124,17 @@ static void test_health_risks(void **state)
 static void test_marks_and_signs(void **state)
 {
     (void)state;
-    assert_intent("he always uses the same vein, is that why it looks so bad", INTENT_TRACK_MARKS_CAUSES);
-    assert_intent("is it the needle or the stuff in it that leaves scars", INTENT_TRACK_MARKS_CAUSES);
+    assert_intent("he always uses the same vein, is that why it looks so bad",
+                  INTENT_TRACK_MARKS_CAUSES);
+    assert_intent("is it the needle or the stuff in it that leaves scars",
+                  INTENT_TRACK_MARKS_CAUSES);
     assert_intent("does laser work on old needle scars", INTENT_REMOVE_MARKS);
     assert_intent("where else on the body do ppl hide marks besides arms", INTENT_TRACK_MARKS_WHAT);
-    assert_intent("my daughter has been sober a year, what signs she is using again should i watch for",
+    assert_intent(
+        "my daughter has been sober a year, what signs she is using again should i watch for",
+        INTENT_NEED_TREATMENT_SIGNS);
+    assert_intent("cuando es momento de buscar tratamiento para mi hijo",
                   INTENT_NEED_TREATMENT_SIGNS);
-    assert_intent("cuando es momento de buscar tratamiento para mi hijo", INTENT_NEED_TREATMENT_SIGNS);
     assert_intent("my son just finished detox, how can he take care of the marks on his arms",
                   INTENT_HEAL_MARKS);
     assert_intent("do plasma bruises heal faster than track marks do", INTENT_PLASMA_MARKS);
@@ -150,7 +158,8 @@ static void test_small_talk_and_off_topic(void **state)
     assert_intent("a que hora abre el swap meet", INTENT_FALLBACK);
     assert_intent("my phone is dying ttyl", INTENT_FALLBACK);
     assert_intent("my boss is gonna kill me lol", INTENT_FALLBACK);
-    assert_intent("my boss is gonna kill me if i miss work, how much does it cost", INTENT_INSURANCE);
+    assert_intent("my boss is gonna kill me if i miss work, how much does it cost",
+                  INTENT_INSURANCE);
     assert_intent("estoy muerta de cansancio, a que hora abren mañana", INTENT_CONTACT);
     assert_intent("my mom is gonna kill me if i take a month off, is there outpatient",
                   INTENT_TREATMENT_OPTIONS);
@@ -167,23 +176,40 @@ static void test_round14(void **state)
 {
     (void)state;
     const char *opt_outs[] = {
-        "Stop please",        "pls stop",           "STOP IT",
-        "unsub",              "i said stop",        "stop, wrong number",
-        "wrong person stop",  "no more msgs please, u got the wrong person",
-        "why do u keep texting me?? stop",          "dont message this number anymore",
-        "i dont need ur texts", "i want to opt out", "stop bothering me",
-        "ya basta",           "paren",              "favor de ya no escribirme",
-        "no me escribas mas", "ya no me molesten con mensajes",
-        "numero equivocado, ya no me manden nada", "quitenme",
+        "Stop please",
+        "pls stop",
+        "STOP IT",
+        "unsub",
+        "i said stop",
+        "stop, wrong number",
+        "wrong person stop",
+        "no more msgs please, u got the wrong person",
+        "why do u keep texting me?? stop",
+        "dont message this number anymore",
+        "i dont need ur texts",
+        "i want to opt out",
+        "stop bothering me",
+        "ya basta",
+        "paren",
+        "favor de ya no escribirme",
+        "no me escribas mas",
+        "ya no me molesten con mensajes",
+        "numero equivocado, ya no me manden nada",
+        "quitenme",
     };
     for (size_t i = 0; i < sizeof opt_outs / sizeof *opt_outs; i++)
         assert_intent(opt_outs[i], INTENT_OPT_OUT);
     const char *not_opt_outs[] = {
-        "how can i stop using for good",  "my daughter cant stop drinking",
-        "please help me stop",            "my ex wont stop bothering me and i want to use",
-        "my sponsor says stop hanging out with users", "no more excuses i want rehab",
-        "dejen de molestar a mi hijo con drogas",      "lol wrong number",
-        "llamenme porfa, no se escribir bien",          "ay no era para ti este mensaje jaja",
+        "how can i stop using for good",
+        "my daughter cant stop drinking",
+        "please help me stop",
+        "my ex wont stop bothering me and i want to use",
+        "my sponsor says stop hanging out with users",
+        "no more excuses i want rehab",
+        "dejen de molestar a mi hijo con drogas",
+        "lol wrong number",
+        "llamenme porfa, no se escribir bien",
+        "ay no era para ti este mensaje jaja",
     };
     for (size_t i = 0; i < sizeof not_opt_outs / sizeof *not_opt_outs; i++) {
         struct match_result r;
@@ -205,7 +231,8 @@ static void test_round14(void **state)
     assert_intent("how long is the d tox at ur place", INTENT_TREATMENT_OPTIONS);
     assert_intent("can sell you light is from a needle spread", INTENT_HEALTH_RISKS);
     assert_intent("can injected crushed pills clog your veins", INTENT_HEALTH_RISKS);
-    assert_intent("do people get marks near the groin from shooting there", INTENT_TRACK_MARKS_WHAT);
+    assert_intent("do people get marks near the groin from shooting there",
+                  INTENT_TRACK_MARKS_WHAT);
     /* neighbours */
     assert_intent("i want to get clean, i need detox this week", INTENT_GET_HELP);
     assert_intent("what are your hours", INTENT_CONTACT);
@@ -215,12 +242,9 @@ static void test_round14(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_treatment_details),
-        cmocka_unit_test(test_get_help_now),
-        cmocka_unit_test(test_healing_time),
-        cmocka_unit_test(test_health_risks),
-        cmocka_unit_test(test_marks_and_signs),
-        cmocka_unit_test(test_small_talk_and_off_topic),
+        cmocka_unit_test(test_treatment_details), cmocka_unit_test(test_get_help_now),
+        cmocka_unit_test(test_healing_time),      cmocka_unit_test(test_health_risks),
+        cmocka_unit_test(test_marks_and_signs),   cmocka_unit_test(test_small_talk_and_off_topic),
         cmocka_unit_test(test_round14),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
