@@ -2127,6 +2127,17 @@ static int time_anchor(const char *text)
     return 0;
 }
 
+/* Whether a present cue ("now", "rn", "ahora") stands between words lo and hi: a calm
+ * context told before it ("my gf left, and rn im sitting on the rail of the bridge") is
+ * another moment than the sign after it. */
+static int present_between(const struct span *spans, int n, int lo, int hi)
+{
+    for (int i = 0; i < n; i++)
+        if (spans[i].cue == CUE_PRESENT && spans[i].start > lo && spans[i].end < hi)
+            return 1;
+    return 0;
+}
+
 /* Whether a clause says little but its date ("last year, ...", "that was in 2019"). */
 static int bare_clause(const struct analysis *a, const struct span *cue)
 {
@@ -2666,6 +2677,7 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
      * a concept inside a longer one of another concept is part of that one: "bruised" in
      * "toes like bruised grapes" is no bruise. */
     concept_mask said_in[MAX_SENTENCES] = {0};
+    unsigned char part_of_longer[MAX_HITS] = {0};
     for (int h = 0; h < nconcepts; h++) {
         const struct phrase_hit *hit = &concept_hits[h];
         const struct phrase *p = &m->phrases[hit->phrase];
@@ -2679,6 +2691,7 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
                      (o->end - o->start + 1 == m->phrases[o->phrase].ntoks ||
                       o->start == hit->start || o->end == hit->end);
         }
+        part_of_longer[h] = (unsigned char)inside;
         if (!inside)
         said_in[sentence_slot(a.words[hit->start].sentence)] |= (concept_mask)1 << p->concept;
     }
@@ -3003,9 +3016,10 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
     /*
      * Crisis rules: concepts met together ("burning" + "my forearm", "tonight" + "wrote
      * a letter", "hand" + "turned dark" + "hit a vein"). A concept denied or part of an
-     * idiom does not count; a rule is set aside by its "unless" concepts or cues in the
-     * sentences it spans, by a past event, and (but for suicide) by a question about
-     * nobody in particular or an "unreal" cue, as phrases are.
+     * idiom does not count; a rule is set aside by its "unless" cues in the sentences it
+     * spans, by its "unless" concepts in its own clauses or within its window with no
+     * present cue between (see present_between), by a past event, and (but for suicide) by a
+     * question about nobody in particular or an "unreal" cue, as phrases are.
      */
     /* Only when every slot of some rule has one of its concepts in the text. */
     int rule_possible = 0;
@@ -3042,10 +3056,34 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
                     if (m->danger[rule->intent] >> ch[chosen[s]].concept & 1)
                         firm = asserted_now(&a, cue_spans, ncue_spans,
                                             &concept_hits[ch[chosen[s]].hit]);
+                /* The clauses the rule's own concepts span, and the words: a calm concept
+                 * sets the rule aside in those clauses or within the rule's window of its
+                 * words, not from a far clause of a long run-on ("was doing ok, relapsed in
+                 * june, ... and rn im sitting on the rail of the bridge"). */
+                int first = MAX_TOKENS, last = -1;
+                for (int s = 0; s < rule->n_slots; s++) {
+                    first = ch[chosen[s]].start < first ? ch[chosen[s]].start : first;
+                    last = ch[chosen[s]].end > last ? ch[chosen[s]].end : last;
+                }
+                int reach = rule->window;
                 for (int s = 0; s < rule->n_slots && !why_not; s++) {
                     const struct phrase_hit *hit = &concept_hits[ch[chosen[s]].hit];
                     int sn = sentence_slot(a.words[hit->start].sentence);
-                    int calm_here = (said_in[sn] & rule->unless) != 0;
+                    int calm_here = 0;
+                    for (int g = 0; g < nconcepts && !calm_here && (said_in[sn] & rule->unless);
+                         g++) {
+                        const struct phrase_hit *o = &concept_hits[g];
+                        if (part_of_longer[g] ||
+                            !(rule->unless >> m->phrases[o->phrase].concept & 1) ||
+                            sentence_slot(a.words[o->start].sentence) != sn)
+                            continue;
+                        int c = a.words[o->start].clause;
+                        int lo = o->end < first ? o->end : last,
+                            hi = o->end < first ? first : o->start;
+                        calm_here = (c >= a.words[first].clause && c <= a.words[last].clause) ||
+                                    (o->end >= first - reach && o->start <= last + reach &&
+                                     !present_between(cue_spans, ncue_spans, lo, hi));
+                    }
                     if (calm_here && firm >= 0 && rule->intent == INTENT_CRISIS_OVERDOSE) {
                         calm_here = 0;
                         for (int g = 0; g < nconcepts && !calm_here; g++)

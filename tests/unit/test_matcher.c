@@ -1327,6 +1327,27 @@ static void test_round15(void **state)
     assert_not_urgent("¿el narcan caduca? el mío es de hace dos años");
 }
 
+static void test_round16(void **state)
+{
+    (void)state;
+    /* A calm word reaches the rule's own clauses, or its window with no "now" between: a
+     * long story of a lost job or a partner told before "and now" does not hide a means. */
+    assert_intent("so i got evicted in may, my boyfriend moved out, spent the summer couch "
+                  "surfing, and now im sitting on the overpass railing",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent(
+        "perdí el trabajo en enero, mi novia se fue, y ahorita estoy sentado en el puente",
+        INTENT_CRISIS_SUICIDE);
+    assert_not_urgent(
+        "my boyfriend and i are moving out, garage is ready for the yard sale saturday");
+    assert_not_urgent("got my rifle ready for deer season, does your program let me keep my job");
+    /* A means said ready with the verb dropped ("the belt's ready"). */
+    assert_intent("whatever. told them i was fine for years. the belt's ready",
+                  INTENT_CRISIS_SUICIDE);
+    assert_intent("ya me cansé de esperar, la navaja lista", INTENT_CRISIS_SUICIDE);
+    assert_not_urgent("im ready to take the train to your clinic tomorrow");
+}
+
 static void test_safety_net(void **state)
 {
     (void)state;
@@ -1409,6 +1430,7 @@ int main(void)
         cmocka_unit_test(test_round13),
         cmocka_unit_test(test_round14),
         cmocka_unit_test(test_round15),
+        cmocka_unit_test(test_round16),
         cmocka_unit_test(test_safety_net),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
