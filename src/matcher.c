@@ -2839,6 +2839,19 @@ static void classify_text(struct matcher *m, const char *text, size_t len, struc
                 hits[h].phrase = -1;
                 break;
             }
+            /* ...and a crisis sign whose first or last word is a word of a calm phrase at
+             * least as long that runs on past it: "is [anthem] blue" in "my insurance is
+             * anthem blue cross" is the carrier, not a colour. (Not a shorter one: "if i
+             * was gone" + "gone for good" is still gone.) */
+            if (q->intent >= 0 && is_urgent(p->intent) && !is_urgent(q->intent) && q->ntoks >= 2 &&
+                q->ntoks >= p->ntoks &&
+                ((hits[g].start <= hits[h].end && hits[h].end < hits[g].end &&
+                  hits[g].start > hits[h].start) ||
+                 (hits[g].start < hits[h].start && hits[h].start <= hits[g].end &&
+                  hits[g].end < hits[h].end))) {
+                hits[h].phrase = -1;
+                break;
+            }
         }
     }
 

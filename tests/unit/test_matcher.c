@@ -1346,6 +1346,11 @@ static void test_round16(void **state)
                   INTENT_CRISIS_SUICIDE);
     assert_intent("ya me cansé de esperar, la navaja lista", INTENT_CRISIS_SUICIDE);
     assert_not_urgent("im ready to take the train to your clinic tomorrow");
+    /* A carrier's name is no colour; marks in a line are no line of powder (set48). */
+    assert_not_urgent("my plan is anthem blue cross, would it cover a detox stay?");
+    assert_intent("he is blue and not breathing", INTENT_CRISIS_OVERDOSE);
+    assert_not_urgent("saw little scabs in a line on my sons arm. are those track marks?");
+    assert_intent("my 3 year old got into my pills, he is really sleepy", INTENT_CRISIS_OVERDOSE);
 }
 
 static void test_safety_net(void **state)
