@@ -234,6 +234,9 @@ static void test_later_sets_figures(void **state)
         {"set45", 300, 0.975, 1.0, 0.005, 0.985},
         {"set46", 300, 0.97, 1.0, 0.001, 0.955},
         {"crisis47", 200, 0.885, 0.93, 0.061, 0.88},
+        /* Measured blind with round 15 and the net's second round, then with round 16. */
+        {"set48", 300, 0.965, 1.0, 0.001, 0.97},
+        {"set49", 300, 0.955, 1.0, 0.001, 0.96},
     };
     check_floors("extra", sets, sizeof sets / sizeof sets[0]);
 }
