@@ -161,16 +161,51 @@ void set_data_dir(struct fx *fx, const char *dir)
     env_set(fx, "HOTLINE_DATA_DIR", fx->data);
 }
 
+/* The lowest port the kernel hands out on its own (bind to port 0, connect), from
+ * /proc/sys/net/ipv4/ip_local_port_range; 32768 when it cannot be read. */
+static int ephemeral_low(void)
+{
+    int low = 32768, high = 0;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d %d", &low, &high) != 2)
+            low = 32768;
+        fclose(f);
+    }
+    return low;
+}
+
 void use_fixed_port(struct fx *fx)
 {
-    /* A port nobody listens on now: the kernel's pick, closed again at once. */
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /*
+     * A port nobody listens on now, and one the kernel never gives to another socket
+     * on its own: below the ephemeral range. (A port of that range, picked and closed
+     * again, went to a parallel test's mock gateway before the service could bind it.)
+     * Random within the range below it, checked free by binding it.
+     */
+    int low = ephemeral_low();
+    int span = low > 20000 ? low - 10000 : 0;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-        fail_msg("no free port: %s", strerror(errno));
-    close(fd);
+    unsigned seed = (unsigned)getpid() ^ (unsigned)now_ms();
+    int found = 0;
+    for (int attempt = 0; attempt < 200 && !found && span > 0; attempt++) {
+        a.sin_port = htons((uint16_t)(10000 + rand_r(&seed) % span));
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            fail_msg("no socket: %s", strerror(errno));
+        found = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        close(fd);
+    }
+    if (!found) {
+        /* No such range: the kernel's pick, closed again at once. */
+        socklen_t len = sizeof a;
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        a.sin_port = 0;
+        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+            getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+            fail_msg("no free port: %s", strerror(errno));
+        close(fd);
+    }
     fx->port = ntohs(a.sin_port);
     fx->fixed_port = true;
     snprintf(fx->base_url, sizeof fx->base_url, "http://127.0.0.1:%d", fx->port);
@@ -244,7 +279,10 @@ void wait_listening(struct fx *fx)
         }
         if (waitpid(fx->pid, NULL, WNOHANG) == fx->pid) {
             fx->pid = 0;
-            fail_msg("hotline serve exited before listening; stderr:\n%s", err ? err : "");
+            char said[4096]; /* fail_msg does not return: nothing may stay allocated */
+            snprintf(said, sizeof said, "%s", err ? err : "");
+            free(err);
+            fail_msg("hotline serve exited before listening; stderr:\n%s", said);
         }
         free(err);
         if (now_ms() > deadline)
