@@ -1739,6 +1739,34 @@ struct word {
     int clause; /* see clause_words: where a time cue's reach ends */
 };
 
+/*
+ * The first steps of reading a token (raw, changed in place), shared by analyse() and
+ * read_token(): a text-speak word, with or without its apostrophes ("od'd"); else an
+ * unlisted contraction, whose two words go to head and *tail ("who've": "who" "have";
+ * *tail "" for a bare possessive); else the word with its runs collapsed ("plzzz").
+ * Returns 1 with *si when a text-speak word was found; *tail is NULL but for a
+ * contraction.
+ */
+static int token_shorthand(const struct matcher *m, char *raw, char head[MAX_WORD], uint32_t *si,
+                           const char **tail)
+{
+    *tail = NULL;
+    int found = strmap_find(&m->shorthand, raw, si);
+    if (!found && strchr(raw, '\'')) {
+        set_word(head, raw);
+        strip_apostrophes(raw);
+        found = strmap_find(&m->shorthand, raw, si);
+        if (!found && raw[0])
+            *tail = contraction(m, raw, head);
+    }
+    if (!found && !*tail && raw[0] && has_run(raw)) {
+        char collapsed[MAX_WORD];
+        collapse_runs(raw, collapsed, 1);
+        found = strmap_find(&m->shorthand, collapsed, si);
+    }
+    return found;
+}
+
 struct analysis {
     struct token toks[MAX_TOKENS];
     int ntoks;
@@ -1774,16 +1802,9 @@ static void analyse(struct matcher *m, const char *text, size_t len, struct anal
     for (int t = 0; t < a->ntoks && a->nwords < MAX_TOKENS; t++) {
         char *raw = a->toks[t].raw;
         uint32_t si;
-        char collapsed[MAX_WORD], head[MAX_WORD];
-        int found = strmap_find(&m->shorthand, raw, &si);
-        const char *tail = NULL;
-        if (!found && strchr(raw, '\'')) {
-            set_word(head, raw);
-            strip_apostrophes(raw);
-            found = strmap_find(&m->shorthand, raw, &si);
-            if (!found)
-                tail = contraction(m, raw, head);
-        }
+        char head[MAX_WORD];
+        const char *tail;
+        int found = token_shorthand(m, raw, head, &si, &tail);
         if (!raw[0])
             continue;
         if (tail) {
@@ -1797,10 +1818,6 @@ static void analyse(struct matcher *m, const char *text, size_t len, struct anal
                 a->nwords++;
             }
             continue;
-        }
-        if (!found && has_run(raw)) {
-            collapse_runs(raw, collapsed, 1);
-            found = strmap_find(&m->shorthand, collapsed, &si);
         }
         uint32_t cached = 0;
         if (!found) {
@@ -4623,16 +4640,9 @@ static void read_token(struct matcher *m, char *raw, char *out, size_t cap)
     size_t used = 0;
     out[0] = '\0';
     uint32_t si;
-    char word[MAX_WORD], collapsed[MAX_WORD], head[MAX_WORD];
-    int found = strmap_find(&m->shorthand, raw, &si);
-    const char *tail = NULL;
-    if (!found && strchr(raw, '\'')) {
-        set_word(head, raw);
-        strip_apostrophes(raw);
-        found = strmap_find(&m->shorthand, raw, &si);
-        if (!found)
-            tail = contraction(m, raw, head);
-    }
+    char word[MAX_WORD], head[MAX_WORD];
+    const char *tail;
+    int found = token_shorthand(m, raw, head, &si, &tail);
     if (!raw[0])
         return;
     if (tail) {
@@ -4642,10 +4652,6 @@ static void read_token(struct matcher *m, char *raw, char *out, size_t cap)
             reading_put(out, cap, &used, word);
         }
         return;
-    }
-    if (!found && has_run(raw)) {
-        collapse_runs(raw, collapsed, 1);
-        found = strmap_find(&m->shorthand, collapsed, &si);
     }
     if (!found) {
         reading_word(m, raw, word);
