@@ -380,6 +380,21 @@ static void on_collect(void *ctx, uint32_t b, const struct word *w, int index, e
 /* A bit per bucket, for keeping a text's features distinct; all clear between texts. */
 static _Thread_local uint64_t seen_bits[URGENCY_BUCKETS / 64];
 
+/* Keeps the first n buckets of v not yet in seen_bits, in order, marking them; returns how
+ * many are kept. The caller clears what it marked. */
+static size_t keep_unseen(uint32_t *v, size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bit = 1ull << (v[i] & 63);
+        if (seen_bits[v[i] >> 6] & bit)
+            continue;
+        seen_bits[v[i] >> 6] |= bit;
+        v[kept++] = v[i];
+    }
+    return kept;
+}
+
 /* The distinct buckets of a text and of its reading (another spelling of the same text,
  * or NULL) into v (MAX_FEATURES of room), in order of appearance; returns how many. */
 static size_t distinct_features(const char *text, size_t len, const char *reading,
@@ -391,14 +406,7 @@ static size_t distinct_features(const char *text, size_t len, const char *readin
     int n_raw = text_features(text, len, 0, on_collect, &c, reading ? &words : NULL, NULL);
     if (reading)
         text_features(reading, reading_len, n_raw, on_collect, &c, NULL, &words);
-    size_t n = 0;
-    for (size_t i = 0; i < c.n; i++) {
-        uint64_t bit = 1ull << (v[i] & 63);
-        if (seen_bits[v[i] >> 6] & bit)
-            continue;
-        seen_bits[v[i] >> 6] |= bit;
-        v[n++] = v[i];
-    }
+    size_t n = keep_unseen(v, c.n);
     for (size_t i = 0; i < n; i++)
         seen_bits[v[i] >> 6] = 0;
     return n;
@@ -468,14 +476,7 @@ static size_t reading_extras(const struct urgency_set *s, size_t t, const char *
         uint32_t b = s->bucket_of[s->feat[i]];
         seen_bits[b >> 6] |= 1ull << (b & 63);
     }
-    size_t n = 0;
-    for (size_t i = 0; i < c.n; i++) {
-        uint64_t bit = 1ull << (v[i] & 63);
-        if (seen_bits[v[i] >> 6] & bit)
-            continue;
-        seen_bits[v[i] >> 6] |= bit;
-        v[n++] = v[i];
-    }
+    size_t n = keep_unseen(v, c.n);
     for (size_t i = s->start[t]; i < s->start[t + 1]; i++)
         seen_bits[s->bucket_of[s->feat[i]] >> 6] = 0;
     for (size_t i = 0; i < n; i++)
