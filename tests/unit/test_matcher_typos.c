@@ -11,7 +11,6 @@
 #include "testutil.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,12 +147,55 @@ struct tally {
     int calm_raised;       /* of those, read as a crisis */
 };
 
+/* One labelled text from source (its file, for the messages) into t. */
+static void tally_text(const char *source, const char *body, int labelled_urgent, struct tally *t,
+                       int crises_too)
+{
+    char variant[4200];
+    struct match_explain why;
+    int urgent = is_urgent(body, &why);
+    if (!labelled_urgent) {
+        t->calm++;
+        if (urgent) {
+            t->calm_urgent++;
+            if (strchr(why.normalized, '*')) {
+                t->calm_corrected++;
+                print_message("%s: calm text raised after correction: %s (%s)\n", source, body,
+                              why.normalized);
+            }
+        } else {
+            for (int k = 0; k < TYPO_COUNT; k++) {
+                if (!make_typo(body, (enum typo)k, variant, sizeof variant))
+                    continue;
+                t->calm_tried++;
+                if (is_urgent(variant, &why)) {
+                    t->calm_raised++;
+                    print_message("%s: raised by a typo (%s): %s (%s)\n", source, typo_names[k],
+                                  variant, why.normalized);
+                }
+            }
+        }
+    } else if (urgent && crises_too) {
+        t->crises++;
+        for (int k = 0; k < TYPO_COUNT; k++) {
+            if (!make_typo(body, (enum typo)k, variant, sizeof variant))
+                continue;
+            t->tried[k]++;
+            if (!is_urgent(variant, &why)) {
+                t->lost[k]++;
+                print_message("crisis lost to a typo (%s): %s (%s)\n", typo_names[k], variant,
+                              why.normalized);
+            }
+        }
+    }
+}
+
 static void tally_file(const char *path, struct tally *t, int crises_too)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         fail_msg("cannot open %s", path);
-    char line[4096], variant[4200];
+    char line[4096];
     while (fgets(line, sizeof line, f)) {
         json_t *item = json_loads(line, 0, NULL);
         assert_non_null(item);
@@ -161,62 +203,20 @@ static void tally_file(const char *path, struct tally *t, int crises_too)
         const char *level = json_string_value(json_object_get(item, "escalate"));
         assert_non_null(body);
         assert_non_null(level);
-        struct match_explain why;
-        int urgent = is_urgent(body, &why);
-        if (strcmp(level, "urgent") != 0) {
-            t->calm++;
-            if (urgent) {
-                t->calm_urgent++;
-                if (strchr(why.normalized, '*')) {
-                    t->calm_corrected++;
-                    print_message("%s: calm text raised after correction: %s (%s)\n", path, body,
-                                  why.normalized);
-                }
-            } else {
-                for (int k = 0; k < TYPO_COUNT; k++) {
-                    if (!make_typo(body, (enum typo)k, variant, sizeof variant))
-                        continue;
-                    t->calm_tried++;
-                    if (is_urgent(variant, &why)) {
-                        t->calm_raised++;
-                        print_message("%s: raised by a typo (%s): %s (%s)\n", path, typo_names[k],
-                                      variant, why.normalized);
-                    }
-                }
-            }
-        } else if (urgent && crises_too) {
-            t->crises++;
-            for (int k = 0; k < TYPO_COUNT; k++) {
-                if (!make_typo(body, (enum typo)k, variant, sizeof variant))
-                    continue;
-                t->tried[k]++;
-                if (!is_urgent(variant, &why)) {
-                    t->lost[k]++;
-                    print_message("crisis lost to a typo (%s): %s (%s)\n", typo_names[k], variant,
-                                  why.normalized);
-                }
-            }
-        }
+        tally_text(path, body, strcmp(level, "urgent") == 0, t, crises_too);
         json_decref(item);
     }
     fclose(f);
 }
 
-static void tally_folder(const char *folder, struct tally *t, int crises_too)
+/* The labelled texts of replies/examples/, as the loader read them. */
+static void tally_examples(struct tally *t, int crises_too)
 {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/replies/examples/%s", HOTLINE_SOURCE_DIR, folder);
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    for (struct dirent *e; (e = readdir(d));) {
-        size_t nl = strlen(e->d_name);
-        if (nl < 6 || strcmp(e->d_name + nl - 6, ".jsonl") != 0)
-            continue;
-        char path[1300];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        tally_file(path, t, crises_too);
+    for (size_t i = 0; i < replies->n_labelled; i++) {
+        const struct replies_labelled *l = &replies->labelled[i];
+        tally_text(replies->example_files[l->file], l->text,
+                   intent_escalation(l->intent) == ESCALATE_URGENT, t, crises_too);
     }
-    closedir(d);
 }
 
 /*
@@ -236,8 +236,7 @@ static void test_crises_survive_one_typo(void **state)
 {
     (void)state;
     struct tally t = {0};
-    tally_folder("extra", &t, 1);
-    tally_folder("train", &t, 1);
+    tally_examples(&t, 1);
     print_message("%d crisis texts read as crises\n", t.crises);
     assert_true(t.crises > 2500);
     for (int k = 0; k < TYPO_COUNT; k++) {
@@ -266,8 +265,7 @@ static void test_correction_raises_no_calm_text(void **state)
 {
     (void)state;
     struct tally t = {0};
-    tally_folder("extra", &t, 0);
-    tally_folder("train", &t, 0);
+    tally_examples(&t, 0);
     tally_file(HOTLINE_SOURCE_DIR "/tests/data/eval-dev.jsonl", &t, 0);
     print_message("%d calm texts, %d read as a crisis, %d of them after a correction; %d of %d "
                   "typo variants raised\n",
